@@ -1,0 +1,62 @@
+"""The FastAPI application, wired explicitly from settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from darkroom import __version__
+from darkroom.api import errors, openapi
+from darkroom.api.routes import admin, health, jobs, outputs
+from darkroom.blobs import open_blobs
+from darkroom.config import Settings
+from darkroom.jobs.service import JobService
+from darkroom.jobs.spec import JobOptions, JobRequest
+from darkroom.store import JobStore, open_engine
+from darkroom.worker.pool import WorkerPool
+
+log = logging.getLogger("darkroom.api")
+
+
+def create_app(settings: Settings, *, pool_size: int = 0) -> FastAPI:
+    """The API; with ``pool_size`` > 0 it also runs that many worker processes."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = open_engine(settings.resolved_database_url())
+        store = JobStore(engine)
+        blobs = open_blobs(settings.resolved_storage_url())
+        pool = WorkerPool(settings, store, pool_size) if pool_size > 0 else None
+        app.state.settings = settings
+        app.state.blobs = blobs
+        app.state.pool = pool
+        app.state.service = JobService(
+            store, blobs, settings, on_submitted=pool.notify if pool else None
+        )
+        if pool is not None:
+            pool.start()
+        log.info("darkroom api ready", extra={"workers": pool_size})
+        try:
+            yield
+        finally:
+            if pool is not None:
+                log.info("stopping workers: waiting for running jobs")
+                await run_in_threadpool(pool.stop)
+            engine.dispose()
+
+    app = FastAPI(
+        title="darkroom",
+        version=__version__,
+        description="Asynchronous image processing: submit images, poll or stream progress, "
+        "fetch results converted on the fly.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for router in (jobs.router, outputs.router, health.router, admin.router):
+        app.include_router(router)
+    openapi.install(app, [JobRequest, JobOptions])
+    return app

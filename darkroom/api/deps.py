@@ -1,0 +1,54 @@
+"""Request dependencies: what a route needs, taken from the app's state."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from darkroom.blobs import BlobStore
+from darkroom.config import Settings
+from darkroom.jobs.errors import ServiceError
+from darkroom.jobs.service import JobService
+from darkroom.worker.pool import WorkerPool
+
+
+def _service(request: Request) -> JobService:
+    service: JobService = request.app.state.service
+    return service
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _blobs(request: Request) -> BlobStore:
+    blobs: BlobStore = request.app.state.blobs
+    return blobs
+
+
+def _pool(request: Request) -> WorkerPool | None:
+    pool: WorkerPool | None = request.app.state.pool
+    return pool
+
+
+def _base_url(request: Request) -> str:
+    settings: Settings = request.app.state.settings
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    return str(request.base_url).rstrip("/")
+
+
+def _admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    token = request.app.state.settings.admin_token
+    if token and authorization != f"Bearer {token}":
+        raise ServiceError("admin token required", code="unauthorized", status_code=401)
+
+
+ServiceDep = Annotated[JobService, Depends(_service)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+BlobsDep = Annotated[BlobStore, Depends(_blobs)]
+PoolDep = Annotated["WorkerPool | None", Depends(_pool)]
+BaseUrlDep = Annotated[str, Depends(_base_url)]
+AdminDep = Annotated[None, Depends(_admin)]

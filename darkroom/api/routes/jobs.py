@@ -1,0 +1,206 @@
+"""/v1/jobs: submit, look up, list, cancel and retry jobs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from darkroom.api.deps import BaseUrlDep, ServiceDep, SettingsDep
+from darkroom.api.errors import error_responses, validation_details
+from darkroom.api.openapi import schema_ref
+from darkroom.api.schemas import JobList, JobOut, job_out
+from darkroom.config import Settings
+from darkroom.jobs.errors import InvalidRequest, PayloadTooLarge
+from darkroom.jobs.model import JobFilter
+from darkroom.jobs.sources import IncomingSource, decode_base64
+from darkroom.jobs.spec import JobOptions, JobRequest
+from darkroom.jobs.status import JobStatus
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+MULTIPART_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "file": {
+            "type": "array",
+            "items": {"type": "string", "format": "binary"},
+            "description": "One or more images; each is a source, in order.",
+        },
+        "spec": {
+            "type": "string",
+            "description": "JSON of JobOptions: the job request without its sources.",
+        },
+    },
+    "required": ["file"],
+}
+
+CREATE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": schema_ref(JobRequest)},
+            "multipart/form-data": {"schema": MULTIPART_SCHEMA},
+        },
+    }
+}
+
+
+def _check_length(request: Request, limit: int) -> None:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body larger than {limit} bytes")
+
+
+async def _read_json(
+    request: Request, settings: Settings
+) -> tuple[JobOptions, list[IncomingSource]]:
+    limit = settings.max_upload_bytes * 4 // 3 * settings.max_sources + 64 * 1024
+    _check_length(request, limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"request body larger than {limit} bytes")
+    try:
+        parsed = JobRequest.model_validate_json(bytes(body))
+    except ValidationError as exc:
+        raise InvalidRequest(
+            "the job request is not valid", details=validation_details(exc)
+        ) from exc
+    sources = []
+    for src in parsed.all_sources():
+        if src.base64 is not None:
+            data = await run_in_threadpool(
+                decode_base64, src.base64, max_bytes=settings.max_upload_bytes
+            )
+            sources.append(IncomingSource(data=data, filename=src.filename))
+        else:
+            sources.append(IncomingSource(url=src.url, path=src.path, filename=src.filename))
+    return parsed, sources
+
+
+async def _read_multipart(
+    request: Request, settings: Settings
+) -> tuple[JobOptions, list[IncomingSource]]:
+    _check_length(request, settings.max_upload_bytes * settings.max_sources + 1024 * 1024)
+    form = await request.form(max_files=settings.max_sources, max_fields=16)
+    try:
+        spec_text = form.get("spec")
+        raw: Any = json.loads(spec_text) if isinstance(spec_text, str) and spec_text else {}
+        options = JobOptions.model_validate(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(f"the spec part is not JSON: {exc}") from exc
+    except ValidationError as exc:
+        raise InvalidRequest("the spec part is not valid", details=validation_details(exc)) from exc
+    sources = []
+    for part in form.getlist("file"):
+        if not isinstance(part, UploadFile):
+            raise InvalidRequest("each 'file' part must be a file upload")
+        if part.size is not None and part.size > settings.max_upload_bytes:
+            raise PayloadTooLarge(f"image larger than {settings.max_upload_bytes} bytes")
+        data = await part.read()
+        sources.append(IncomingSource(data=data, filename=part.filename))
+    await form.close()
+    if not sources:
+        raise InvalidRequest(
+            "multipart requests need at least one 'file' part", code="missing_source"
+        )
+    return options, sources
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobOut,
+    openapi_extra=CREATE_BODY,
+    responses=error_responses(409, 413, 415, 422),
+    summary="Submit a job",
+)
+async def create_job(
+    request: Request,
+    response: Response,
+    service: ServiceDep,
+    settings: SettingsDep,
+    base_url: BaseUrlDep,
+) -> JobOut:
+    """Queue image work. Send JSON (a `source` or `sources` by URL, base64 or input-folder
+    path) or multipart (`file` parts plus an optional `spec` part with the same JSON minus
+    the sources). Without `outputs`, one 512x512 WebP thumbnail named `default` is made."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        options, sources = await _read_multipart(request, settings)
+    elif content_type.startswith("application/json") or not content_type:
+        options, sources = await _read_json(request, settings)
+    else:
+        raise InvalidRequest(
+            "send application/json or multipart/form-data",
+            code="unsupported_media_type",
+            status_code=415,
+        )
+    job, created = await run_in_threadpool(service.submit, options, sources)
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    position = await run_in_threadpool(service.queue_position, job)
+    response.headers["Location"] = f"{base_url}/v1/jobs/{job.id}"
+    return job_out(job, base_url, position)
+
+
+@router.get("/{job_id}", response_model=JobOut, responses=error_responses(404))
+def get_job(job_id: str, service: ServiceDep, base_url: BaseUrlDep) -> JobOut:
+    job = service.get(job_id)
+    return job_out(job, base_url, service.queue_position(job))
+
+
+@router.get("", response_model=JobList, responses=error_responses(422))
+def list_jobs(
+    service: ServiceDep,
+    base_url: BaseUrlDep,
+    status: JobStatus | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    label: Annotated[
+        list[str] | None, Query(description="key:value; repeat to require several")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> JobList:
+    """Newest first. Pass `next_cursor` back as `cursor` for the next page."""
+    labels: dict[str, str] = {}
+    for item in label or []:
+        key, sep, value = item.partition(":")
+        if not sep or not key:
+            raise InvalidRequest("label filters are written key:value", code="invalid_label")
+        labels[key] = value
+    page = service.list_jobs(
+        JobFilter(
+            status=status,
+            created_after=created_after.timestamp() if created_after else None,
+            created_before=created_before.timestamp() if created_before else None,
+            labels=labels,
+        ),
+        limit=limit,
+        cursor=cursor,
+    )
+    return JobList(
+        jobs=[job_out(j, base_url, None) for j in page.jobs], next_cursor=page.next_cursor
+    )
+
+
+@router.delete("/{job_id}", response_model=JobOut, responses=error_responses(404))
+def delete_job(job_id: str, service: ServiceDep, base_url: BaseUrlDep) -> JobOut:
+    """Cancel the job if it has not finished, and delete its stored sources and outputs.
+    The record stays, with `artifacts_deleted: true`."""
+    return job_out(service.cancel_and_delete(job_id), base_url, None)
+
+
+@router.post("/{job_id}/retry", response_model=JobOut, responses=error_responses(404, 409))
+def retry_job(job_id: str, service: ServiceDep, base_url: BaseUrlDep) -> JobOut:
+    """Queue a failed job again, with a fresh set of attempts."""
+    job = service.retry(job_id)
+    return job_out(job, base_url, service.queue_position(job))

@@ -1,0 +1,158 @@
+"""Response bodies of the native API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from darkroom.jobs.model import Job
+from darkroom.jobs.spec import planned_output_names
+from darkroom.jobs.status import JobStatus
+
+
+def iso(ts: float | None) -> datetime | None:
+    return datetime.fromtimestamp(ts, UTC) if ts is not None else None
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+
+
+class OutputOut(BaseModel):
+    name: str
+    source: int = Field(description="Index of the source this output was made from.")
+    op: str
+    format: str
+    width: int
+    height: int
+    frames: int = 1
+    bytes: int
+    url: str
+
+
+class SourceOut(BaseModel):
+    kind: str = Field(description="upload, url or path")
+    filename: str | None = None
+    url: str | None = None
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    orientation: int | None = None
+    has_icc_profile: bool | None = None
+    frames: int | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+
+
+class JobLinks(BaseModel):
+    self: str
+    outputs: dict[str, str] = Field(
+        description="Where each output will be served; filled in as the job finishes."
+    )
+
+
+class JobOut(BaseModel):
+    id: str
+    status: JobStatus
+    progress: int = Field(ge=0, le=100)
+    attempts: int
+    max_attempts: int
+    queue_position: int | None = Field(None, description="1 = next to run; null unless queued")
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: ErrorInfo | None
+    outputs: list[OutputOut]
+    sources: list[SourceOut]
+    labels: dict[str, str]
+    idempotency_key: str | None
+    webhook_url: str | None
+    artifacts_deleted: bool
+    links: JobLinks
+
+
+class JobList(BaseModel):
+    jobs: list[JobOut]
+    next_cursor: str | None
+
+
+class StatsOut(BaseModel):
+    jobs: dict[str, int]
+    queue_depth: int
+    oldest_queued_age_s: float | None
+    throughput_per_s: float = Field(description="Jobs succeeded per second over the last minute")
+    succeeded_last_minute: int
+    workers_alive: int
+
+
+class HealthOut(BaseModel):
+    status: str
+    queue_depth: int
+    workers_alive: int
+    pool_size: int | None = Field(None, description="Workers this process runs, if any")
+
+
+class ReadyOut(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
+class PoolOut(BaseModel):
+    size: int
+    alive: int
+    pids: list[int]
+
+
+class PoolResize(BaseModel):
+    workers: int = Field(ge=0, le=256)
+
+
+def _source_out(source: dict[str, Any], facts: dict[str, Any] | None) -> SourceOut:
+    kind = "upload" if source["kind"] == "blob" else source["kind"]
+    return SourceOut(
+        kind=kind,
+        filename=source.get("filename"),
+        url=source.get("url"),
+        **(facts or {}),
+    )
+
+
+def job_out(job: Job, base_url: str, queue_position: int | None) -> JobOut:
+    self_url = f"{base_url}/v1/jobs/{job.id}"
+    facts = job.source_facts or []
+    outputs = [
+        OutputOut(
+            url=f"{self_url}/outputs/{o['name']}",
+            **{k: v for k, v in o.items() if k != "key"},
+        )
+        for o in job.outputs or []
+    ]
+    planned = planned_output_names(job.spec, len(job.sources))
+    return JobOut(
+        id=job.id,
+        status=job.status,
+        progress=job.progress,
+        attempts=job.attempts,
+        max_attempts=job.max_attempts,
+        queue_position=queue_position,
+        created_at=datetime.fromtimestamp(job.created_at, UTC),
+        updated_at=datetime.fromtimestamp(job.updated_at, UTC),
+        started_at=iso(job.started_at),
+        finished_at=iso(job.finished_at),
+        error=ErrorInfo(code=job.error_code, message=job.error_message or "")
+        if job.error_code and job.status is not JobStatus.SUCCEEDED
+        else None,
+        outputs=outputs,
+        sources=[
+            _source_out(s, facts[i] if i < len(facts) else None) for i, s in enumerate(job.sources)
+        ],
+        labels=job.labels,
+        idempotency_key=job.idempotency_key,
+        webhook_url=job.webhook_url,
+        artifacts_deleted=job.artifacts_deleted,
+        links=JobLinks(self=self_url, outputs={n: f"{self_url}/outputs/{n}" for n in planned}),
+    )

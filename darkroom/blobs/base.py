@@ -1,0 +1,27 @@
+"""What the service needs from a blob store."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class BlobNotFound(KeyError):
+    pass
+
+
+class BlobStore(Protocol):
+    def put(self, key: str, data: bytes) -> None:
+        """Store ``data`` at ``key``, replacing what was there, atomically."""
+
+    def get(self, key: str) -> bytes:
+        """Return the bytes at ``key``; raise BlobNotFound when absent."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every blob whose key starts with ``prefix``; return how many."""
+
+    def keys(self, prefix: str) -> list[str]: ...
+
+    def check(self) -> None:
+        """Raise when the store cannot be reached or written."""

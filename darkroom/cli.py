@@ -1,0 +1,270 @@
+"""The ``darkroom`` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from darkroom.config import Settings
+from darkroom.logs import configure
+
+IMAGE_SUFFIXES = {
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".webp",
+    ".gif",
+    ".avif",
+    ".heic",
+    ".heif",
+    ".tif",
+    ".tiff",
+}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="darkroom")
+def main() -> None:
+    """darkroom: an asynchronous image-processing service.
+
+    Start it with `darkroom serve` (API and workers on one machine, data in
+    ./darkroom-data), send it images with `darkroom submit`, follow a job with
+    `darkroom status`. Settings come from DARKROOM_* environment variables; see
+    README.md for the full list.
+    """
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on [DARKROOM_HOST, 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [PORT or DARKROOM_PORT, 8000].")
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Worker processes to run beside the API; 0 runs the API alone "
+    "[DARKROOM_WORKERS, CPU count].",
+)
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the HTTP API and a pool of worker processes."""
+    import uvicorn
+
+    from darkroom.api.app import create_app
+
+    settings = Settings()
+    configure(settings.log_format, settings.log_level)
+    pool_size = settings.workers if workers is None else workers
+    app = create_app(settings, pool_size=pool_size)
+    config = uvicorn.Config(
+        app,
+        host=host or settings.host,
+        port=port if port is not None else settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.job_timeout_s),
+    )
+    uvicorn.Server(config).run()
+
+
+@main.command()
+@click.option(
+    "--concurrency",
+    "-c",
+    type=int,
+    default=None,
+    help="Worker processes to run [DARKROOM_WORKERS, CPU count].",
+)
+def worker(concurrency: int | None) -> None:
+    """Run worker processes only (no API), against the configured database and storage.
+
+    SIGTERM or Ctrl-C lets running jobs finish before exiting."""
+    from darkroom.store import JobStore, open_engine
+    from darkroom.worker.pool import WorkerPool
+
+    settings = Settings()
+    configure(settings.log_format, settings.log_level)
+    size = settings.workers if concurrency is None else concurrency
+    if size < 1:
+        raise click.BadParameter("needs at least one worker", param_hint="--concurrency")
+    engine = open_engine(settings.resolved_database_url())
+    pool = WorkerPool(settings, JobStore(engine), size)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    pool.start()
+    click.echo(f"darkroom worker: {size} process(es); Ctrl-C to stop", err=True)
+    stop.wait()
+    click.echo("stopping: waiting for running jobs", err=True)
+    pool.stop()
+    engine.dispose()
+
+
+def _expand(targets: tuple[str, ...]) -> list[str]:
+    found: list[str] = []
+    for target in targets:
+        if target.startswith(("http://", "https://")):
+            found.append(target)
+            continue
+        path = Path(target)
+        if path.is_dir():
+            found += [
+                str(p)
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            ]
+        elif path.is_file():
+            found.append(str(path))
+        else:
+            raise click.BadParameter(f"no such file, folder or URL: {target}")
+    return found
+
+
+def _options(
+    op: str,
+    width: int | None,
+    height: int | None,
+    fmt: str | None,
+    quality: int | None,
+    gravity: str,
+    name: str,
+    labels: tuple[str, ...],
+    spec: str | None,
+) -> dict[str, Any]:
+    if spec:
+        parsed: dict[str, Any] = json.loads(
+            Path(spec[1:]).read_text() if spec.startswith("@") else spec
+        )
+        return parsed
+    output: dict[str, Any] = {"name": name, "op": op, "gravity": gravity}
+    for key, value in (("width", width), ("height", height), ("format", fmt), ("quality", quality)):
+        if value is not None:
+            output[key] = value
+    if op == "thumbnail" and width is None and height is None:
+        output.update(width=512, height=512)
+    label_map = dict(item.split("=", 1) for item in labels if "=" in item)
+    return {"outputs": [output], "labels": label_map}
+
+
+@main.command()
+@click.argument("targets", nargs=-1, required=True)
+@click.option(
+    "--server",
+    envvar="DARKROOM_URL",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="darkroom API base URL [DARKROOM_URL].",
+)
+@click.option(
+    "--op",
+    type=click.Choice(["thumbnail", "resize", "cover", "convert"]),
+    default="thumbnail",
+    show_default=True,
+)
+@click.option("--width", "-w", type=int)
+@click.option("--height", "-H", type=int)
+@click.option("--format", "-f", "fmt", type=click.Choice(["jpeg", "png", "webp", "avif", "gif"]))
+@click.option("--quality", "-q", type=int)
+@click.option(
+    "--gravity",
+    default="centre",
+    show_default=True,
+    help="For cover: centre, north, north_east, east, ... north_west.",
+)
+@click.option("--name", default="default", show_default=True, help="Output name.")
+@click.option("--label", "labels", multiple=True, help="key=value; repeatable.")
+@click.option("--spec", help="Full job options as JSON, or @file.json (overrides the above).")
+@click.option("--wait/--no-wait", default=False, help="Wait for the jobs and download results.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("darkroom-results"),
+    show_default=True,
+    help="Folder for downloaded results (with --wait).",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=600,
+    show_default=True,
+    help="Seconds to wait for all jobs (with --wait).",
+)
+def submit(
+    targets: tuple[str, ...],
+    server: str,
+    op: str,
+    width: int | None,
+    height: int | None,
+    fmt: str | None,
+    quality: int | None,
+    gravity: str,
+    name: str,
+    labels: tuple[str, ...],
+    spec: str | None,
+    wait: bool,
+    out_dir: Path,
+    timeout: float,
+) -> None:
+    """Submit images (files, folders of images, or http(s) URLs), one job each.
+
+    \b
+    Examples:
+      darkroom submit photo.jpg -w 320 -f webp --wait
+      darkroom submit ./photos --op cover -w 400 -H 400 --gravity north --wait
+      darkroom submit https://example.com/a.png \\
+          --spec '{"outputs": [{"op": "convert", "format": "avif"}]}'
+    """
+    from rich.progress import Progress
+
+    from darkroom.cli_submit import submit_all
+
+    items = _expand(targets)
+    if not items:
+        raise click.UsageError("no images found in the given paths")
+    options = _options(op, width, height, fmt, quality, gravity, name, labels, spec)
+    with Progress(transient=False) as progress:
+        failures = submit_all(
+            server, items, options, wait=wait, out_dir=out_dir, timeout_s=timeout, progress=progress
+        )
+    if failures:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("job_id")
+@click.option(
+    "--server",
+    envvar="DARKROOM_URL",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="darkroom API base URL [DARKROOM_URL].",
+)
+@click.option("--follow", is_flag=True, help="Poll until the job finishes.")
+def status(job_id: str, server: str, follow: bool) -> None:
+    """Show a job as JSON."""
+    from darkroom.client import TERMINAL, ApiError, DarkroomClient
+
+    client = DarkroomClient(server)
+    try:
+        job = client.job(job_id)
+        while follow and job["status"] not in TERMINAL:
+            time.sleep(0.5)
+            job = client.job(job_id)
+    except ApiError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        client.close()
+    click.echo(json.dumps(job, indent=2))
+    if job["status"] == "failed":
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

@@ -1,0 +1,71 @@
+"""Settings, read from ``DARKROOM_*`` environment variables (and ``PORT``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from darkroom.imaging import Limits
+
+
+def _default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+class Settings(BaseSettings):
+    """Every setting darkroom reads. README.md lists them with their defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="DARKROOM_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, validation_alias=AliasChoices("DARKROOM_PORT", "PORT"))
+    data_dir: Path = Path("darkroom-data")
+    database_url: str | None = None  # default: sqlite under data_dir
+    storage_url: str | None = None  # default: a folder under data_dir
+    input_root: Path | None = None  # server-side paths allowed as sources (off when unset)
+    public_url: str | None = None  # base for links in responses; default: the request's
+
+    workers: int = Field(default_factory=_default_workers, ge=0)
+    worker_threads: int = Field(1, ge=1)  # libvips threads per worker process
+    job_timeout_s: float = Field(300.0, gt=0)
+    lease_s: float = Field(30.0, gt=1, le=60)
+    max_attempts: int = Field(3, ge=1)
+    retry_backoff_s: float = Field(2.0, ge=0)
+    retry_backoff_max_s: float = Field(300.0, ge=0)
+    poll_interval_s: float = Field(0.5, gt=0)
+
+    max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0)
+    max_source_pixels: int = Field(50_000_000, gt=0)
+    max_source_frames: int = Field(256, gt=0)
+    max_output_dimension: int = Field(8192, gt=0)
+    max_outputs: int = Field(16, gt=0)
+    max_sources: int = Field(50, gt=0)
+
+    download_timeout_s: float = Field(20.0, gt=0)
+    download_max_redirects: int = Field(5, ge=0)
+
+    variant_cache: bool = True
+    admin_token: str | None = None
+
+    log_format: Literal["plain", "json"] = "plain"
+    log_level: str = "info"
+
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "darkroom.db"
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path().resolve()}"
+
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or str((self.data_dir / "blobs").resolve())
+
+    def image_limits(self) -> Limits:
+        return Limits(
+            max_source_pixels=self.max_source_pixels,
+            max_frames=self.max_source_frames,
+            max_output_dimension=self.max_output_dimension,
+        )

@@ -1,0 +1,45 @@
+"""Pure image work: bytes and a spec in, bytes and facts out.
+
+Nothing here knows about jobs, HTTP, storage or databases.
+"""
+
+from darkroom.imaging.errors import (
+    CorruptImage,
+    ImageError,
+    ImageTooLarge,
+    InvalidSpec,
+    OutputTooLarge,
+    UnsupportedImage,
+)
+from darkroom.imaging.probe import probe
+from darkroom.imaging.render import convert, render
+from darkroom.imaging.spec import (
+    Gravity,
+    Limits,
+    Operation,
+    OutputFormat,
+    Rendered,
+    RenderSpec,
+    SourceFacts,
+    media_type,
+)
+
+__all__ = [
+    "CorruptImage",
+    "Gravity",
+    "ImageError",
+    "ImageTooLarge",
+    "InvalidSpec",
+    "Limits",
+    "Operation",
+    "OutputFormat",
+    "OutputTooLarge",
+    "RenderSpec",
+    "Rendered",
+    "SourceFacts",
+    "UnsupportedImage",
+    "convert",
+    "media_type",
+    "probe",
+    "render",
+]

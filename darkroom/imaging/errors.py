@@ -1,0 +1,29 @@
+"""Errors raised by image work, each with a stable machine code."""
+
+
+class ImageError(Exception):
+    """Base class: the image (not the service) is at fault; retrying will not help."""
+
+    code = "image_error"
+
+
+class UnsupportedImage(ImageError):
+    code = "unsupported_image"
+
+
+class CorruptImage(ImageError):
+    code = "corrupt_image"
+
+
+class ImageTooLarge(ImageError):
+    """Source dimensions, pixel count or frame count over the configured limits."""
+
+    code = "image_too_large"
+
+
+class OutputTooLarge(ImageError):
+    code = "output_too_large"
+
+
+class InvalidSpec(ImageError):
+    code = "invalid_spec"

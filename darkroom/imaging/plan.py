@@ -1,0 +1,48 @@
+"""Turning a RenderSpec into a checked plan before any pixel is decoded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from darkroom.imaging.errors import ImageTooLarge, InvalidSpec, OutputTooLarge
+from darkroom.imaging.formats import ANIMATED_OUTPUTS, ANIMATED_SOURCES, default_output
+from darkroom.imaging.geometry import Geometry, plan_geometry
+from darkroom.imaging.probe import Header
+from darkroom.imaging.spec import Gravity, Limits, Operation, OutputFormat, RenderSpec
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    geometry: Geometry
+    format: OutputFormat
+    quality: int | None  # None: the format's default
+    animated: bool  # every source frame goes into the output
+    keep_metadata: bool
+
+    @property
+    def scale(self) -> float:
+        """Fraction of each source side needed; never above 1 (upscaling is done last)."""
+        return min(1.0, self.geometry.scale)
+
+
+def plan_output(spec: RenderSpec, header: Header, limits: Limits) -> OutputPlan:
+    try:
+        op, gravity = Operation(spec.op), Gravity(spec.gravity)
+        fmt = OutputFormat(spec.format) if spec.format else default_output(header.format)
+    except ValueError as exc:
+        raise InvalidSpec(str(exc)) from exc
+    if spec.quality is not None and not 1 <= spec.quality <= 100:
+        raise InvalidSpec(f"quality must be 1..100, got {spec.quality}")
+    geometry = plan_geometry(op, spec.width, spec.height, gravity, header.displayed)
+    if max(geometry.output) > limits.max_output_dimension:
+        width, height = geometry.output
+        raise OutputTooLarge(
+            f"{width}x{height} has a side over {limits.max_output_dimension} pixels"
+        )
+    animated = header.frames > 1 and header.format in ANIMATED_SOURCES and fmt in ANIMATED_OUTPUTS
+    if animated and header.stored.pixels * header.frames > limits.max_source_pixels:
+        raise ImageTooLarge(
+            f"{header.frames} frames of {header.stored.width}x{header.stored.height} "
+            f"exceed {limits.max_source_pixels} pixels to animate"
+        )
+    return OutputPlan(geometry, fmt, spec.quality, animated, spec.keep_metadata)

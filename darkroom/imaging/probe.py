@@ -1,0 +1,86 @@
+"""Facts about a source image, read from its header without decoding pixels."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from darkroom.imaging.errors import CorruptImage, ImageTooLarge, UnsupportedImage
+from darkroom.imaging.formats import LOADERS, sniff
+from darkroom.imaging.geometry import Size
+from darkroom.imaging.libvips import field_int, has_field, libvips_errors, open_image
+from darkroom.imaging.spec import Limits, SourceFacts
+
+# EXIF orientations 5..8 turn the picture a quarter, so the displayed sides swap.
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})
+
+
+@dataclass(frozen=True)
+class Header:
+    format: str
+    stored: Size  # as the pixels are stored, before EXIF orientation
+    orientation: int
+    has_icc_profile: bool
+    frames: int
+
+    @property
+    def quarter_turned(self) -> bool:
+        return self.orientation in _QUARTER_TURNS
+
+    @property
+    def displayed(self) -> Size:
+        return self.stored.transposed() if self.quarter_turned else self.stored
+
+
+def probe(data: bytes, limits: Limits) -> SourceFacts:
+    """Format, displayed size, orientation, colour profile and frame count of ``data``.
+
+    Raises UnsupportedImage (not an accepted format), CorruptImage (header unreadable)
+    or ImageTooLarge (over ``limits``, decided from the header alone).
+    """
+    header = read_header(data, limits)
+    return SourceFacts(
+        format=header.format,
+        width=header.displayed.width,
+        height=header.displayed.height,
+        orientation=header.orientation,
+        has_icc_profile=header.has_icc_profile,
+        frames=header.frames,
+        bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def read_header(data: bytes, limits: Limits) -> Header:
+    """``probe`` without the hash: what render needs before it decodes."""
+    fmt = sniff(data)
+    if fmt is None:
+        raise UnsupportedImage("not a JPEG, PNG, WebP, GIF, AVIF, HEIF or TIFF image")
+    with libvips_errors(CorruptImage, f"unreadable {fmt} header"):
+        # Sequential access makes libvips parse the header now and leave pixels alone.
+        image = open_image(data, LOADERS[fmt], access="sequential")
+        stored = Size(int(image.width), int(image.height))
+        orientation = field_int(image, "orientation", 1)
+        header = Header(
+            format=fmt,
+            stored=stored,
+            orientation=orientation if 1 <= orientation <= 8 else 1,
+            has_icc_profile=has_field(image, "icc-profile-data"),
+            frames=max(1, field_int(image, "n-pages", 1)),
+        )
+    _enforce(header, limits)
+    return header
+
+
+def _enforce(header: Header, limits: Limits) -> None:
+    width, height = header.stored
+    if max(width, height) > limits.max_source_dimension:
+        raise ImageTooLarge(
+            f"{width}x{height} has a side over {limits.max_source_dimension} pixels"
+        )
+    if width * height > limits.max_source_pixels:
+        raise ImageTooLarge(
+            f"{width}x{height} is {width * height} pixels, over {limits.max_source_pixels}"
+        )
+    if header.frames > limits.max_frames:
+        raise ImageTooLarge(f"{header.frames} frames, over {limits.max_frames}")

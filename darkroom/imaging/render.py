@@ -1,0 +1,145 @@
+"""Rendering outputs from one source, decoding it once for many outputs where memory allows.
+
+A lone output streams straight from the decoder (shrink-on-load, sequential access).
+Several outputs share one decode, scaled to the largest size any of them needs and
+held in memory, unless that would exceed SHARED_DECODE_MAX_PIXELS; an output too
+large to share (a full-size convert, say) streams from its own decode instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from darkroom.imaging.decode import open_source
+from darkroom.imaging.encode import encode
+from darkroom.imaging.geometry import Size, round_half_up, to_stored
+from darkroom.imaging.libvips import VImage, libvips_errors
+from darkroom.imaging.plan import OutputPlan, plan_output
+from darkroom.imaging.probe import Header, read_header
+from darkroom.imaging.spec import Limits, Operation, OutputFormat, Rendered, RenderSpec
+from darkroom.imaging.transform import (
+    crop_and_resize,
+    first_frame,
+    frame_count,
+    map_frames,
+    orient,
+    page_height,
+    resize_exact,
+    to_srgb,
+)
+
+# A shared decode is held in memory: 16 MP is 48 MiB at 3 bands, 64 MiB at 4.
+SHARED_DECODE_MAX_PIXELS = 16_000_000
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    image: VImage  # stored orientation; every frame when an output is animated
+    in_memory: bool
+
+
+def render(
+    data: bytes,
+    specs: Sequence[RenderSpec],
+    limits: Limits,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[Rendered]:
+    """One Rendered per spec, in order; ``on_progress(n_done)`` after each.
+
+    Raises UnsupportedImage, CorruptImage, ImageTooLarge, OutputTooLarge or InvalidSpec;
+    limits and specs are checked from the header before any pixel is decoded.
+    """
+    header = read_header(data, limits)
+    plans = [plan_output(spec, header, limits) for spec in specs]
+    results: dict[int, Rendered] = {}
+    for group in _decode_groups(plans, header):
+        for index, rendered in _render_group(data, header, {i: plans[i] for i in group}):
+            results[index] = rendered
+            if on_progress is not None:
+                on_progress(len(results))
+    return [results[index] for index in range(len(plans))]
+
+
+def convert(
+    data: bytes,
+    fmt: OutputFormat | None,
+    width: int | None,
+    quality: int | None,
+    limits: Limits,
+) -> Rendered:
+    """Re-encode ``data`` (an output fetched with ?format=&width=&quality=).
+
+    ``width`` downscales keeping the aspect ratio, never upscaling; None keeps the size.
+    """
+    if width is None:
+        spec = RenderSpec(Operation.CONVERT, format=fmt, quality=quality)
+    else:
+        spec = RenderSpec(Operation.THUMBNAIL, width=width, format=fmt, quality=quality)
+    return render(data, [spec], limits)[0]
+
+
+def _decode_groups(plans: Sequence[OutputPlan], header: Header) -> list[list[int]]:
+    """Indices of plans to render from one decode each: the large ones alone, the rest shared."""
+    alone: list[list[int]] = []
+    shared: list[int] = []
+    for index, plan in enumerate(plans):
+        if _decoded_pixels([*(plans[i] for i in shared), plan], header) <= SHARED_DECODE_MAX_PIXELS:
+            shared.append(index)
+        else:
+            alone.append([index])
+    return alone + ([shared] if shared else [])
+
+
+def _decoded_pixels(plans: Sequence[OutputPlan], header: Header) -> int:
+    scale = max(plan.scale for plan in plans)
+    frames = header.frames if any(plan.animated for plan in plans) else 1
+    return round_half_up(header.stored.pixels * scale * scale) * frames
+
+
+def _render_group(
+    data: bytes, header: Header, plans: dict[int, OutputPlan]
+) -> Iterator[tuple[int, Rendered]]:
+    all_frames = any(plan.animated for plan in plans.values())
+    scale = max(plan.scale for plan in plans.values())
+    with libvips_errors(context="decoding failed"):
+        source = open_source(data, header, scale, all_frames)
+        if len(plans) == 1:
+            decoded = _Decoded(source, in_memory=False)
+        else:
+            decoded = _Decoded(_shared_decode(source, header, scale), in_memory=True)
+    for index, plan in plans.items():
+        with libvips_errors(context="rendering failed"):
+            rendered = _render_one(decoded, header, plan)
+        yield index, rendered
+
+
+def _shared_decode(source: VImage, header: Header, scale: float) -> VImage:
+    size = Size(
+        max(1, round_half_up(header.stored.width * scale)),
+        max(1, round_half_up(header.stored.height * scale)),
+    )
+    scaled = map_frames(source, lambda frame: resize_exact(frame, size))
+    return to_srgb(scaled).copy_memory()
+
+
+def _render_one(decoded: _Decoded, header: Header, plan: OutputPlan) -> Rendered:
+    image = decoded.image if plan.animated else first_frame(decoded.image)
+    frame = Size(int(image.width), page_height(image))
+    region = to_stored(plan.geometry.region, header.displayed, header.orientation).scaled(
+        frame.width / header.stored.width, frame.height / header.stored.height
+    )
+    output = plan.geometry.output
+    stored_output = output.transposed() if header.quarter_turned else output
+    image = map_frames(image, lambda f: crop_and_resize(f, region, stored_output))
+    if header.orientation != 1:
+        # Turning needs random access; by now the image is output-sized.
+        image = orient(image if decoded.in_memory else image.copy_memory())
+    image = to_srgb(image)
+    return Rendered(
+        data=encode(image, plan.format, plan.quality, plan.keep_metadata),
+        format=plan.format,
+        width=int(image.width),
+        height=page_height(image),
+        frames=frame_count(image) if plan.animated else 1,
+    )

@@ -1,0 +1,113 @@
+"""Value types shared by probe and render."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Operation(StrEnum):
+    THUMBNAIL = "thumbnail"  # fit within width x height, keep aspect
+    RESIZE = "resize"  # exactly width x height, may distort
+    COVER = "cover"  # fill width x height, crop by gravity
+    CONVERT = "convert"  # same size, other format
+
+
+class Gravity(StrEnum):
+    CENTRE = "centre"
+    NORTH = "north"
+    NORTH_EAST = "north_east"
+    EAST = "east"
+    SOUTH_EAST = "south_east"
+    SOUTH = "south"
+    SOUTH_WEST = "south_west"
+    WEST = "west"
+    NORTH_WEST = "north_west"
+
+
+class OutputFormat(StrEnum):
+    JPEG = "jpeg"
+    PNG = "png"
+    WEBP = "webp"
+    AVIF = "avif"
+    GIF = "gif"
+
+
+_MEDIA_TYPES = {
+    OutputFormat.JPEG: "image/jpeg",
+    OutputFormat.PNG: "image/png",
+    OutputFormat.WEBP: "image/webp",
+    OutputFormat.AVIF: "image/avif",
+    OutputFormat.GIF: "image/gif",
+}
+
+_EXTENSIONS = {
+    OutputFormat.JPEG: "jpg",
+    OutputFormat.PNG: "png",
+    OutputFormat.WEBP: "webp",
+    OutputFormat.AVIF: "avif",
+    OutputFormat.GIF: "gif",
+}
+
+
+def media_type(fmt: OutputFormat) -> str:
+    return _MEDIA_TYPES[fmt]
+
+
+def extension(fmt: OutputFormat) -> str:
+    return _EXTENSIONS[fmt]
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    """One output to produce from a source.
+
+    ``width``/``height`` may be None where the operation allows it (thumbnail with one
+    side given, convert); ``format`` None keeps the source format where it is an output
+    format (jpeg otherwise); ``quality`` None uses the format's default.
+    """
+
+    op: Operation
+    width: int | None = None
+    height: int | None = None
+    gravity: Gravity = Gravity.CENTRE
+    format: OutputFormat | None = None
+    quality: int | None = None
+    keep_metadata: bool = False
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_source_pixels: int = 50_000_000
+    max_source_dimension: int = 65_000
+    max_frames: int = 256
+    max_output_dimension: int = 8192
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    format: str  # jpeg, png, webp, gif, avif, heif, tiff
+    width: int  # as displayed, after EXIF orientation
+    height: int
+    orientation: int  # EXIF orientation tag, 1 when absent
+    has_icc_profile: bool
+    frames: int
+    bytes: int
+    sha256: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    data: bytes
+    format: OutputFormat
+    width: int
+    height: int
+    frames: int = 1
+
+    @property
+    def media_type(self) -> str:
+        return media_type(self.format)

@@ -1,0 +1,84 @@
+"""Pixel operations on lazy libvips images; multi-frame images are handled frame by frame.
+
+An animated image is a "toilet roll": frames stacked vertically, ``page-height`` apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyvips
+
+from darkroom.imaging.geometry import Box, Size
+from darkroom.imaging.libvips import VImage, field_int, has_field
+
+
+def page_height(image: VImage) -> int:
+    height = int(image.height)
+    page = field_int(image, "page-height", height)
+    return page if 0 < page <= height and height % page == 0 else height
+
+
+def frame_count(image: VImage) -> int:
+    return int(image.height) // page_height(image)
+
+
+def first_frame(image: VImage) -> VImage:
+    page = page_height(image)
+    return image if page == image.height else image.crop(0, 0, image.width, page)
+
+
+def map_frames(image: VImage, operation: Callable[[VImage], VImage]) -> VImage:
+    """Apply ``operation`` to each frame and stack the results again."""
+    page = page_height(image)
+    if page == image.height:
+        return operation(image)
+    frames = [
+        operation(image.crop(0, top, image.width, page)) for top in range(0, image.height, page)
+    ]
+    joined = pyvips.Image.arrayjoin(frames, across=1).copy()
+    joined.set_type(pyvips.GValue.gint_type, "page-height", int(frames[0].height))
+    return joined
+
+
+def crop_and_resize(frame: VImage, region: Box, output: Size) -> VImage:
+    """Cut ``region`` (in this frame's pixels) out and scale it to exactly ``output``."""
+    left, top, width, height = region.snapped(Size(frame.width, frame.height))
+    if (left, top, width, height) != (0, 0, frame.width, frame.height):
+        frame = frame.crop(left, top, width, height)
+    return resize_exact(frame, output)
+
+
+def resize_exact(frame: VImage, output: Size) -> VImage:
+    if (frame.width, frame.height) == output:
+        return frame
+    hscale = output.width / frame.width
+    vscale = output.height / frame.height
+    if not frame.hasalpha():
+        return frame.resize(hscale, vscale=vscale)
+    # Premultiplied, so transparent pixels' colour does not bleed into edges.
+    band_format = frame.format
+    resized = frame.premultiply().resize(hscale, vscale=vscale).unpremultiply()
+    return resized.cast(band_format)
+
+
+def to_srgb(image: VImage) -> VImage:
+    """8-bit sRGB (or 8-bit grey), with any embedded profile applied and then dropped."""
+    interpretation = image.interpretation
+    if has_field(image, "icc-profile-data") or interpretation == "cmyk":
+        fallback = "cmyk" if interpretation == "cmyk" else "srgb"
+        converted = image.icc_transform(
+            "srgb", embedded=True, input_profile=fallback, intent="relative"
+        ).copy()
+        converted.remove("icc-profile-data")  # pixels are plain sRGB now; untagged says so
+        return converted
+    if image.format == "uchar" and interpretation in ("srgb", "b-w"):
+        return image
+    grey = image.bands - int(image.hasalpha()) == 1
+    converted = image.colourspace("b-w" if grey else "srgb")
+    return converted if converted.format == "uchar" else converted.cast("uchar")
+
+
+def orient(image: VImage) -> VImage:
+    """Apply the EXIF orientation to every frame (libvips resets the tag)."""
+    return map_frames(image, lambda frame: frame.autorot())

@@ -1,0 +1,79 @@
+"""Errors the job service reports to clients: an HTTP status and a machine code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    status_code = 400
+    code = "invalid_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status_code is not None:
+            self.status_code = status_code
+        self.details = details
+
+
+class InvalidRequest(ServiceError):
+    status_code = 422
+    code = "invalid_request"
+
+
+class PayloadTooLarge(ServiceError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    status_code = 409
+    code = "conflict"
+
+
+class NotFinished(ServiceError):
+    status_code = 409
+    code = "not_finished"
+
+
+class JobFailed(ServiceError):
+    status_code = 422
+    code = "job_failed"
+
+
+# Codes of image errors at submission, and the HTTP status each gets there.
+IMAGE_ERROR_STATUS = {
+    "unsupported_image": 415,
+    "corrupt_image": 422,
+    "image_too_large": 422,
+    "output_too_large": 422,
+    "invalid_spec": 422,
+}
+
+# Failure codes a worker records; the transient ones are retried with backoff.
+TRANSIENT_CODES = frozenset(
+    {
+        "download_failed",
+        "download_timeout",
+        "timeout",
+        "worker_lost",
+        "worker_crashed",
+        "storage_error",
+        "internal_error",
+    }
+)

@@ -1,0 +1,55 @@
+"""A job as the service sees it: one row of state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from darkroom.jobs.status import JobStatus
+
+
+@dataclass
+class Job:
+    id: str
+    status: JobStatus
+    created_at: float
+    updated_at: float
+    available_at: float
+    spec: dict[str, Any]
+    sources: list[dict[str, Any]]
+    attempts: int = 0
+    max_attempts: int = 3
+    progress: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    source_facts: list[dict[str, Any]] | None = None
+    outputs: list[dict[str, Any]] | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+    webhook_url: str | None = None
+    lease_owner: str | None = None
+    lease_expires_at: float | None = None
+    artifacts_deleted: bool = False
+
+    def output(self, name: str) -> dict[str, Any] | None:
+        for out in self.outputs or []:
+            if out["name"] == name:
+                return dict(out)
+        return None
+
+
+@dataclass(frozen=True)
+class JobPage:
+    jobs: list[Job]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    status: JobStatus | None = None
+    created_after: float | None = None
+    created_before: float | None = None
+    labels: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,167 @@
+"""The job service: what the API asks of jobs, over the store and the blob store."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from darkroom import imaging
+from darkroom.blobs import BlobStore
+from darkroom.config import Settings
+from darkroom.jobs import keys
+from darkroom.jobs.errors import (
+    IMAGE_ERROR_STATUS,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    ServiceError,
+)
+from darkroom.jobs.model import Job, JobFilter, JobPage
+from darkroom.jobs.sources import IncomingSource, resolve_input_path
+from darkroom.jobs.spec import JobOptions, request_fingerprint
+from darkroom.jobs.status import JobStatus
+from darkroom.store import JobStore, Stats
+
+
+class JobService:
+    def __init__(
+        self,
+        store: JobStore,
+        blobs: BlobStore,
+        settings: Settings,
+        on_submitted: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.settings = settings
+        self.limits = settings.image_limits()
+        self._on_submitted = on_submitted
+
+    def submit(self, options: JobOptions, sources: list[IncomingSource]) -> tuple[Job, bool]:
+        """Queue a job; returns it and whether it is new (False: an idempotent replay)."""
+        if not sources:
+            raise InvalidRequest("a job needs at least one source", code="missing_source")
+        if len(sources) > self.settings.max_sources:
+            raise InvalidRequest(f"at most {self.settings.max_sources} sources per job")
+        outputs = options.effective_outputs()
+        if len(outputs) > self.settings.max_outputs:
+            raise InvalidRequest(f"at most {self.settings.max_outputs} outputs per job")
+        for out in outputs:
+            self._check_output_size(out.width, out.height)
+
+        fingerprint = request_fingerprint(options, [s.digest() for s in sources])
+        if options.idempotency_key:
+            existing = self.store.get_by_idempotency_key(options.idempotency_key)
+            if existing is not None:
+                return self._replay(existing, fingerprint), False
+
+        job_id = str(uuid.uuid4())
+        facts: list[dict[str, Any]] = []
+        stored: list[dict[str, Any]] = []
+        for index, source in enumerate(sources):
+            stored.append(self._accept_source(job_id, index, source, facts))
+
+        now = round(time.time(), 6)  # what the API shows, so time filters match exactly
+        job = Job(
+            id=job_id,
+            status=JobStatus.QUEUED,
+            created_at=now,
+            updated_at=now,
+            available_at=now,
+            spec={"outputs": [o.model_dump(mode="json") for o in outputs]},
+            sources=stored,
+            source_facts=facts if len(facts) == len(sources) else None,
+            max_attempts=self.settings.max_attempts,
+            labels=dict(options.labels),
+            idempotency_key=options.idempotency_key,
+            request_hash=fingerprint,
+            webhook_url=options.webhook_url,
+        )
+        saved = self.store.insert(job)
+        if saved.id != job.id:  # lost an idempotency race to an identical request
+            self.blobs.delete_prefix(keys.job_prefix(job.id))
+            return self._replay(saved, fingerprint), False
+        if self._on_submitted is not None:
+            self._on_submitted()
+        return saved, True
+
+    def _replay(self, existing: Job, fingerprint: str) -> Job:
+        if existing.request_hash != fingerprint:
+            raise Conflict(
+                "idempotency_key was already used with a different request",
+                code="idempotency_conflict",
+            )
+        return existing
+
+    def _check_output_size(self, width: int | None, height: int | None) -> None:
+        limit = self.settings.max_output_dimension
+        if (width or 0) > limit or (height or 0) > limit:
+            raise InvalidRequest(
+                f"output dimensions are limited to {limit} px per side",
+                code="output_too_large",
+            )
+
+    def _accept_source(
+        self, job_id: str, index: int, source: IncomingSource, facts: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        if source.data is not None:
+            if len(source.data) > self.settings.max_upload_bytes:
+                raise PayloadTooLarge(f"image larger than {self.settings.max_upload_bytes} bytes")
+            try:
+                facts.append(imaging.probe(source.data, self.limits).to_dict())
+            except imaging.ImageError as exc:
+                raise ServiceError(
+                    str(exc), code=exc.code, status_code=IMAGE_ERROR_STATUS.get(exc.code, 422)
+                ) from exc
+            key = keys.source_key(job_id, index)
+            self.blobs.put(key, source.data)
+            return {"kind": "blob", "key": key, "filename": source.filename}
+        if source.path is not None:
+            path = resolve_input_path(self.settings.input_root, source.path)
+            if path.stat().st_size > self.settings.max_upload_bytes:
+                raise PayloadTooLarge(f"image larger than {self.settings.max_upload_bytes} bytes")
+            return {"kind": "path", "path": source.path, "filename": path.name}
+        return {"kind": "url", "url": source.url, "filename": source.filename}
+
+    def get(self, job_id: str) -> Job:
+        job = self.store.get(job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id}")
+        return job
+
+    def list_jobs(self, filters: JobFilter, *, limit: int, cursor: str | None) -> JobPage:
+        try:
+            return self.store.list_jobs(filters, limit=limit, cursor=cursor)
+        except (ValueError, TypeError) as exc:
+            raise InvalidRequest("cursor is not valid", code="invalid_cursor") from exc
+
+    def queue_position(self, job: Job) -> int | None:
+        return self.store.queue_position(job)
+
+    def cancel_and_delete(self, job_id: str) -> Job:
+        """Cancel the job if it has not finished, then delete its stored artifacts."""
+        job = self.get(job_id)
+        if not job.status.finished:
+            job = self.store.cancel(job_id) or self.get(job_id)
+        self.blobs.delete_prefix(keys.job_prefix(job_id))
+        return self.store.mark_artifacts_deleted(job_id) or job
+
+    def retry(self, job_id: str) -> Job:
+        job = self.get(job_id)
+        if job.status is not JobStatus.FAILED:
+            raise Conflict(
+                f"only failed jobs can be retried; this one is {job.status.value}",
+                code="invalid_state",
+            )
+        retried = self.store.requeue_failed(job_id)
+        if retried is None:
+            raise Conflict("the job changed or its sources were deleted", code="invalid_state")
+        if self._on_submitted is not None:
+            self._on_submitted()
+        return retried
+
+    def stats(self) -> Stats:
+        return self.store.stats(worker_window_s=self.settings.lease_s)

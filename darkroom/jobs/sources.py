@@ -1,0 +1,67 @@
+"""Turning what a client sent into sources a job can keep."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from darkroom.jobs.errors import InvalidRequest, NotFound, PayloadTooLarge
+
+_DATA_URI = re.compile(r"^data:[\w.+-]+/[\w.+-]+(?:;[\w=.+-]+)*;base64,", re.IGNORECASE)
+
+
+def decode_base64(text: str, *, max_bytes: int) -> bytes:
+    """Decode standard or URL-safe base64, padded or not, optionally as a data: URI."""
+    text = _DATA_URI.sub("", text.strip(), count=1)
+    text = "".join(text.split())
+    if len(text) * 3 // 4 > max_bytes + 3:
+        raise PayloadTooLarge(f"inline image larger than {max_bytes} bytes")
+    text = text.replace("-", "+").replace("_", "/")
+    text += "=" * (-len(text) % 4)
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidRequest("source base64 is not valid base64", code="invalid_base64") from exc
+    if not data:
+        raise InvalidRequest("source base64 decodes to nothing", code="invalid_base64")
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"inline image larger than {max_bytes} bytes")
+    return data
+
+
+def resolve_input_path(root: Path | None, relative: str) -> Path:
+    """The file ``relative`` names inside ``root``; refuses anything outside it."""
+    if root is None:
+        raise InvalidRequest(
+            "path sources are disabled; set DARKROOM_INPUT_ROOT to allow them",
+            code="path_not_allowed",
+            status_code=403,
+        )
+    base = root.resolve()
+    candidate = (base / relative).resolve()
+    if not candidate.is_relative_to(base):
+        raise InvalidRequest(
+            "path is outside the allowed input folder", code="path_not_allowed", status_code=403
+        )
+    if not candidate.is_file():
+        raise NotFound(f"no such file in the input folder: {relative}")
+    return candidate
+
+
+@dataclass(frozen=True)
+class IncomingSource:
+    """A source as submitted: image bytes, a URL to fetch, or a path under the input root."""
+
+    data: bytes | None = None
+    url: str | None = None
+    path: str | None = None
+    filename: str | None = None
+
+    def digest(self) -> str:
+        if self.data is not None:
+            return "sha256:" + hashlib.sha256(self.data).hexdigest()
+        return f"url:{self.url}" if self.url is not None else f"path:{self.path}"

@@ -1,0 +1,170 @@
+"""The job request: what clients send, validated, and its translation to imaging specs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from darkroom.imaging import Gravity, Operation, OutputFormat, RenderSpec
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class SourceIn(BaseModel):
+    """One input image: exactly one of ``url``, ``base64`` or ``path``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(None, description="http(s) URL the worker downloads.")
+    base64: str | None = Field(
+        None, description="Image bytes, base64 (standard or URL-safe) or a data: URI."
+    )
+    filename: str | None = Field(None, max_length=255)
+    path: str | None = Field(
+        None, description="A file inside the server's DARKROOM_INPUT_ROOT, relative to it."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SourceIn:
+        given = [k for k in ("url", "base64", "path") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a source needs exactly one of 'url', 'base64' or 'path'")
+        if self.url is not None and not self.url.lower().startswith(("http://", "https://")):
+            raise ValueError("source url must be http:// or https://")
+        return self
+
+
+class OutputIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("default", pattern=NAME_PATTERN)
+    op: Operation = Operation.THUMBNAIL
+    width: int | None = Field(None, ge=1)
+    height: int | None = Field(None, ge=1)
+    gravity: Gravity = Gravity.CENTRE
+    format: OutputFormat | None = Field(
+        None, description="Output format; default: the source's when it is one, else jpeg."
+    )
+    quality: int | None = Field(None, ge=1, le=100)
+    keep_metadata: bool = False
+
+    @field_validator("gravity", mode="before")
+    @classmethod
+    def _spelling(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.lower().replace("-", "_")
+            return {
+                "center": "centre",
+                "northeast": "north_east",
+                "northwest": "north_west",
+                "southeast": "south_east",
+                "southwest": "south_west",
+            }.get(value, value)
+        return value
+
+    @model_validator(mode="after")
+    def _sizes_for_op(self) -> OutputIn:
+        if self.op in (Operation.RESIZE, Operation.COVER) and not (self.width and self.height):
+            raise ValueError(f"op {self.op.value!r} needs both width and height")
+        if self.op is Operation.THUMBNAIL and not (self.width or self.height):
+            raise ValueError("op 'thumbnail' needs width, height or both")
+        return self
+
+    def render_spec(self) -> RenderSpec:
+        return RenderSpec(
+            op=self.op,
+            width=self.width,
+            height=self.height,
+            gravity=self.gravity,
+            format=self.format,
+            quality=self.quality,
+            keep_metadata=self.keep_metadata,
+        )
+
+
+DEFAULT_OUTPUT = OutputIn(
+    name="default",
+    op=Operation.THUMBNAIL,
+    width=512,
+    height=512,
+    format=OutputFormat.WEBP,
+    quality=80,
+)
+
+
+class JobOptions(BaseModel):
+    """Everything in a job request except its sources (the multipart ``spec`` part)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outputs: list[OutputIn] | None = Field(
+        None,
+        description="Outputs to make. Default: one 512x512 WebP thumbnail named 'default'.",
+    )
+    webhook_url: str | None = None
+    idempotency_key: str | None = Field(None, min_length=1, max_length=200)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("outputs")
+    @classmethod
+    def _unique_names(cls, outputs: list[OutputIn] | None) -> list[OutputIn] | None:
+        if outputs is not None:
+            if not outputs:
+                raise ValueError("outputs, when given, must not be empty")
+            names = [o.name for o in outputs]
+            if len(set(names)) != len(names):
+                raise ValueError("output names must be unique")
+        return outputs
+
+    @field_validator("labels")
+    @classmethod
+    def _label_shape(cls, labels: dict[str, str]) -> dict[str, str]:
+        if len(labels) > 32:
+            raise ValueError("at most 32 labels")
+        for key, value in labels.items():
+            if not 1 <= len(key) <= 64 or ":" in key or len(value) > 256:
+                raise ValueError("label keys are 1-64 characters without ':'; values <= 256")
+        return labels
+
+    def effective_outputs(self) -> list[OutputIn]:
+        return self.outputs or [DEFAULT_OUTPUT]
+
+
+class JobRequest(JobOptions):
+    """A JSON job request: sources plus options."""
+
+    source: SourceIn | None = None
+    sources: list[SourceIn] | None = None
+
+    @model_validator(mode="after")
+    def _has_sources(self) -> JobRequest:
+        if (self.source is None) == (not self.sources):
+            raise ValueError("give either 'source' or a non-empty 'sources' list")
+        return self
+
+    def all_sources(self) -> list[SourceIn]:
+        return [self.source] if self.source is not None else list(self.sources or [])
+
+
+def output_name(base: str, source_index: int, source_count: int) -> str:
+    """Outputs of a one-source job keep their names; with several, each gets ``-<index>``."""
+    return base if source_count == 1 else f"{base}-{source_index}"
+
+
+def planned_output_names(spec: dict[str, Any], source_count: int) -> list[str]:
+    return [
+        output_name(o["name"], i, source_count)
+        for i in range(source_count)
+        for o in spec.get("outputs", [])
+    ]
+
+
+def request_fingerprint(options: JobOptions, source_digests: list[str]) -> str:
+    """A digest of what a request asks for, to tell a replay from a conflicting reuse."""
+    body = options.model_dump(mode="json", exclude={"idempotency_key"})
+    body["sources"] = source_digests
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,451 @@
+"""Reading and changing job rows. Every state change is one short transaction."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, RowMapping, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from darkroom.jobs.model import Job, JobFilter, JobPage
+from darkroom.jobs.status import JobStatus
+from darkroom.store.tables import job_labels, jobs, workers
+
+_JOB_FIELDS = [c.name for c in jobs.columns if c.name != "source_sha256"]
+
+
+def _row_to_job(row: RowMapping) -> Job:
+    values = {name: row[name] for name in _JOB_FIELDS}
+    values["status"] = JobStatus(values["status"])
+    values["artifacts_deleted"] = bool(values["artifacts_deleted"])
+    return Job(**values)
+
+
+def _job_to_row(job: Job) -> dict[str, Any]:
+    row = {name: getattr(job, name) for name in _JOB_FIELDS}
+    row["status"] = job.status.value
+    facts = job.source_facts or []
+    row["source_sha256"] = facts[0].get("sha256") if facts else None
+    return row
+
+
+def encode_cursor(created_at: float, job_id: str) -> str:
+    raw = json.dumps([created_at, job_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, str]:
+    padded = cursor + "=" * (-len(cursor) % 4)
+    created_at, job_id = json.loads(base64.urlsafe_b64decode(padded))
+    return float(created_at), str(job_id)
+
+
+@dataclass(frozen=True)
+class Stats:
+    jobs: dict[str, int]
+    queue_depth: int
+    oldest_queued_age_s: float | None
+    succeeded_last_minute: int
+    workers_alive: int
+
+
+class JobStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- creation and lookup -------------------------------------------------------------
+
+    def insert(self, job: Job) -> Job:
+        """Insert ``job``; with an idempotency key already used, return the stored job."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(jobs).values(**_job_to_row(job)))
+                if job.labels:
+                    conn.execute(
+                        insert(job_labels),
+                        [{"job_id": job.id, "key": k, "value": v} for k, v in job.labels.items()],
+                    )
+            return job
+        except IntegrityError:
+            if job.idempotency_key is None:
+                raise
+            existing = self.get_by_idempotency_key(job.idempotency_key)
+            if existing is None:
+                raise
+            return existing
+
+    def get(self, job_id: str) -> Job | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+        return _row_to_job(row) if row else None
+
+    def get_by_idempotency_key(self, key: str) -> Job | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.idempotency_key == key)).mappings().first()
+        return _row_to_job(row) if row else None
+
+    def list_jobs(self, filters: JobFilter, *, limit: int, cursor: str | None) -> JobPage:
+        query = select(jobs)
+        if filters.status is not None:
+            query = query.where(jobs.c.status == filters.status.value)
+        if filters.created_after is not None:
+            query = query.where(jobs.c.created_at > filters.created_after)
+        if filters.created_before is not None:
+            query = query.where(jobs.c.created_at < filters.created_before)
+        for key, value in filters.labels.items():
+            query = query.where(
+                jobs.c.id.in_(
+                    select(job_labels.c.job_id).where(
+                        and_(job_labels.c.key == key, job_labels.c.value == value)
+                    )
+                )
+            )
+        if cursor:
+            after_created, after_id = decode_cursor(cursor)
+            query = query.where(
+                or_(
+                    jobs.c.created_at < after_created,
+                    and_(jobs.c.created_at == after_created, jobs.c.id < after_id),
+                )
+            )
+        query = query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit + 1)
+        with self.engine.connect() as conn:
+            found = [_row_to_job(r) for r in conn.execute(query).mappings()]
+        next_cursor = None
+        if len(found) > limit:
+            found = found[:limit]
+            next_cursor = encode_cursor(found[-1].created_at, found[-1].id)
+        return JobPage(jobs=found, next_cursor=next_cursor)
+
+    def queue_position(self, job: Job) -> int | None:
+        """1 for the next job to run; None when the job is not waiting."""
+        if job.status is not JobStatus.QUEUED:
+            return None
+        with self.engine.connect() as conn:
+            ahead = conn.execute(
+                select(func.count())
+                .select_from(jobs)
+                .where(
+                    jobs.c.status == JobStatus.QUEUED.value,
+                    or_(
+                        jobs.c.available_at < job.available_at,
+                        and_(
+                            jobs.c.available_at == job.available_at,
+                            jobs.c.created_at < job.created_at,
+                        ),
+                    ),
+                )
+            ).scalar_one()
+        return int(ahead) + 1
+
+    # -- client-driven changes -------------------------------------------------------------
+
+    def _update_returning(
+        self, job_id: str, where: Iterable[Any], values: dict[str, Any]
+    ) -> Job | None:
+        values = {**values, "updated_at": time.time()}
+        with self.engine.begin() as conn:
+            row = (
+                conn.execute(
+                    update(jobs)
+                    .where(jobs.c.id == job_id, *where)
+                    .values(**values)
+                    .returning(*jobs.c)
+                )
+                .mappings()
+                .first()
+            )
+        return _row_to_job(row) if row else None
+
+    def cancel(self, job_id: str) -> Job | None:
+        """Cancel a job that has not finished; None when it had already finished."""
+        now = time.time()
+        return self._update_returning(
+            job_id,
+            [jobs.c.status.in_([JobStatus.QUEUED.value, JobStatus.PROCESSING.value])],
+            {
+                "status": JobStatus.CANCELED.value,
+                "finished_at": now,
+                "lease_owner": None,
+                "lease_expires_at": None,
+            },
+        )
+
+    def mark_artifacts_deleted(self, job_id: str) -> Job | None:
+        return self._update_returning(job_id, [], {"artifacts_deleted": True})
+
+    def requeue_failed(self, job_id: str) -> Job | None:
+        now = time.time()
+        return self._update_returning(
+            job_id,
+            [jobs.c.status == JobStatus.FAILED.value, jobs.c.artifacts_deleted.is_(False)],
+            {
+                "status": JobStatus.QUEUED.value,
+                "available_at": now,
+                "attempts": 0,
+                "progress": 0,
+                "error_code": None,
+                "error_message": None,
+                "finished_at": None,
+                "started_at": None,
+            },
+        )
+
+    def delete(self, job_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(job_labels).where(job_labels.c.job_id == job_id))
+            conn.execute(delete(jobs).where(jobs.c.id == job_id))
+
+    # -- worker-driven changes -------------------------------------------------------------
+
+    def claim(self, worker_id: str, *, limit: int, lease_s: float) -> list[Job]:
+        """Take up to ``limit`` runnable jobs: queued and due, or processing with a dead lease.
+
+        Rows are locked with SKIP LOCKED where the database has it, so concurrent claimers
+        never take the same job; SQLite serialises writers instead.
+        """
+        now = time.time()
+        runnable = (
+            select(jobs.c.id)
+            .where(
+                or_(
+                    and_(
+                        jobs.c.status == JobStatus.QUEUED.value,
+                        jobs.c.available_at <= now,
+                    ),
+                    and_(
+                        jobs.c.status == JobStatus.PROCESSING.value,
+                        jobs.c.lease_expires_at < now,
+                        jobs.c.attempts < jobs.c.max_attempts,
+                    ),
+                )
+            )
+            .order_by(jobs.c.available_at, jobs.c.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        with self.engine.begin() as conn:
+            rows = (
+                conn.execute(
+                    update(jobs)
+                    .where(jobs.c.id.in_(runnable))
+                    .values(
+                        status=JobStatus.PROCESSING.value,
+                        lease_owner=worker_id,
+                        lease_expires_at=now + lease_s,
+                        attempts=jobs.c.attempts + 1,
+                        started_at=func.coalesce(jobs.c.started_at, now),
+                        updated_at=now,
+                    )
+                    .returning(*jobs.c)
+                )
+                .mappings()
+                .all()
+            )
+        claimed = [_row_to_job(r) for r in rows]
+        claimed.sort(key=lambda j: (j.available_at, j.created_at))
+        return claimed
+
+    def fail_lost(self) -> list[Job]:
+        """Fail jobs whose lease expired with no attempts left (their workers kept dying)."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            rows = (
+                conn.execute(
+                    update(jobs)
+                    .where(
+                        jobs.c.status == JobStatus.PROCESSING.value,
+                        jobs.c.lease_expires_at < now,
+                        jobs.c.attempts >= jobs.c.max_attempts,
+                    )
+                    .values(
+                        status=JobStatus.FAILED.value,
+                        error_code="worker_lost",
+                        error_message="the worker running this job stopped answering "
+                        "on every attempt",
+                        finished_at=now,
+                        updated_at=now,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                    )
+                    .returning(*jobs.c)
+                )
+                .mappings()
+                .all()
+            )
+        return [_row_to_job(r) for r in rows]
+
+    def owned_by(self, worker_id: str) -> list[Job]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(jobs).where(jobs.c.lease_owner == worker_id)).mappings()
+            return [_row_to_job(r) for r in rows]
+
+    def _owned(self, job_id: str, worker_id: str) -> list[Any]:
+        return [
+            jobs.c.id == job_id,
+            jobs.c.status == JobStatus.PROCESSING.value,
+            jobs.c.lease_owner == worker_id,
+        ]
+
+    def renew_leases(self, worker_id: str, job_ids: list[str], lease_s: float) -> set[str]:
+        """Extend the leases this worker still holds; return the ids it still owns."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            conn.execute(update(workers).where(workers.c.id == worker_id).values(last_seen=now))
+            if not job_ids:
+                return set()
+            rows = conn.execute(
+                update(jobs)
+                .where(
+                    jobs.c.id.in_(job_ids),
+                    jobs.c.status == JobStatus.PROCESSING.value,
+                    jobs.c.lease_owner == worker_id,
+                )
+                .values(lease_expires_at=now + lease_s)
+                .returning(jobs.c.id)
+            ).all()
+        return {r[0] for r in rows}
+
+    def record_progress(self, job_id: str, worker_id: str, progress: int) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(*self._owned(job_id, worker_id))
+                .values(progress=progress, updated_at=time.time())
+            )
+        return result.rowcount == 1
+
+    def record_source_facts(self, job_id: str, worker_id: str, facts: list[dict[str, Any]]) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(*self._owned(job_id, worker_id))
+                .values(
+                    source_facts=facts,
+                    source_sha256=facts[0].get("sha256") if facts else None,
+                    updated_at=time.time(),
+                )
+            )
+        return result.rowcount == 1
+
+    def succeed(self, job_id: str, worker_id: str, outputs: list[dict[str, Any]]) -> Job | None:
+        now = time.time()
+        with self.engine.begin() as conn:
+            row = (
+                conn.execute(
+                    update(jobs)
+                    .where(*self._owned(job_id, worker_id))
+                    .values(
+                        status=JobStatus.SUCCEEDED.value,
+                        outputs=outputs,
+                        progress=100,
+                        finished_at=now,
+                        updated_at=now,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        error_code=None,
+                        error_message=None,
+                    )
+                    .returning(*jobs.c)
+                )
+                .mappings()
+                .first()
+            )
+        return _row_to_job(row) if row else None
+
+    def fail(
+        self, job_id: str, worker_id: str, *, code: str, message: str, retry_at: float | None
+    ) -> Job | None:
+        """Record a failed attempt: back to the queue at ``retry_at``, or failed for good."""
+        now = time.time()
+        values: dict[str, Any] = {
+            "error_code": code,
+            "error_message": message,
+            "updated_at": now,
+            "lease_owner": None,
+            "lease_expires_at": None,
+        }
+        if retry_at is None:
+            values.update(status=JobStatus.FAILED.value, finished_at=now)
+        else:
+            values.update(status=JobStatus.QUEUED.value, available_at=retry_at, progress=0)
+        with self.engine.begin() as conn:
+            row = (
+                conn.execute(
+                    update(jobs)
+                    .where(*self._owned(job_id, worker_id))
+                    .values(**values)
+                    .returning(*jobs.c)
+                )
+                .mappings()
+                .first()
+            )
+        return _row_to_job(row) if row else None
+
+    # -- workers and figures ---------------------------------------------------------------
+
+    def register_worker(self, worker_id: str, hostname: str, pid: int) -> None:
+        now = time.time()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(workers).values(
+                    id=worker_id, hostname=hostname, pid=pid, started_at=now, last_seen=now
+                )
+            )
+
+    def unregister_worker(self, worker_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(workers).where(workers.c.id == worker_id))
+
+    def workers_alive(self, within_s: float) -> int:
+        cutoff = time.time() - within_s
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(workers).where(workers.c.last_seen >= cutoff)
+                ).scalar_one()
+            )
+
+    def prune_workers(self, older_than_s: float) -> None:
+        cutoff = time.time() - older_than_s
+        with self.engine.begin() as conn:
+            conn.execute(delete(workers).where(workers.c.last_seen < cutoff))
+
+    def stats(self, *, worker_window_s: float) -> Stats:
+        now = time.time()
+        with self.engine.connect() as conn:
+            counts = {
+                status: int(count)
+                for status, count in conn.execute(
+                    select(jobs.c.status, func.count()).group_by(jobs.c.status)
+                ).all()
+            }
+            oldest = conn.execute(
+                select(func.min(jobs.c.created_at)).where(jobs.c.status == JobStatus.QUEUED.value)
+            ).scalar_one()
+            recent = conn.execute(
+                select(func.count())
+                .select_from(jobs)
+                .where(
+                    jobs.c.status == JobStatus.SUCCEEDED.value,
+                    jobs.c.finished_at >= now - 60,
+                )
+            ).scalar_one()
+        per_status = {s.value: counts.get(s.value, 0) for s in JobStatus}
+        return Stats(
+            jobs=per_status,
+            queue_depth=per_status[JobStatus.QUEUED.value],
+            oldest_queued_age_s=(now - oldest) if oldest is not None else None,
+            succeeded_last_minute=int(recent),
+            workers_alive=self.workers_alive(worker_window_s),
+        )
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(select(1))

@@ -1,0 +1,71 @@
+"""Table definitions."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("available_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("finished_at", Float),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False),
+    Column("progress", Integer, nullable=False, default=0),
+    Column("spec", JSON, nullable=False),
+    Column("sources", JSON, nullable=False),
+    Column("source_facts", JSON),
+    Column("source_sha256", String(64)),
+    Column("outputs", JSON),
+    Column("error_code", String(64)),
+    Column("error_message", Text),
+    Column("labels", JSON, nullable=False),
+    Column("idempotency_key", String(200), unique=True),
+    Column("request_hash", String(64)),
+    Column("webhook_url", Text),
+    Column("lease_owner", String(64)),
+    Column("lease_expires_at", Float),
+    Column("artifacts_deleted", Boolean, nullable=False, default=False),
+    Index("ix_jobs_claim", "status", "available_at"),
+    Index("ix_jobs_created", "created_at", "id"),
+    Index("ix_jobs_status_created", "status", "created_at"),
+    Index("ix_jobs_source_sha256", "source_sha256"),
+)
+
+job_labels = Table(
+    "job_labels",
+    metadata,
+    Column("job_id", String(36), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+    Index("ix_job_labels_kv", "key", "value"),
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("hostname", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Workers: processes that claim jobs, run the image work, and record the outcome."""

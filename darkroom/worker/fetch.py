@@ -1,0 +1,72 @@
+"""Downloading a source URL within size, time and redirect limits."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urljoin
+
+import httpx
+
+REDIRECT_CODES = {301, 302, 303, 307, 308}
+
+
+class FetchError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def download(
+    client: httpx.Client, url: str, *, max_bytes: int, timeout_s: float, max_redirects: int
+) -> bytes:
+    """GET ``url`` following at most ``max_redirects`` redirects, refusing bodies over
+    ``max_bytes`` and giving up after ``timeout_s`` seconds in all."""
+    deadline = time.monotonic() + timeout_s
+    for _hop in range(max_redirects + 1):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchError("download_timeout", f"download took longer than {timeout_s:g} s")
+        try:
+            with client.stream("GET", url, timeout=remaining, follow_redirects=False) as resp:
+                if resp.status_code in REDIRECT_CODES and "location" in resp.headers:
+                    url = urljoin(url, resp.headers["location"])
+                    if not url.lower().startswith(("http://", "https://")):
+                        raise FetchError("download_failed", "redirect to a non-http(s) URL")
+                    continue
+                _check_status(resp)
+                declared = resp.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > max_bytes:
+                    raise FetchError(
+                        "download_too_large", f"source is larger than {max_bytes} bytes"
+                    )
+                return _read_limited(resp, max_bytes, deadline, timeout_s)
+        except httpx.TimeoutException as exc:
+            raise FetchError("download_timeout", f"download timed out: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise FetchError("download_failed", f"download failed: {exc}") from exc
+    raise FetchError("too_many_redirects", f"more than {max_redirects} redirects")
+
+
+def _check_status(resp: httpx.Response) -> None:
+    if resp.status_code >= 500 or resp.status_code == 429:
+        raise FetchError("download_failed", f"source server answered {resp.status_code}")
+    if resp.status_code >= 400:
+        raise FetchError("download_rejected", f"source server answered {resp.status_code}")
+    if resp.status_code != 200:
+        raise FetchError("download_rejected", f"unexpected status {resp.status_code}")
+
+
+def _read_limited(resp: httpx.Response, max_bytes: int, deadline: float, timeout_s: float) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in resp.iter_bytes(64 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise FetchError("download_too_large", f"source is larger than {max_bytes} bytes")
+        if time.monotonic() > deadline:
+            raise FetchError("download_timeout", f"download took longer than {timeout_s:g} s")
+        chunks.append(chunk)
+    if size == 0:
+        raise FetchError("download_rejected", "source URL returned an empty body")
+    return b"".join(chunks)

@@ -1,0 +1,229 @@
+"""The loop one worker process runs: claim a job, keep its lease alive, run it, record it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from darkroom import imaging
+from darkroom.blobs import BlobStore, open_blobs
+from darkroom.config import Settings
+from darkroom.imaging.runtime import configure_for_worker
+from darkroom.jobs.model import Job
+from darkroom.jobs.retry import next_attempt_at
+from darkroom.logs import configure
+from darkroom.store import JobStore, open_engine
+from darkroom.worker.execute import SourceLoader, execute
+from darkroom.worker.fetch import FetchError
+
+log = logging.getLogger("darkroom.worker")
+
+MAINTENANCE_EVERY_S = 15.0
+
+
+@dataclass
+class WorkerSignals:
+    """What a worker process shares with whoever started it.
+
+    ``wake`` is a multiprocessing Event set when work was submitted; ``busy_since`` a
+    multiprocessing Value('d') holding the start time of the running job, 0 when idle.
+    """
+
+    wake: Any = None
+    busy_since: Any = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def record_failure(
+    store: JobStore, settings: Settings, job: Job, worker_id: str, code: str, message: str
+) -> Job | None:
+    retry_at = next_attempt_at(
+        job, code, base_s=settings.retry_backoff_s, max_s=settings.retry_backoff_max_s
+    )
+    updated = store.fail(job.id, worker_id, code=code, message=message, retry_at=retry_at)
+    if updated is not None:
+        if retry_at is None:
+            log.warning(
+                "job failed",
+                extra={"job_id": job.id, "error_code": code, "attempt": job.attempts},
+            )
+        else:
+            log.info(
+                "job retry scheduled",
+                extra={
+                    "job_id": job.id,
+                    "error_code": code,
+                    "attempt": job.attempts,
+                    "retry_in_s": round(retry_at - time.time(), 2),
+                },
+            )
+    return updated
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        worker_id: str,
+        store: JobStore,
+        blobs: BlobStore,
+        signals: WorkerSignals,
+    ) -> None:
+        self.settings = settings
+        self.worker_id = worker_id
+        self.store = store
+        self.blobs = blobs
+        self.signals = signals
+        self.limits = settings.image_limits()
+        self.http = httpx.Client(headers={"user-agent": "darkroom"})
+        self.loader = SourceLoader(
+            blobs=blobs,
+            http=self.http,
+            input_root=settings.input_root,
+            max_bytes=settings.max_upload_bytes,
+            timeout_s=settings.download_timeout_s,
+            max_redirects=settings.download_max_redirects,
+        )
+        self._current: str | None = None
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        self.store.register_worker(self.worker_id, socket.gethostname(), os.getpid())
+        beat = threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True)
+        beat.start()
+        log.info("worker started", extra={"worker_id": self.worker_id})
+        try:
+            while not self.signals.stop.is_set():
+                claimed = self.store.claim(self.worker_id, limit=1, lease_s=self.settings.lease_s)
+                if not claimed:
+                    self._idle()
+                    continue
+                self._run_one(claimed[0])
+        finally:
+            self.signals.stop.set()
+            beat.join(timeout=5)
+            self.store.unregister_worker(self.worker_id)
+            self.http.close()
+            log.info("worker stopped", extra={"worker_id": self.worker_id})
+
+    def _idle(self) -> None:
+        wake = self.signals.wake
+        if wake is None:
+            self.signals.stop.wait(self.settings.poll_interval_s)
+            return
+        if wake.wait(self.settings.poll_interval_s):
+            wake.clear()
+
+    def _run_one(self, job: Job) -> None:
+        started = time.time()
+        with self._lock:
+            self._current = job.id
+        if self.signals.busy_since is not None:
+            self.signals.busy_since.value = started
+        log.info("job started", extra={"job_id": job.id, "attempt": job.attempts})
+        try:
+            outputs = execute(
+                job,
+                self.loader,
+                self.blobs,
+                self.limits,
+                on_facts=lambda facts: self.store.record_source_facts(
+                    job.id, self.worker_id, facts
+                ),
+                on_progress=lambda pct: self.store.record_progress(job.id, self.worker_id, pct),
+            )
+        except imaging.ImageError as exc:
+            record_failure(self.store, self.settings, job, self.worker_id, exc.code, str(exc))
+        except FetchError as exc:
+            record_failure(self.store, self.settings, job, self.worker_id, exc.code, exc.message)
+        except MemoryError:
+            record_failure(
+                self.store,
+                self.settings,
+                job,
+                self.worker_id,
+                "out_of_memory",
+                "the image needed more memory than was available",
+            )
+        except OSError as exc:
+            record_failure(
+                self.store, self.settings, job, self.worker_id, "storage_error", str(exc)
+            )
+        except Exception as exc:
+            log.exception("job raised", extra={"job_id": job.id})
+            record_failure(
+                self.store,
+                self.settings,
+                job,
+                self.worker_id,
+                "internal_error",
+                f"{type(exc).__name__}: {exc}",
+            )
+        else:
+            done = self.store.succeed(job.id, self.worker_id, outputs)
+            duration = round(time.time() - started, 3)
+            if done is None:
+                log.warning(
+                    "job result discarded: lease lost or job canceled",
+                    extra={"job_id": job.id, "duration_s": duration},
+                )
+            else:
+                log.info("job succeeded", extra={"job_id": job.id, "duration_s": duration})
+        finally:
+            if self.signals.busy_since is not None:
+                self.signals.busy_since.value = 0.0
+            with self._lock:
+                self._current = None
+
+    def _heartbeat(self) -> None:
+        interval = self.settings.lease_s / 3
+        last_maintenance = 0.0
+        while not self.signals.stop.wait(interval) or self._current is not None:
+            with self._lock:
+                current = [self._current] if self._current else []
+            try:
+                self.store.renew_leases(self.worker_id, current, self.settings.lease_s)
+                if time.monotonic() - last_maintenance > MAINTENANCE_EVERY_S:
+                    last_maintenance = time.monotonic()
+                    for lost in self.store.fail_lost():
+                        log.warning(
+                            "job failed", extra={"job_id": lost.id, "error_code": "worker_lost"}
+                        )
+                    self.store.prune_workers(older_than_s=10 * self.settings.lease_s)
+            except Exception:
+                log.exception("heartbeat failed")
+            if self.signals.stop.is_set() and self._current is None:
+                break
+
+
+def worker_main(
+    settings: Settings, worker_id: str, wake: Any = None, busy_since: Any = None
+) -> None:
+    """Entry point of a worker process: stops after the running job on SIGTERM or SIGINT."""
+    configure(settings.log_format, settings.log_level)
+    configure_for_worker(settings.worker_threads)
+    signals = WorkerSignals(wake=wake, busy_since=busy_since)
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        # Only a flag: setting the shared wake Event from a handler that interrupted a wait
+        # on it deadlocks. An idle worker sees the flag within one poll interval.
+        signals.stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    # Ctrl-C reaches the whole process group; the supervising parent turns it into SIGTERM.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    engine = open_engine(settings.resolved_database_url())
+    store = JobStore(engine)
+    blobs = open_blobs(settings.resolved_storage_url())
+    try:
+        Worker(settings, worker_id, store, blobs, signals).run()
+    finally:
+        engine.dispose()

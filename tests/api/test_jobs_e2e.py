@@ -1,0 +1,345 @@
+"""The native API over real HTTP against a started `darkroom serve`."""
+
+from __future__ import annotations
+
+import base64
+import http.server
+from typing import Any
+
+import pyvips
+
+from tests.helpers import DarkroomProcess, LoopbackServer, make_image
+
+
+def decode(data: bytes) -> Any:
+    return pyvips.Image.new_from_buffer(data, "")
+
+
+def test_upload_poll_fetch(server: DarkroomProcess) -> None:
+    resp = server.upload(
+        make_image(800, 600),
+        {
+            "outputs": [
+                {
+                    "name": "small",
+                    "op": "thumbnail",
+                    "width": 200,
+                    "height": 200,
+                    "format": "webp",
+                    "quality": 70,
+                }
+            ],
+            "labels": {"album": "a1"},
+        },
+    )
+    assert resp.status_code == 202, resp.text
+    created = resp.json()
+    assert created["status"] == "queued"
+    assert created["queue_position"] >= 1
+    assert created["links"]["self"].endswith(f"/v1/jobs/{created['id']}")
+    assert created["links"]["outputs"]["small"].endswith("/outputs/small")
+    assert resp.headers["location"] == created["links"]["self"]
+
+    job = server.wait_job(created["id"])
+    assert job["status"] == "succeeded", job
+    assert job["progress"] == 100
+    assert job["attempts"] == 1
+    assert job["queue_position"] is None
+    assert job["started_at"] and job["finished_at"]
+    [output] = job["outputs"]
+    assert (output["name"], output["format"], output["width"], output["height"]) == (
+        "small",
+        "webp",
+        200,
+        150,
+    )
+    [source] = job["sources"]
+    assert source["kind"] == "upload"
+    assert (source["format"], source["width"], source["height"]) == ("jpeg", 800, 600)
+    assert len(source["sha256"]) == 64
+    assert source["frames"] == 1
+
+    got = server.client.get(output["url"])
+    assert got.status_code == 200
+    assert got.headers["content-type"] == "image/webp"
+    assert len(got.content) == output["bytes"]
+    assert decode(got.content).width == 200
+    etag = got.headers["etag"]
+    again = server.client.get(output["url"], headers={"If-None-Match": etag})
+    assert again.status_code == 304
+
+
+def test_base64_data_uri_and_default_output(server: DarkroomProcess) -> None:
+    payload = base64.b64encode(make_image(1000, 500, "png")).decode()
+    created = server.submit(
+        {"source": {"base64": f"data:image/png;base64,{payload}", "filename": "wide.png"}}
+    )
+    job = server.wait_job(created["id"])
+    assert job["status"] == "succeeded", job
+    [output] = job["outputs"]
+    assert (output["name"], output["format"], output["width"], output["height"]) == (
+        "default",
+        "webp",
+        512,
+        256,
+    )
+    assert job["sources"][0]["filename"] == "wide.png"
+
+
+def test_url_source_and_many_outputs_from_one_decode(
+    server: DarkroomProcess, loopback: LoopbackServer
+) -> None:
+    url = loopback.serve_bytes("/photo.jpg", make_image(1600, 1200))
+    created = server.submit(
+        {
+            "source": {"url": url},
+            "outputs": [
+                {"name": "card", "op": "thumbnail", "width": 320, "format": "webp"},
+                {"name": "hero", "op": "thumbnail", "width": 1280, "format": "avif", "quality": 50},
+                {"name": "square", "op": "cover", "width": 300, "height": 300, "format": "jpeg"},
+                {"name": "exact", "op": "resize", "width": 100, "height": 300, "format": "png"},
+            ],
+        }
+    )
+    job = server.wait_job(created["id"])
+    assert job["status"] == "succeeded", job
+    got = {o["name"]: (o["format"], o["width"], o["height"]) for o in job["outputs"]}
+    assert got == {
+        "card": ("webp", 320, 240),
+        "hero": ("avif", 1280, 960),
+        "square": ("jpeg", 300, 300),
+        "exact": ("png", 100, 300),
+    }
+    assert job["sources"][0]["kind"] == "url"
+    assert job["sources"][0]["width"] == 1600
+    assert loopback.hits["/photo.jpg"] == 1
+    for output in job["outputs"]:
+        resp = server.client.get(output["url"])
+        assert resp.headers["content-type"] == f"image/{output['format']}"
+        image = decode(resp.content)
+        assert (image.width, image.height) == (output["width"], output["height"])
+
+
+def test_on_the_fly_conversion_is_cached(server: DarkroomProcess) -> None:
+    created = server.upload(
+        make_image(640, 480),
+        {"outputs": [{"name": "main", "op": "thumbnail", "width": 600, "format": "png"}]},
+    ).json()
+    job = server.wait_job(created["id"])
+    url = job["outputs"][0]["url"]
+    first = server.client.get(url, params={"format": "avif", "width": 150, "quality": 40})
+    assert first.status_code == 200
+    assert first.headers["content-type"] == "image/avif"
+    assert decode(first.content).width == 150
+    variants = list((server_data(server) / "blobs" / "jobs" / job["id"] / "variants").rglob("*"))
+    assert [p.name for p in variants if p.is_file()] == ["w150-q40.avif"]
+    second = server.client.get(url, params={"format": "avif", "width": 150, "quality": 40})
+    assert second.content == first.content
+    assert second.headers["etag"] == first.headers["etag"]
+    plain = server.client.get(url)
+    assert plain.headers["etag"] != first.headers["etag"]
+    assert plain.headers["content-type"] == "image/png"
+    bad = server.client.get(url, params={"format": "bmp"})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "invalid_request"
+
+
+def server_data(server: DarkroomProcess) -> Any:
+    from pathlib import Path
+
+    return Path(server.env["DARKROOM_DATA_DIR"])
+
+
+def test_several_sources_get_indexed_outputs(server: DarkroomProcess) -> None:
+    files = [
+        ("file", (f"p{i}.jpg", make_image(300 + i * 100, 200), "image/jpeg")) for i in range(3)
+    ]
+    resp = server.client.post(
+        "/v1/jobs",
+        files=files,
+        data={"spec": '{"outputs": [{"name": "t", "op": "thumbnail", "width": 100}]}'},
+    )
+    assert resp.status_code == 202, resp.text
+    job = server.wait_job(resp.json()["id"])
+    assert job["status"] == "succeeded", job
+    assert [(o["name"], o["source"], o["width"]) for o in job["outputs"]] == [
+        ("t-0", 0, 100),
+        ("t-1", 1, 100),
+        ("t-2", 2, 100),
+    ]
+    assert [s["width"] for s in job["sources"]] == [300, 400, 500]
+
+
+def test_idempotency_key(server: DarkroomProcess) -> None:
+    body = {
+        "source": {"base64": base64.b64encode(make_image(64, 64)).decode()},
+        "idempotency_key": "order-17",
+    }
+    first = server.client.post("/v1/jobs", json=body)
+    second = server.client.post("/v1/jobs", json=body)
+    assert first.status_code == second.status_code == 202
+    assert first.json()["id"] == second.json()["id"]
+    assert second.headers.get("idempotent-replayed") == "true"
+    other = server.client.post("/v1/jobs", json={**body, "labels": {"x": "y"}})
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "idempotency_conflict"
+
+
+def test_list_filters_and_cursor_pagination(server: DarkroomProcess) -> None:
+    ids = []
+    for i in range(5):
+        resp = server.upload(make_image(50, 50), {"labels": {"batch": "b7", "n": str(i)}})
+        ids.append(resp.json()["id"])
+    server.upload(make_image(50, 50), {"labels": {"batch": "other"}})
+    for job_id in ids:
+        server.wait_job(job_id)
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"label": "batch:b7", "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = server.client.get("/v1/jobs", params=params).json()
+        seen += [j["id"] for j in page["jobs"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(ids))
+
+    both = server.client.get("/v1/jobs", params=[("label", "batch:b7"), ("label", "n:3")]).json()
+    assert [j["id"] for j in both["jobs"]] == [ids[3]]
+    done = server.client.get("/v1/jobs", params={"status": "succeeded", "limit": 500}).json()
+    assert set(ids) <= {j["id"] for j in done["jobs"]}
+    assert server.client.get("/v1/jobs", params={"status": "failed"}).json()["jobs"] == []
+    created = server.job(ids[2])["created_at"]
+    after = server.client.get(
+        "/v1/jobs", params={"created_after": created, "label": "batch:b7"}
+    ).json()
+    assert [j["id"] for j in after["jobs"]] == [ids[4], ids[3]]
+    before = server.client.get(
+        "/v1/jobs", params={"created_before": created, "label": "batch:b7"}
+    ).json()
+    assert [j["id"] for j in before["jobs"]] == [ids[1], ids[0]]
+    bad = server.client.get("/v1/jobs", params={"cursor": "!!!"})
+    assert bad.status_code == 422
+
+
+def test_health_ready_stats_and_openapi(server: DarkroomProcess) -> None:
+    health = server.client.get("/healthz").json()
+    assert health["status"] == "ok"
+    assert health["workers_alive"] == 2
+    assert health["pool_size"] == 2
+    ready = server.client.get("/readyz").json()
+    assert ready == {
+        "status": "ready",
+        "checks": {"database": "ok", "queue": "ok", "storage": "ok"},
+    }
+    job = server.wait_job(server.upload(make_image(40, 40)).json()["id"])
+    assert job["status"] == "succeeded"
+    stats = server.client.get("/v1/stats").json()
+    assert stats["jobs"]["succeeded"] >= 1
+    assert set(stats["jobs"]) == {"queued", "processing", "succeeded", "failed", "canceled"}
+    assert stats["succeeded_last_minute"] >= 1
+    assert stats["throughput_per_s"] > 0
+    spec = server.client.get("/openapi.json").json()
+    post = spec["paths"]["/v1/jobs"]["post"]
+    assert set(post["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
+    assert "JobRequest" in spec["components"]["schemas"]
+    assert "/v1/jobs/{job_id}/outputs/{name}" in spec["paths"]
+    assert server.client.get("/docs").status_code == 200
+
+
+def test_pool_resized_at_runtime(server: DarkroomProcess) -> None:
+    from tests.helpers import wait_until
+
+    resp = server.client.put("/v1/admin/workers", json={"workers": 3})
+    assert resp.status_code == 200
+    assert resp.json()["size"] == 3
+    wait_until(lambda: server.client.get("/healthz").json()["workers_alive"] == 3, 30)
+    resp = server.client.put("/v1/admin/workers", json={"workers": 1})
+    assert resp.json()["size"] == 1
+    wait_until(lambda: server.client.get("/v1/admin/workers").json()["alive"] == 1, 30)
+    wait_until(lambda: server.client.get("/healthz").json()["workers_alive"] == 1, 30)
+    job = server.wait_job(server.upload(make_image(40, 40)).json()["id"])
+    assert job["status"] == "succeeded"
+
+
+def test_transient_download_errors_retry_with_backoff(
+    server: DarkroomProcess, loopback: LoopbackServer
+) -> None:
+    data = make_image(100, 100)
+    calls = {"n": 0}
+
+    def flaky(handler: http.server.BaseHTTPRequestHandler) -> None:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            handler.send_error(503)
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    loopback.routes["/flaky.jpg"] = flaky
+    job = server.wait_job(server.submit({"source": {"url": loopback.url("/flaky.jpg")}})["id"])
+    assert job["status"] == "succeeded", job
+    assert job["attempts"] == 3
+    assert calls["n"] == 3
+
+
+def test_failed_job_retried_on_request(server: DarkroomProcess, loopback: LoopbackServer) -> None:
+    created = server.submit({"source": {"url": loopback.url("/later.jpg")}})
+    job = server.wait_job(created["id"])
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "download_rejected"
+    assert job["attempts"] == 1  # a 404 is not worth retrying
+    out = server.client.get(f"/v1/jobs/{job['id']}/outputs/default")
+    assert out.status_code == 422
+    assert out.json()["error"]["code"] == "job_failed"
+
+    loopback.serve_bytes("/later.jpg", make_image(64, 64))
+    retried = server.client.post(f"/v1/jobs/{job['id']}/retry")
+    assert retried.status_code == 200
+    assert retried.json()["status"] == "queued"
+    job = server.wait_job(job["id"])
+    assert job["status"] == "succeeded"
+    assert job["error"] is None
+    again = server.client.post(f"/v1/jobs/{job['id']}/retry")
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "invalid_state"
+
+
+def test_queued_job_cancel_and_not_finished(serve_factory: Any) -> None:
+    api = serve_factory(workers=0)
+    created = api.upload(make_image(64, 64)).json()
+    pending = api.client.get(f"/v1/jobs/{created['id']}/outputs/default")
+    assert pending.status_code == 409
+    assert pending.json()["error"]["code"] == "not_finished"
+    assert api.job(created["id"])["queue_position"] == 1
+    second = api.upload(make_image(64, 64)).json()
+    assert second["queue_position"] == 2
+    canceled = api.client.delete(f"/v1/jobs/{created['id']}")
+    assert canceled.status_code == 200
+    assert canceled.json()["status"] == "canceled"
+    assert canceled.json()["artifacts_deleted"] is True
+    assert api.job(second["id"])["queue_position"] == 1
+    gone = api.client.get(f"/v1/jobs/{created['id']}/outputs/default")
+    assert gone.status_code == 404
+    assert gone.json()["error"]["code"] == "artifacts_deleted"
+    source_dir = server_data(api) / "blobs" / "jobs" / created["id"]
+    assert not source_dir.exists()
+    unknown = api.client.get("/v1/jobs/00000000-0000-0000-0000-000000000000")
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "not_found"
+
+
+def test_delete_finished_job_removes_artifacts(server: DarkroomProcess) -> None:
+    job = server.wait_job(server.upload(make_image(64, 64)).json()["id"])
+    assert job["status"] == "succeeded"
+    deleted = server.client.delete(f"/v1/jobs/{job['id']}").json()
+    assert deleted["status"] == "succeeded"
+    assert deleted["artifacts_deleted"] is True
+    resp = server.client.get(job["outputs"][0]["url"])
+    assert resp.status_code == 404
+    assert not (server_data(server) / "blobs" / "jobs" / job["id"]).exists()

@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pytest
+
+from darkroom.imaging import (
+    CorruptImage,
+    Gravity,
+    InvalidSpec,
+    Limits,
+    Operation,
+    OutputFormat,
+    OutputTooLarge,
+    RenderSpec,
+    render,
+)
+from darkroom.imaging.probe import Header
+from tests.imaging.samples import (
+    BLUE,
+    GREEN,
+    RED,
+    YELLOW,
+    close,
+    load,
+    noise,
+    pixel,
+    quadrants,
+    save,
+    side_by_side,
+    solid,
+    with_fields,
+)
+
+# The package re-exports the function render() under the module's own name.
+render_module = importlib.import_module("darkroom.imaging.render")
+LIMITS = Limits()
+PNG = OutputFormat.PNG
+
+
+def one(data: bytes, spec: RenderSpec, limits: Limits = LIMITS) -> Any:
+    return render(data, [spec], limits)[0]
+
+
+@pytest.fixture
+def landscape() -> bytes:
+    return save(side_by_side(400, 200, RED, BLUE), ".png")
+
+
+@pytest.mark.parametrize(
+    ("spec", "size"),
+    [
+        (RenderSpec(Operation.THUMBNAIL, 100, 100), (100, 50)),
+        (RenderSpec(Operation.THUMBNAIL, 300, 30), (60, 30)),
+        (RenderSpec(Operation.THUMBNAIL, width=80), (80, 40)),
+        (RenderSpec(Operation.THUMBNAIL, height=80), (160, 80)),
+        (RenderSpec(Operation.THUMBNAIL, 4000, 4000), (400, 200)),  # never upscaled
+        (RenderSpec(Operation.RESIZE, 50, 150), (50, 150)),
+        (RenderSpec(Operation.RESIZE, 800, 300), (800, 300)),
+        (RenderSpec(Operation.COVER, 90, 90), (90, 90)),
+        (RenderSpec(Operation.COVER, 1000, 100), (1000, 100)),
+        (RenderSpec(Operation.CONVERT, 10, 10), (400, 200)),  # sides ignored
+    ],
+)
+def test_operation_output_sizes(landscape: bytes, spec: RenderSpec, size: tuple[int, int]) -> None:
+    rendered = one(landscape, spec)
+    decoded = load(rendered.data)
+    assert (rendered.width, rendered.height) == size
+    assert (decoded.width, decoded.height) == size
+    assert rendered.format is PNG  # the source's own format
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        RenderSpec(Operation.THUMBNAIL),
+        RenderSpec(Operation.RESIZE, width=10),
+        RenderSpec(Operation.COVER, height=10),
+        RenderSpec(Operation.THUMBNAIL, 0, 10),
+        RenderSpec(Operation.THUMBNAIL, 10, 10, quality=0),
+    ],
+)
+def test_incomplete_specs_are_invalid(landscape: bytes, spec: RenderSpec) -> None:
+    with pytest.raises(InvalidSpec) as caught:
+        one(landscape, spec)
+    assert caught.value.code == "invalid_spec"
+
+
+@pytest.mark.parametrize(
+    ("gravity", "colour"),
+    [(Gravity.WEST, RED), (Gravity.EAST, BLUE), (Gravity.NORTH_WEST, RED)],
+)
+def test_cover_keeps_the_side_gravity_points_at(
+    landscape: bytes, gravity: Gravity, colour: tuple[int, int, int]
+) -> None:
+    rendered = one(landscape, RenderSpec(Operation.COVER, 50, 50, gravity=gravity))
+    for x, y in ((0, 0), (49, 49), (25, 25)):
+        assert close(pixel(rendered.data, x, y), colour)
+
+
+def test_cover_centre_keeps_both_halves(landscape: bytes) -> None:
+    rendered = one(landscape, RenderSpec(Operation.COVER, 50, 50))
+    assert close(pixel(rendered.data, 2, 25), RED)
+    assert close(pixel(rendered.data, 47, 25), BLUE)
+
+
+@pytest.mark.parametrize(
+    ("gravity", "colour"),
+    [(Gravity.NORTH, RED), (Gravity.SOUTH, GREEN), (Gravity.SOUTH_EAST, GREEN)],
+)
+def test_cover_on_a_portrait_crops_vertically(gravity: Gravity, colour: tuple[int, ...]) -> None:
+    portrait = solid(100, 150, RED).join(solid(100, 150, GREEN), "vertical")
+    rendered = one(save(portrait, ".png"), RenderSpec(Operation.COVER, 40, 40, gravity=gravity))
+    assert close(pixel(rendered.data, 20, 0), colour)
+    assert close(pixel(rendered.data, 20, 39), colour)
+
+
+CORNERS = [RED, GREEN, BLUE, YELLOW]  # top-left, top-right, bottom-left, bottom-right
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize(
+    "spec",
+    [
+        RenderSpec(Operation.CONVERT, format=PNG),
+        RenderSpec(Operation.COVER, 30, 30, gravity=Gravity.NORTH_WEST, format=PNG),
+        RenderSpec(Operation.THUMBNAIL, 50, 50, format=PNG),
+    ],
+    ids=["convert", "cover-north-west", "thumbnail"],
+)
+def test_exif_orientation_is_applied(orientation: int, spec: RenderSpec) -> None:
+    stored = with_fields(quadrants(120, 80, CORNERS), orientation=orientation)
+    data = save(stored, ".jpg", Q=95)
+    expected = load(data).autorot()  # libvips' own reading of the orientation
+    [rendered] = render(data, [spec], LIMITS)
+    got = load(rendered.data)
+    assert got.get_typeof("orientation") == 0
+    if spec.op is Operation.COVER:
+        # the north-west square of the displayed picture: top-left and its neighbours
+        assert (got.width, got.height) == (30, 30)
+        assert close(got(3, 3), expected(3, 3), 20)
+        return
+    scale = got.width / expected.width
+    assert got.height == round(expected.height * scale)
+    for fx, fy in ((0.1, 0.1), (0.9, 0.1), (0.1, 0.9), (0.9, 0.9)):
+        at = expected(int(fx * expected.width), int(fy * expected.height))
+        assert close(got(int(fx * got.width), int(fy * got.height)), at, 20)
+
+
+def test_truncated_jpeg_is_corrupt() -> None:
+    data = save(noise(300, 200), ".jpg")
+    with pytest.raises(CorruptImage):
+        render(data[: len(data) // 2], [RenderSpec(Operation.THUMBNAIL, 100)], LIMITS)
+
+
+def test_truncated_png_is_corrupt() -> None:
+    data = save(noise(300, 200), ".png")
+    with pytest.raises(CorruptImage):
+        render(data[: len(data) // 2], [RenderSpec(Operation.CONVERT, format=PNG)], LIMITS)
+
+
+def test_damaged_data_in_a_shared_decode_is_corrupt() -> None:
+    data = save(noise(300, 200), ".png")[:-4000]
+    specs = [RenderSpec(Operation.THUMBNAIL, 50), RenderSpec(Operation.THUMBNAIL, 80)]
+    with pytest.raises(CorruptImage):
+        render(data, specs, LIMITS)
+
+
+class DecodeCounter:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.scales: list[float] = []
+        real = render_module.open_source
+
+        def counted(data: bytes, header: Header, scale: float, all_frames: bool) -> Any:
+            self.scales.append(scale)
+            return real(data, header, scale, all_frames)
+
+        monkeypatch.setattr(render_module, "open_source", counted)
+
+
+def test_many_outputs_share_one_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    decodes = DecodeCounter(monkeypatch)
+    data = save(side_by_side(1200, 800, RED, BLUE), ".jpg")
+    specs = [
+        RenderSpec(Operation.THUMBNAIL, 320, format=OutputFormat.WEBP),
+        RenderSpec(Operation.THUMBNAIL, 600, format=OutputFormat.AVIF),
+        RenderSpec(Operation.COVER, 100, 100, gravity=Gravity.EAST, format=PNG),
+        RenderSpec(Operation.RESIZE, 64, 64, format=OutputFormat.JPEG),
+    ]
+    progress: list[int] = []
+    rendered = render(data, specs, LIMITS, progress.append)
+    assert decodes.scales == [0.5]  # once, at the largest size needed: 600 of 1200
+    assert progress == [1, 2, 3, 4]
+    assert [(r.format, r.width, r.height) for r in rendered] == [
+        (OutputFormat.WEBP, 320, 213),
+        (OutputFormat.AVIF, 600, 400),
+        (PNG, 100, 100),
+        (OutputFormat.JPEG, 64, 64),
+    ]
+    assert [load(r.data).get("vips-loader") for r in rendered] == [
+        "webpload_buffer",
+        "heifload_buffer",
+        "pngload_buffer",
+        "jpegload_buffer",
+    ]
+    assert close(pixel(rendered[2].data, 50, 50), BLUE)
+    assert close(pixel(rendered[1].data, 10, 200), RED)
+
+
+def test_an_output_too_big_to_share_decodes_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(render_module, "SHARED_DECODE_MAX_PIXELS", 100_000)
+    decodes = DecodeCounter(monkeypatch)
+    data = save(side_by_side(600, 400, RED, BLUE), ".png")
+    specs = [
+        RenderSpec(Operation.THUMBNAIL, 100),
+        RenderSpec(Operation.CONVERT, format=OutputFormat.JPEG),
+        RenderSpec(Operation.THUMBNAIL, 200),
+    ]
+    rendered = render(data, specs, LIMITS)
+    assert sorted(decodes.scales) == [1.0 / 3, 1.0]
+    assert [(r.width, r.height) for r in rendered] == [(100, 67), (600, 400), (200, 133)]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        RenderSpec(Operation.CONVERT),
+        RenderSpec(Operation.RESIZE, 300, 20),
+        RenderSpec(Operation.COVER, 10, 257),
+    ],
+)
+def test_output_too_large_is_refused_before_decoding(
+    monkeypatch: pytest.MonkeyPatch, spec: RenderSpec
+) -> None:
+    decodes = DecodeCounter(monkeypatch)
+    data = save(solid(300, 200, RED), ".png")
+    with pytest.raises(OutputTooLarge) as caught:
+        one(data, spec, Limits(max_output_dimension=256))
+    assert caught.value.code == "output_too_large"
+    assert decodes.scales == []
+
+
+def test_thumbnail_of_a_large_source_is_not_too_large() -> None:
+    data = save(solid(300, 200, RED), ".png")
+    rendered = one(data, RenderSpec(Operation.THUMBNAIL, 5000), Limits(max_output_dimension=300))
+    assert (rendered.width, rendered.height) == (300, 200)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "expected"),
+    [(".tif", OutputFormat.JPEG), (".webp", OutputFormat.WEBP), (".gif", OutputFormat.GIF)],
+)
+def test_format_defaults_to_the_source_where_it_can(suffix: str, expected: OutputFormat) -> None:
+    rendered = one(save(solid(40, 40, RED), suffix), RenderSpec(Operation.THUMBNAIL, 20))
+    assert rendered.format is expected
+    assert load(rendered.data).get("vips-loader") == f"{expected.value}load_buffer"
+
+
+@pytest.mark.parametrize("suffix", [".png", ".webp", ".avif", ".tif"])
+def test_orientation_is_applied_in_every_format_that_carries_it(suffix: str) -> None:
+    stored = with_fields(quadrants(120, 80, CORNERS), orientation=6)
+    rendered = one(save(stored, suffix, keep="all"), RenderSpec(Operation.CONVERT, format=PNG))
+    out = load(rendered.data)
+    assert (rendered.width, rendered.height) == (80, 120)
+    # a quarter turn clockwise brings the bottom-left corner to the top-left
+    assert close(out(5, 5), BLUE) and close(out(75, 5), RED)

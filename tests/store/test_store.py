@@ -1,0 +1,122 @@
+"""The job store on SQLite: claims, leases, and outcomes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from darkroom.jobs.model import Job, JobFilter
+from darkroom.jobs.status import JobStatus
+from darkroom.store import JobStore, open_engine
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> JobStore:
+    return JobStore(open_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+
+
+def new_job(job_id: str, created: float, **extra: object) -> Job:
+    return Job(
+        id=job_id,
+        status=JobStatus.QUEUED,
+        created_at=created,
+        updated_at=created,
+        available_at=created,
+        spec={"outputs": []},
+        sources=[],
+        **extra,
+    )  # type: ignore[arg-type]
+
+
+def test_claims_are_exclusive_and_in_order(store: JobStore) -> None:
+    for i in range(5):
+        store.insert(new_job(f"j{i}", 100.0 + i))
+    first = store.claim("w1", limit=2, lease_s=30)
+    second = store.claim("w2", limit=10, lease_s=30)
+    assert [j.id for j in first] == ["j0", "j1"]
+    assert [j.id for j in second] == ["j2", "j3", "j4"]
+    assert all(j.status is JobStatus.PROCESSING and j.attempts == 1 for j in first + second)
+    assert store.claim("w3", limit=10, lease_s=30) == []
+
+
+def test_expired_lease_is_reclaimed_and_old_owner_loses(store: JobStore) -> None:
+    store.insert(new_job("j", 1.0))
+    store.claim("w1", limit=1, lease_s=0.05)
+    time.sleep(0.1)
+    [again] = store.claim("w2", limit=1, lease_s=30)
+    assert again.id == "j" and again.attempts == 2 and again.lease_owner == "w2"
+    assert store.renew_leases("w1", ["j"], 30) == set()
+    assert store.succeed("j", "w1", []) is None
+    assert store.succeed("j", "w2", [{"name": "x"}]) is not None
+    assert store.get("j").status is JobStatus.SUCCEEDED  # type: ignore[union-attr]
+
+
+def test_renewed_lease_is_not_taken(store: JobStore) -> None:
+    store.insert(new_job("j", 1.0))
+    store.claim("w1", limit=1, lease_s=0.2)
+    for _ in range(3):
+        time.sleep(0.1)
+        assert store.renew_leases("w1", ["j"], 0.2) == {"j"}
+        assert store.claim("w2", limit=1, lease_s=30) == []
+
+
+def test_fail_with_retry_then_for_good(store: JobStore) -> None:
+    store.insert(new_job("j", 1.0, max_attempts=2))
+    store.claim("w", limit=1, lease_s=30)
+    later = time.time() + 0.2
+    job = store.fail("j", "w", code="download_failed", message="boom", retry_at=later)
+    assert job is not None and job.status is JobStatus.QUEUED
+    assert store.claim("w", limit=1, lease_s=30) == []  # not due yet
+    time.sleep(0.25)
+    [job] = store.claim("w", limit=1, lease_s=30)
+    assert job.attempts == 2
+    job = store.fail("j", "w", code="download_failed", message="boom", retry_at=None)
+    assert job is not None and job.status is JobStatus.FAILED
+    assert job.error_code == "download_failed"
+
+
+def test_lost_jobs_out_of_attempts_fail(store: JobStore) -> None:
+    store.insert(new_job("j", 1.0, max_attempts=1))
+    store.claim("w", limit=1, lease_s=0.01)
+    time.sleep(0.05)
+    assert store.claim("w2", limit=1, lease_s=30) == []
+    [lost] = store.fail_lost()
+    assert lost.status is JobStatus.FAILED and lost.error_code == "worker_lost"
+
+
+def test_cancel_requeue_and_positions(store: JobStore) -> None:
+    for i in range(3):
+        store.insert(new_job(f"j{i}", 10.0 + i))
+    assert store.queue_position(store.get("j2")) == 3  # type: ignore[arg-type]
+    assert store.cancel("j0") is not None
+    assert store.cancel("j0") is None
+    assert store.queue_position(store.get("j2")) == 2  # type: ignore[arg-type]
+    assert store.requeue_failed("j1") is None  # only failed jobs
+
+
+def test_idempotency_key_returns_existing(store: JobStore) -> None:
+    first = store.insert(new_job("a", 1.0, idempotency_key="k"))
+    second = store.insert(new_job("b", 2.0, idempotency_key="k"))
+    assert first.id == second.id == "a"
+
+
+def test_list_by_label_and_status(store: JobStore) -> None:
+    store.insert(new_job("a", 1.0, labels={"team": "x"}))
+    store.insert(new_job("b", 2.0, labels={"team": "y"}))
+    page = store.list_jobs(JobFilter(labels={"team": "y"}), limit=10, cursor=None)
+    assert [j.id for j in page.jobs] == ["b"]
+    page = store.list_jobs(JobFilter(status=JobStatus.QUEUED), limit=1, cursor=None)
+    assert [j.id for j in page.jobs] == ["b"] and page.next_cursor
+    page = store.list_jobs(JobFilter(status=JobStatus.QUEUED), limit=1, cursor=page.next_cursor)
+    assert [j.id for j in page.jobs] == ["a"] and page.next_cursor is None
+
+
+def test_stats(store: JobStore) -> None:
+    store.insert(new_job("a", time.time() - 5))
+    store.register_worker("w", "host", 1)
+    stats = store.stats(worker_window_s=30)
+    assert stats.jobs["queued"] == 1 and stats.queue_depth == 1
+    assert stats.oldest_queued_age_s is not None and stats.oldest_queued_age_s >= 5
+    assert stats.workers_alive == 1

@@ -1,0 +1,72 @@
+"""The `darkroom` command against a running server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyvips
+
+from tests.helpers import DarkroomProcess, LoopbackServer, make_image
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "darkroom", *args],
+        capture_output=True, text=True, cwd=cwd, timeout=120, check=False,
+    )
+
+
+def test_help_explains_itself(tmp_path: Path) -> None:
+    result = run_cli("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in ("serve", "worker", "submit", "status"):
+        assert command in result.stdout
+    submit_help = run_cli("submit", "--help", cwd=tmp_path).stdout
+    assert "--wait" in submit_help and "Examples" in submit_help
+
+
+def test_submit_folder_and_url_wait_and_download(
+    server: DarkroomProcess, loopback: LoopbackServer, tmp_path: Path
+) -> None:
+    photos = tmp_path / "photos"
+    (photos / "nested").mkdir(parents=True)
+    (photos / "a.jpg").write_bytes(make_image(400, 300))
+    (photos / "nested" / "b.png").write_bytes(make_image(300, 400, "png"))
+    (photos / "notes.txt").write_text("not an image")
+    url = loopback.serve_bytes("/c.jpg", make_image(500, 500))
+    out = tmp_path / "results"
+    result = run_cli("submit", str(photos), url, "--server", server.url, "-w", "100",
+                     "-f", "webp", "--name", "small", "--label", "run=cli", "--wait",
+                     "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    made = sorted(p.name for p in out.iterdir())
+    assert made == ["a.small.webp", "b.small.webp", "c.small.webp"]
+    sizes = {}
+    for path in out.iterdir():
+        image = pyvips.Image.new_from_file(str(path))
+        sizes[path.name] = (image.width, image.height)
+    assert sizes == {"a.small.webp": (100, 75), "b.small.webp": (100, 133),
+                     "c.small.webp": (100, 100)}
+    listed = server.client.get("/v1/jobs", params={"label": "run:cli"}).json()["jobs"]
+    assert len(listed) == 3
+
+
+def test_submit_reports_rejections_and_status(server: DarkroomProcess, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"definitely not a jpeg")
+    result = run_cli("submit", str(bad), "--server", server.url, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "unsupported_image" in result.stdout
+
+    job: dict[str, Any] = server.upload(make_image(64, 64)).json()
+    status = run_cli("status", job["id"], "--follow", "--server", server.url, cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    shown = json.loads(status.stdout)
+    assert shown["id"] == job["id"] and shown["status"] == "succeeded"
+    missing = run_cli("status", "nope", "--server", server.url, cwd=tmp_path)
+    assert missing.returncode != 0
+    assert "not_found" in missing.stderr

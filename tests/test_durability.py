@@ -1,0 +1,144 @@
+"""Jobs survive restarts, killed workers, timeouts and shutdown: tests with real processes."""
+
+from __future__ import annotations
+
+import http.server
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.helpers import (
+    DarkroomProcess,
+    LoopbackServer,
+    darkroom_env,
+    make_image,
+    wait_until,
+)
+
+
+# uvicorn re-raises the SIGTERM it handled once shut down, so a clean stop reports it.
+CLEAN_EXIT = (0, -signal.SIGTERM)
+
+
+def slow_route(data: bytes, seconds: float, started: threading.Event | None = None) -> Any:
+    """Serve ``data`` in pieces spread over ``seconds``."""
+
+    def route(handler: http.server.BaseHTTPRequestHandler) -> None:
+        if started is not None:
+            started.set()
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        pieces = 10
+        step = len(data) // pieces + 1
+        try:
+            for i in range(pieces):
+                handler.wfile.write(data[i * step : (i + 1) * step])
+                handler.wfile.flush()
+                time.sleep(seconds / pieces)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    return route
+
+
+def output_files(data_dir: Path, job_id: str) -> list[str]:
+    folder = data_dir / "blobs" / "jobs" / job_id / "outputs"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_restart_with_queued_jobs_loses_none(serve_factory: Any, tmp_path: Path) -> None:
+    data_dir = tmp_path / "shared-data"
+    api = serve_factory(workers=0, data_dir=data_dir)
+    ids = [api.upload(make_image(80 + i, 60)).json()["id"] for i in range(6)]
+    assert all(api.job(i)["status"] == "queued" for i in ids)
+    assert api.stop() in CLEAN_EXIT
+    assert "Application shutdown complete" in api.log()
+
+    again = serve_factory(workers=2, data_dir=data_dir)
+    jobs = [again.wait_job(i) for i in ids]
+    assert [j["status"] for j in jobs] == ["succeeded"] * 6
+    assert [j["attempts"] for j in jobs] == [1] * 6
+
+
+def test_sigkilled_worker_job_completes_exactly_once(
+    serve_factory: Any, loopback: LoopbackServer, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    api = serve_factory(workers=0, data_dir=data_dir)
+    started = threading.Event()
+    loopback.routes["/slow.jpg"] = slow_route(make_image(400, 300), 3.0, started)
+    job_id = api.submit({"source": {"url": loopback.url("/slow.jpg")}})["id"]
+
+    env = darkroom_env(data_dir)  # lease 3 s
+    first = DarkroomProcess(["worker", "--concurrency", "1"], env, tmp_path / "w1.log").start()
+    assert started.wait(30), first.log()
+    assert api.job(job_id)["status"] == "processing"
+    first.kill_group()  # the worker supervisor and its worker process, no chance to clean up
+
+    second = DarkroomProcess(["worker", "--concurrency", "1"], env, tmp_path / "w2.log").start()
+    try:
+        job = api.wait_job(job_id, timeout_s=60)
+    finally:
+        second.stop()
+    assert job["status"] == "succeeded", job
+    assert job["attempts"] == 2
+    assert loopback.hits["/slow.jpg"] == 2
+    assert output_files(data_dir, job_id) == ["default.webp"]
+    assert "job succeeded" in second.log()
+    assert "job succeeded" not in first.log()
+
+
+def test_killed_pool_process_is_replaced_and_its_job_rerun(
+    serve_factory: Any, loopback: LoopbackServer
+) -> None:
+    api = serve_factory(workers=1)
+    started = threading.Event()
+    loopback.routes["/slow.jpg"] = slow_route(make_image(300, 300), 2.0, started)
+    job_id = api.submit({"source": {"url": loopback.url("/slow.jpg")}})["id"]
+    assert started.wait(30)
+    [pid] = api.client.get("/v1/admin/workers").json()["pids"]
+    import os
+
+    os.kill(pid, signal.SIGKILL)
+    job = api.wait_job(job_id, timeout_s=60)
+    assert job["status"] == "succeeded", job
+    assert job["attempts"] == 2
+    new_pids = api.client.get("/v1/admin/workers").json()["pids"]
+    assert len(new_pids) == 1 and new_pids != [pid]
+    assert "worker died; restarting" in api.log()
+
+
+def test_job_timeout_kills_the_attempt_and_fails_after_attempts(
+    serve_factory: Any, loopback: LoopbackServer
+) -> None:
+    api = serve_factory(workers=1, DARKROOM_JOB_TIMEOUT_S="1", DARKROOM_MAX_ATTEMPTS="2")
+    loopback.routes["/stuck.jpg"] = slow_route(make_image(100, 100), 6.0)
+    job = api.wait_job(api.submit({"source": {"url": loopback.url("/stuck.jpg")}})["id"], 60)
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "timeout"
+    assert job["attempts"] == 2
+    wait_until(lambda: api.client.get("/v1/admin/workers").json()["alive"] == 1, 30)
+    ok = api.wait_job(api.upload(make_image(50, 50)).json()["id"])
+    assert ok["status"] == "succeeded"
+
+
+def test_sigterm_finishes_running_job_before_exit(
+    serve_factory: Any, loopback: LoopbackServer, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    api = serve_factory(workers=1, data_dir=data_dir)
+    started = threading.Event()
+    loopback.routes["/slow.jpg"] = slow_route(make_image(200, 200), 2.0, started)
+    job_id = api.submit({"source": {"url": loopback.url("/slow.jpg")}})["id"]
+    assert started.wait(30)
+    assert api.stop(timeout_s=60) in CLEAN_EXIT
+    log = api.log()
+    assert "job succeeded" in log, log[-3000:]
+
+    again = serve_factory(workers=0, data_dir=data_dir)
+    job = again.job(job_id)
+    assert job["status"] == "succeeded"
+    assert job["attempts"] == 1

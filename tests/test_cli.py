@@ -16,7 +16,11 @@ from tests.helpers import DarkroomProcess, LoopbackServer, make_image
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "darkroom", *args],
-        capture_output=True, text=True, cwd=cwd, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        check=False,
     )
 
 
@@ -39,9 +43,25 @@ def test_submit_folder_and_url_wait_and_download(
     (photos / "notes.txt").write_text("not an image")
     url = loopback.serve_bytes("/c.jpg", make_image(500, 500))
     out = tmp_path / "results"
-    result = run_cli("submit", str(photos), url, "--server", server.url, "-w", "100",
-                     "-f", "webp", "--name", "small", "--label", "run=cli", "--wait",
-                     "--out", str(out), cwd=tmp_path)
+    result = run_cli(
+        "submit",
+        str(photos),
+        url,
+        "--server",
+        server.url,
+        "-w",
+        "100",
+        "-f",
+        "webp",
+        "--name",
+        "small",
+        "--label",
+        "run=cli",
+        "--wait",
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     made = sorted(p.name for p in out.iterdir())
     assert made == ["a.small.webp", "b.small.webp", "c.small.webp"]
@@ -49,8 +69,11 @@ def test_submit_folder_and_url_wait_and_download(
     for path in out.iterdir():
         image = pyvips.Image.new_from_file(str(path))
         sizes[path.name] = (image.width, image.height)
-    assert sizes == {"a.small.webp": (100, 75), "b.small.webp": (100, 133),
-                     "c.small.webp": (100, 100)}
+    assert sizes == {
+        "a.small.webp": (100, 75),
+        "b.small.webp": (100, 133),
+        "c.small.webp": (100, 100),
+    }
     listed = server.client.get("/v1/jobs", params={"label": "run:cli"}).json()["jobs"]
     assert len(listed) == 3
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import os
 import signal
 import threading
 import time
@@ -16,7 +17,6 @@ from tests.helpers import (
     make_image,
     wait_until,
 )
-
 
 # uvicorn re-raises the SIGTERM it handled once shut down, so a clean stop reports it.
 CLEAN_EXIT = (0, -signal.SIGTERM)
@@ -100,8 +100,6 @@ def test_killed_pool_process_is_replaced_and_its_job_rerun(
     job_id = api.submit({"source": {"url": loopback.url("/slow.jpg")}})["id"]
     assert started.wait(30)
     [pid] = api.client.get("/v1/admin/workers").json()["pids"]
-    import os
-
     os.kill(pid, signal.SIGKILL)
     job = api.wait_job(job_id, timeout_s=60)
     assert job["status"] == "succeeded", job

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 
@@ -17,6 +18,9 @@ class BlobStore(Protocol):
         """Return the bytes at ``key``; raise BlobNotFound when absent."""
 
     def exists(self, key: str) -> bool: ...
+
+    def local_path(self, key: str) -> Path | None:
+        """The blob as a file on this machine, when the store keeps it as one."""
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every blob whose key starts with ``prefix``; return how many."""

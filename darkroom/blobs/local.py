@@ -39,6 +39,12 @@ class LocalBlobStore:
         except (FileNotFoundError, IsADirectoryError) as exc:
             raise BlobNotFound(key) from exc
 
+    def local_path(self, key: str) -> Path | None:
+        path = self._path(key)
+        if not path.is_file():
+            raise BlobNotFound(key)
+        return path
+
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 

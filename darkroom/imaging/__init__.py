@@ -1,4 +1,4 @@
-"""Pure image work: bytes and a spec in, bytes and facts out.
+"""Pure image work: a source (bytes, or a file's path) and a spec in, bytes and facts out.
 
 Nothing here knows about jobs, HTTP, storage or databases.
 """
@@ -9,10 +9,12 @@ from darkroom.imaging.errors import (
     ImageTooLarge,
     InvalidSpec,
     OutputTooLarge,
+    SourceUnreadable,
     UnsupportedImage,
 )
 from darkroom.imaging.probe import probe
 from darkroom.imaging.render import convert, render
+from darkroom.imaging.source import ImageInput
 from darkroom.imaging.spec import (
     Gravity,
     Limits,
@@ -28,6 +30,7 @@ __all__ = [
     "CorruptImage",
     "Gravity",
     "ImageError",
+    "ImageInput",
     "ImageTooLarge",
     "InvalidSpec",
     "Limits",
@@ -37,6 +40,7 @@ __all__ = [
     "RenderSpec",
     "Rendered",
     "SourceFacts",
+    "SourceUnreadable",
     "UnsupportedImage",
     "convert",
     "media_type",

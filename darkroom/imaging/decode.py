@@ -6,28 +6,37 @@ from typing import Any
 
 from darkroom.imaging.formats import LOADERS
 from darkroom.imaging.libvips import VImage, open_image
+from darkroom.imaging.pillow_jpeg import decode_jpeg
 from darkroom.imaging.probe import Header
+from darkroom.imaging.source import ImageInput
 
 _JPEG_SHRINKS = (8, 4, 2)  # libjpeg decodes straight to 1/8, 1/4 or 1/2 size (DCT scaling)
 
 
-def open_source(data: bytes, header: Header, scale: float, all_frames: bool) -> VImage:
-    """A lazy, sequentially decoded image at least ``scale`` of the stored size on each side.
+def open_source(
+    source: ImageInput, header: Header, scale: float, all_frames: bool, keep_metadata: bool
+) -> VImage:
+    """An image at least ``scale`` of the stored size on each side, in stored orientation.
 
-    JPEG uses the largest DCT shrink that keeps that size (like Pillow's ``draft``) and
-    WebP scales while decoding; other formats decode at full size, streamed. Truncated
-    or damaged data fails when pixels are computed instead of decoding as grey.
+    JPEG uses the largest DCT shrink that keeps that size (like Pillow's ``draft``),
+    decoded by Pillow into memory when small enough (see pillow_jpeg), else by libvips;
+    WebP scales while decoding; other formats decode at full size, streamed. libvips
+    decodes lazily and sequentially; truncated or damaged data fails when pixels are
+    computed instead of decoding as grey. ``keep_metadata`` needs libvips' decoder, which
+    carries EXIF and XMP along.
     """
     options: dict[str, Any] = {"access": "sequential", "fail_on": "truncated"}
     if all_frames:
         options["n"] = -1
     if header.format == "jpeg":
         shrink = jpeg_shrink(scale)
+        if not keep_metadata and (decoded := decode_jpeg(source, header, shrink)) is not None:
+            return decoded
         if shrink > 1:
             options["shrink"] = shrink
     elif header.format == "webp" and scale < 1:
         options["scale"] = scale
-    return open_image(data, LOADERS[header.format], **options)
+    return open_image(source, LOADERS[header.format], **options)
 
 
 def jpeg_shrink(scale: float) -> int:

@@ -7,6 +7,12 @@ class ImageError(Exception):
     code = "image_error"
 
 
+class SourceUnreadable(ImageError):
+    """The source file is missing or cannot be read (a path input only)."""
+
+    code = "source_unavailable"
+
+
 class UnsupportedImage(ImageError):
     code = "unsupported_image"
 

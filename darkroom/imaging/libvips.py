@@ -13,6 +13,7 @@ from typing import Any, TypeAlias
 import pyvips
 
 from darkroom.imaging.errors import CorruptImage, ImageError
+from darkroom.imaging.source import ImageInput, vips_source
 
 VImage: TypeAlias = Any
 
@@ -33,13 +34,13 @@ def libvips_errors(
         raise as_error(f"{context}: {detail}"[:500]) from exc
 
 
-def open_image(data: bytes, loader: str, **options: Any) -> VImage:
-    """Run the libvips ``loader`` over ``data`` in place.
+def open_image(source: ImageInput, loader: str, **options: Any) -> VImage:
+    """Run the libvips ``*_source`` ``loader`` over the bytes in place, or the file itself.
 
-    The ``*_buffer`` loaders copy their input into a libvips blob first (a second
-    64 MiB for a large PNG); a memory source reads the Python bytes where they are.
+    The ``*_buffer`` loaders would copy their input into a libvips blob first (a second
+    64 MiB for a large PNG); a file is read by libvips as it decodes, never held whole.
     """
-    return getattr(pyvips.Image, loader)(pyvips.Source.new_from_memory(data), **options)
+    return getattr(pyvips.Image, loader)(vips_source(source), **options)
 
 
 def field_int(image: VImage, name: str, default: int) -> int:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from darkroom.imaging.errors import CorruptImage, ImageTooLarge, UnsupportedImage
 from darkroom.imaging.formats import LOADERS, sniff
 from darkroom.imaging.geometry import Size
 from darkroom.imaging.libvips import field_int, has_field, libvips_errors, open_image
+from darkroom.imaging.source import ImageInput, check_input, read_head, size_and_sha256
 from darkroom.imaging.spec import Limits, SourceFacts
 
 # EXIF orientations 5..8 turn the picture a quarter, so the displayed sides swap.
@@ -32,13 +32,16 @@ class Header:
         return self.stored.transposed() if self.quarter_turned else self.stored
 
 
-def probe(data: bytes, limits: Limits) -> SourceFacts:
-    """Format, displayed size, orientation, colour profile and frame count of ``data``.
+def probe(source: ImageInput, limits: Limits) -> SourceFacts:
+    """Format, displayed size, orientation, colour profile and frame count of ``source``.
 
-    Raises UnsupportedImage (not an accepted format), CorruptImage (header unreadable)
-    or ImageTooLarge (over ``limits``, decided from the header alone).
+    ``source`` is the image's bytes or the path of a file holding them. Raises
+    SourceUnreadable (a file that cannot be read), UnsupportedImage (not an accepted
+    format), CorruptImage (header unreadable) or ImageTooLarge (over ``limits``, decided
+    from the header alone).
     """
-    header = read_header(data, limits)
+    header = read_header(source, limits)
+    size, sha256 = size_and_sha256(source)
     return SourceFacts(
         format=header.format,
         width=header.displayed.width,
@@ -46,19 +49,19 @@ def probe(data: bytes, limits: Limits) -> SourceFacts:
         orientation=header.orientation,
         has_icc_profile=header.has_icc_profile,
         frames=header.frames,
-        bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        bytes=size,
+        sha256=sha256,
     )
 
 
-def read_header(data: bytes, limits: Limits) -> Header:
+def read_header(source: ImageInput, limits: Limits) -> Header:
     """``probe`` without the hash: what render needs before it decodes."""
-    fmt = sniff(data)
+    fmt = sniff(read_head(check_input(source)))
     if fmt is None:
         raise UnsupportedImage("not a JPEG, PNG, WebP, GIF, AVIF, HEIF or TIFF image")
     with libvips_errors(CorruptImage, f"unreadable {fmt} header"):
         # Sequential access makes libvips parse the header now and leave pixels alone.
-        image = open_image(data, LOADERS[fmt], access="sequential")
+        image = open_image(source, LOADERS[fmt], access="sequential")
         stored = Size(int(image.width), int(image.height))
         orientation = field_int(image, "orientation", 1)
         header = Header(

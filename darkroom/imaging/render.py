@@ -17,6 +17,7 @@ from darkroom.imaging.geometry import Size, round_half_up, to_stored
 from darkroom.imaging.libvips import VImage, libvips_errors
 from darkroom.imaging.plan import OutputPlan, plan_output
 from darkroom.imaging.probe import Header, read_header
+from darkroom.imaging.source import ImageInput
 from darkroom.imaging.spec import Limits, Operation, OutputFormat, Rendered, RenderSpec
 from darkroom.imaging.transform import (
     crop_and_resize,
@@ -40,21 +41,23 @@ class _Decoded:
 
 
 def render(
-    data: bytes,
+    source: ImageInput,
     specs: Sequence[RenderSpec],
     limits: Limits,
     on_progress: Callable[[int], None] | None = None,
 ) -> list[Rendered]:
     """One Rendered per spec, in order; ``on_progress(n_done)`` after each.
 
-    Raises UnsupportedImage, CorruptImage, ImageTooLarge, OutputTooLarge or InvalidSpec;
-    limits and specs are checked from the header before any pixel is decoded.
+    ``source`` is the image's bytes or the path of a file, which is then read as it is
+    decoded, never held whole. Raises SourceUnreadable, UnsupportedImage, CorruptImage,
+    ImageTooLarge, OutputTooLarge or InvalidSpec; limits and specs are checked from the
+    header before any pixel is decoded.
     """
-    header = read_header(data, limits)
+    header = read_header(source, limits)
     plans = [plan_output(spec, header, limits) for spec in specs]
     results: dict[int, Rendered] = {}
     for group in _decode_groups(plans, header):
-        for index, rendered in _render_group(data, header, {i: plans[i] for i in group}):
+        for index, rendered in _render_group(source, header, {i: plans[i] for i in group}):
             results[index] = rendered
             if on_progress is not None:
                 on_progress(len(results))
@@ -62,13 +65,13 @@ def render(
 
 
 def convert(
-    data: bytes,
+    source: ImageInput,
     fmt: OutputFormat | None,
     width: int | None,
     quality: int | None,
     limits: Limits,
 ) -> Rendered:
-    """Re-encode ``data`` (an output fetched with ?format=&width=&quality=).
+    """Re-encode ``source`` (an output fetched with ?format=&width=&quality=).
 
     ``width`` downscales keeping the aspect ratio, never upscaling; None keeps the size.
     """
@@ -76,7 +79,7 @@ def convert(
         spec = RenderSpec(Operation.CONVERT, format=fmt, quality=quality)
     else:
         spec = RenderSpec(Operation.THUMBNAIL, width=width, format=fmt, quality=quality)
-    return render(data, [spec], limits)[0]
+    return render(source, [spec], limits)[0]
 
 
 def _decode_groups(plans: Sequence[OutputPlan], header: Header) -> list[list[int]]:
@@ -98,16 +101,17 @@ def _decoded_pixels(plans: Sequence[OutputPlan], header: Header) -> int:
 
 
 def _render_group(
-    data: bytes, header: Header, plans: dict[int, OutputPlan]
+    source: ImageInput, header: Header, plans: dict[int, OutputPlan]
 ) -> Iterator[tuple[int, Rendered]]:
     all_frames = any(plan.animated for plan in plans.values())
+    keep_metadata = any(plan.keep_metadata for plan in plans.values())
     scale = max(plan.scale for plan in plans.values())
     with libvips_errors(context="decoding failed"):
-        source = open_source(data, header, scale, all_frames)
+        opened = open_source(source, header, scale, all_frames, keep_metadata)
         if len(plans) == 1:
-            decoded = _Decoded(source, in_memory=False)
+            decoded = _Decoded(opened, in_memory=False)
         else:
-            decoded = _Decoded(_shared_decode(source, header, scale), in_memory=True)
+            decoded = _Decoded(_shared_decode(opened, header, scale), in_memory=True)
     for index, plan in plans.items():
         with libvips_errors(context="rendering failed"):
             rendered = _render_one(decoded, header, plan)
@@ -134,7 +138,7 @@ def _render_one(decoded: _Decoded, header: Header, plan: OutputPlan) -> Rendered
     image = map_frames(image, lambda f: crop_and_resize(f, region, stored_output))
     if header.orientation != 1:
         # Turning needs random access; by now the image is output-sized.
-        image = orient(image if decoded.in_memory else image.copy_memory())
+        image = orient(image if decoded.in_memory else image.copy_memory(), header.orientation)
     image = to_srgb(image)
     return Rendered(
         data=encode(image, plan.format, plan.quality, plan.keep_metadata),

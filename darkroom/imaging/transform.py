@@ -79,6 +79,12 @@ def to_srgb(image: VImage) -> VImage:
     return converted if converted.format == "uchar" else converted.cast("uchar")
 
 
-def orient(image: VImage) -> VImage:
-    """Apply the EXIF orientation to every frame (libvips resets the tag)."""
-    return map_frames(image, lambda frame: frame.autorot())
+def orient(image: VImage, orientation: int) -> VImage:
+    """Apply EXIF ``orientation`` (read from the header) to every frame.
+
+    The tag is set on the image first, since a decoder other than libvips' carries no
+    metadata; libvips' autorot then turns the pixels and removes the tag.
+    """
+    tagged = image.copy()
+    tagged.set_type(pyvips.GValue.gint_type, "orientation", orientation)
+    return map_frames(tagged, lambda frame: frame.autorot())

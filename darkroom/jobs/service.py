@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from darkroom.jobs.sources import IncomingSource, resolve_input_path
 from darkroom.jobs.spec import JobOptions, request_fingerprint
 from darkroom.jobs.status import JobStatus
 from darkroom.store import JobStore, Stats
+
+log = logging.getLogger("darkroom.jobs")
 
 
 class JobService:
@@ -84,6 +87,7 @@ class JobService:
         if saved.id != job.id:  # lost an idempotency race to an identical request
             self.blobs.delete_prefix(keys.job_prefix(job.id))
             return self._replay(saved, fingerprint), False
+        log.info("job queued", extra={"job_id": saved.id, "sources": len(sources)})
         if self._on_submitted is not None:
             self._on_submitted()
         return saved, True
@@ -145,7 +149,10 @@ class JobService:
         """Cancel the job if it has not finished, then delete its stored artifacts."""
         job = self.get(job_id)
         if not job.status.finished:
-            job = self.store.cancel(job_id) or self.get(job_id)
+            canceled = self.store.cancel(job_id)
+            if canceled is not None:
+                log.info("job canceled", extra={"job_id": job_id})
+            job = canceled or self.get(job_id)
         self.blobs.delete_prefix(keys.job_prefix(job_id))
         return self.store.mark_artifacts_deleted(job_id) or job
 
@@ -159,6 +166,7 @@ class JobService:
         retried = self.store.requeue_failed(job_id)
         if retried is None:
             raise Conflict("the job changed or its sources were deleted", code="invalid_state")
+        log.info("job queued again", extra={"job_id": job_id})
         if self._on_submitted is not None:
             self._on_submitted()
         return retried

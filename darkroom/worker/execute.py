@@ -26,10 +26,12 @@ class SourceLoader:
     timeout_s: float
     max_redirects: int
 
-    def load(self, source: dict[str, Any]) -> bytes:
+    def load(self, source: dict[str, Any]) -> imaging.ImageInput:
+        """The source's bytes, or its file when it is one on this machine: libvips then
+        streams it instead of holding the whole file in memory."""
         kind = source["kind"]
         if kind == "blob":
-            return self.blobs.get(source["key"])
+            return self.blobs.local_path(source["key"]) or self.blobs.get(source["key"])
         if kind == "path":
             if self.input_root is None:
                 raise FetchError("source_unavailable", "this worker has no DARKROOM_INPUT_ROOT")
@@ -37,10 +39,7 @@ class SourceLoader:
             path = (self.input_root / relative).resolve()
             if not path.is_relative_to(self.input_root.resolve()):
                 raise FetchError("source_unavailable", "path outside the input folder")
-            try:
-                return path.read_bytes()
-            except OSError as exc:
-                raise FetchError("source_unavailable", f"cannot read source: {exc}") from exc
+            return path
         return download(
             self.http,
             source["url"],

@@ -156,7 +156,15 @@ class WorkerPool:
         try:
             for job in self.store.owned_by(slot.worker_id):
                 if job.status is JobStatus.PROCESSING:
-                    record_failure(self.store, self.settings, job, slot.worker_id, code, message)
+                    record_failure(
+                        self.store,
+                        self.settings,
+                        job,
+                        slot.worker_id,
+                        code,
+                        message,
+                        started=slot.busy_since.value or None,
+                    )
             self.store.unregister_worker(slot.worker_id)
         except Exception:
             log.exception("could not reclaim jobs of a dead worker")

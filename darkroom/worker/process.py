@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from darkroom import imaging
-from darkroom.blobs import BlobStore, open_blobs
+from darkroom.blobs import BlobNotFound, BlobStore, open_blobs
 from darkroom.config import Settings
 from darkroom.imaging.runtime import configure_for_worker
 from darkroom.jobs.model import Job
@@ -42,29 +42,46 @@ class WorkerSignals:
     stop: threading.Event = field(default_factory=threading.Event)
 
 
+def failure_of(exc: Exception) -> tuple[str, str]:
+    """The error code and message recorded for an exception raised by an attempt."""
+    if isinstance(exc, imaging.ImageError):
+        return exc.code, str(exc)
+    if isinstance(exc, FetchError):
+        return exc.code, exc.message
+    if isinstance(exc, BlobNotFound):
+        return "source_unavailable", f"the stored source is gone: {exc}"
+    if isinstance(exc, MemoryError):
+        return "out_of_memory", "the image needed more memory than was available"
+    if isinstance(exc, OSError):
+        return "storage_error", str(exc)
+    return "internal_error", f"{type(exc).__name__}: {exc}"
+
+
 def record_failure(
-    store: JobStore, settings: Settings, job: Job, worker_id: str, code: str, message: str
+    store: JobStore,
+    settings: Settings,
+    job: Job,
+    worker_id: str,
+    code: str,
+    message: str,
+    *,
+    started: float | None = None,
 ) -> Job | None:
     retry_at = next_attempt_at(
         job, code, base_s=settings.retry_backoff_s, max_s=settings.retry_backoff_max_s
     )
     updated = store.fail(job.id, worker_id, code=code, message=message, retry_at=retry_at)
-    if updated is not None:
-        if retry_at is None:
-            log.warning(
-                "job failed",
-                extra={"job_id": job.id, "error_code": code, "attempt": job.attempts},
-            )
-        else:
-            log.info(
-                "job retry scheduled",
-                extra={
-                    "job_id": job.id,
-                    "error_code": code,
-                    "attempt": job.attempts,
-                    "retry_in_s": round(retry_at - time.time(), 2),
-                },
-            )
+    if updated is None:
+        return None
+    facts: dict[str, object] = {"job_id": job.id, "error_code": code, "attempt": job.attempts}
+    if started is not None:
+        facts["duration_s"] = round(time.time() - started, 3)
+    if retry_at is None:
+        log.warning("job failed", extra=facts)
+    else:
+        log.info(
+            "job retry scheduled", extra={**facts, "retry_in_s": round(retry_at - time.time(), 2)}
+        )
     return updated
 
 
@@ -94,6 +111,7 @@ class Worker:
         )
         self._current: str | None = None
         self._lock = threading.Lock()
+        self._finished = threading.Event()  # the loop has ended; set after stop is honoured
 
     def run(self) -> None:
         self.store.register_worker(self.worker_id, socket.gethostname(), os.getpid())
@@ -108,7 +126,7 @@ class Worker:
                     continue
                 self._run_one(claimed[0])
         finally:
-            self.signals.stop.set()
+            self._finished.set()
             beat.join(timeout=5)
             self.store.unregister_worker(self.worker_id)
             self.http.close()
@@ -140,32 +158,12 @@ class Worker:
                 ),
                 on_progress=lambda pct: self.store.record_progress(job.id, self.worker_id, pct),
             )
-        except imaging.ImageError as exc:
-            record_failure(self.store, self.settings, job, self.worker_id, exc.code, str(exc))
-        except FetchError as exc:
-            record_failure(self.store, self.settings, job, self.worker_id, exc.code, exc.message)
-        except MemoryError:
-            record_failure(
-                self.store,
-                self.settings,
-                job,
-                self.worker_id,
-                "out_of_memory",
-                "the image needed more memory than was available",
-            )
-        except OSError as exc:
-            record_failure(
-                self.store, self.settings, job, self.worker_id, "storage_error", str(exc)
-            )
         except Exception as exc:
-            log.exception("job raised", extra={"job_id": job.id})
+            code, message = failure_of(exc)
+            if code == "internal_error":
+                log.exception("job raised", extra={"job_id": job.id})
             record_failure(
-                self.store,
-                self.settings,
-                job,
-                self.worker_id,
-                "internal_error",
-                f"{type(exc).__name__}: {exc}",
+                self.store, self.settings, job, self.worker_id, code, message, started=started
             )
         else:
             done = self.store.succeed(job.id, self.worker_id, outputs)
@@ -184,9 +182,11 @@ class Worker:
                 self._current = None
 
     def _heartbeat(self) -> None:
+        """Renew the running job's lease and this worker's liveness until the loop ends
+        (after a stop request, that is once the running job has finished)."""
         interval = self.settings.lease_s / 3
         last_maintenance = 0.0
-        while not self.signals.stop.wait(interval) or self._current is not None:
+        while not self._finished.wait(interval):
             with self._lock:
                 current = [self._current] if self._current else []
             try:
@@ -200,8 +200,6 @@ class Worker:
                     self.store.prune_workers(older_than_s=10 * self.settings.lease_s)
             except Exception:
                 log.exception("heartbeat failed")
-            if self.signals.stop.is_set() and self._current is None:
-                break
 
 
 def worker_main(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import http.server
+import json
+from pathlib import Path
 from typing import Any
 
 import pyvips
 
-from tests.helpers import DarkroomProcess, LoopbackServer, make_image
+from tests.helpers import DarkroomProcess, LoopbackServer, make_image, wait_until
 
 
 def decode(data: bytes) -> Any:
@@ -144,9 +146,7 @@ def test_on_the_fly_conversion_is_cached(server: DarkroomProcess) -> None:
     assert bad.json()["error"]["code"] == "invalid_request"
 
 
-def server_data(server: DarkroomProcess) -> Any:
-    from pathlib import Path
-
+def server_data(server: DarkroomProcess) -> Path:
     return Path(server.env["DARKROOM_DATA_DIR"])
 
 
@@ -251,8 +251,6 @@ def test_health_ready_stats_and_openapi(server: DarkroomProcess) -> None:
 
 
 def test_pool_resized_at_runtime(server: DarkroomProcess) -> None:
-    from tests.helpers import wait_until
-
     resp = server.client.put("/v1/admin/workers", json={"workers": 3})
     assert resp.status_code == 200
     assert resp.json()["size"] == 3
@@ -343,3 +341,18 @@ def test_delete_finished_job_removes_artifacts(server: DarkroomProcess) -> None:
     resp = server.client.get(job["outputs"][0]["url"])
     assert resp.status_code == 404
     assert not (server_data(server) / "blobs" / "jobs" / job["id"]).exists()
+
+
+def test_json_logs_have_a_line_per_transition(serve_factory: Any) -> None:
+    api = serve_factory(workers=1, DARKROOM_LOG_FORMAT="json")
+    job = api.wait_job(api.upload(make_image(64, 64)).json()["id"])
+    broken = make_image(600, 400)
+    failed = api.wait_job(api.upload(broken[: len(broken) // 3]).json()["id"])
+    assert (job["status"], failed["status"]) == ("succeeded", "failed")
+    entries = [json.loads(line) for line in api.log().splitlines() if line.startswith("{")]
+    mine = [e for e in entries if e.get("job_id") == job["id"]]
+    assert [e["msg"] for e in mine] == ["job queued", "job started", "job succeeded"]
+    assert mine[-1]["duration_s"] >= 0
+    [failure] = [e for e in entries if e.get("job_id") == failed["id"] and e["msg"] == "job failed"]
+    assert failure["error_code"] == "corrupt_image"
+    assert "duration_s" in failure and failure["level"] == "warning"

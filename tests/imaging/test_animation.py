@@ -5,7 +5,17 @@ from typing import Any
 
 import pytest
 
-from darkroom.imaging import ImageTooLarge, Limits, Operation, OutputFormat, RenderSpec, render
+from darkroom.imaging import (
+    ImageInput,
+    ImageTooLarge,
+    Limits,
+    Operation,
+    OutputFormat,
+    RenderSpec,
+    render,
+)
+from darkroom.imaging.probe import Header
+from tests.imaging.conftest import AsInput
 from tests.imaging.samples import BLUE, GREEN, RED, animation, close, load, save
 
 render_module = importlib.import_module("darkroom.imaging.render")
@@ -19,8 +29,8 @@ def frames_of(data: bytes) -> Any:
 
 @pytest.mark.parametrize("source", [".gif", ".webp"])
 @pytest.mark.parametrize("fmt", [OutputFormat.WEBP, OutputFormat.GIF])
-def test_animation_stays_animated(source: str, fmt: OutputFormat) -> None:
-    data = save(animation(60, 40, FRAMES), source)
+def test_animation_stays_animated(as_input: AsInput, source: str, fmt: OutputFormat) -> None:
+    data = as_input(save(animation(60, 40, FRAMES), source))
     [rendered] = render(data, [RenderSpec(Operation.THUMBNAIL, 30, format=fmt)], LIMITS)
     assert (rendered.width, rendered.height, rendered.frames) == (30, 20, 3)
     out = frames_of(rendered.data)
@@ -30,8 +40,8 @@ def test_animation_stays_animated(source: str, fmt: OutputFormat) -> None:
         assert close(out(15, index * 20 + 10)[:3], colour)
 
 
-def test_cover_crops_every_frame() -> None:
-    data = save(animation(60, 40, FRAMES), ".gif")
+def test_cover_crops_every_frame(as_input: AsInput) -> None:
+    data = as_input(save(animation(60, 40, FRAMES), ".gif"))
     [rendered] = render(data, [RenderSpec(Operation.COVER, 16, 16)], LIMITS)
     out = frames_of(rendered.data)
     assert (rendered.format, rendered.frames, out.width, out.height) == (
@@ -44,24 +54,28 @@ def test_cover_crops_every_frame() -> None:
 
 
 @pytest.mark.parametrize("fmt", [OutputFormat.JPEG, OutputFormat.PNG, OutputFormat.AVIF])
-def test_still_formats_get_the_first_frame(fmt: OutputFormat) -> None:
-    data = save(animation(60, 40, FRAMES), ".gif")
+def test_still_formats_get_the_first_frame(as_input: AsInput, fmt: OutputFormat) -> None:
+    data = as_input(save(animation(60, 40, FRAMES), ".gif"))
     [rendered] = render(data, [RenderSpec(Operation.THUMBNAIL, 30, format=fmt)], LIMITS)
     out = load(rendered.data)
     assert (rendered.frames, out.width, out.height) == (1, 30, 20)
     assert close(out(15, 10)[:3], RED)
 
 
-def test_animated_and_still_outputs_share_one_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_animated_and_still_outputs_share_one_decode(
+    monkeypatch: pytest.MonkeyPatch, as_input: AsInput
+) -> None:
     calls: list[bool] = []
     real = render_module.open_source
 
-    def counted(data: bytes, header: Any, scale: float, all_frames: bool) -> Any:
+    def counted(
+        source: ImageInput, header: Header, scale: float, all_frames: bool, keep: bool
+    ) -> Any:
         calls.append(all_frames)
-        return real(data, header, scale, all_frames)
+        return real(source, header, scale, all_frames, keep)
 
     monkeypatch.setattr(render_module, "open_source", counted)
-    data = save(animation(60, 40, FRAMES), ".gif")
+    data = as_input(save(animation(60, 40, FRAMES), ".gif"))
     specs = [
         RenderSpec(Operation.THUMBNAIL, 30, format=OutputFormat.WEBP),
         RenderSpec(Operation.THUMBNAIL, 20, format=OutputFormat.JPEG),

@@ -5,31 +5,33 @@ from typing import Any
 import pytest
 import pyvips
 
-from darkroom.imaging import Limits, Operation, OutputFormat, RenderSpec, render
+from darkroom.imaging import ImageInput, Limits, Operation, OutputFormat, RenderSpec, render
+from tests.imaging.conftest import AsInput
 from tests.imaging.samples import GREEN, RED, WHITE, close, load, save, solid, with_fields
 
 LIMITS = Limits()
 ORANGE = (200, 100, 50)
 
 
-def one(data: bytes, spec: RenderSpec) -> Any:
-    return load(render(data, [spec], LIMITS)[0].data)
+def one(source: ImageInput, spec: RenderSpec) -> Any:
+    return load(render(source, [spec], LIMITS)[0].data)
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".png"])
-def test_display_p3_comes_out_as_untagged_srgb(suffix: str) -> None:
+def test_display_p3_comes_out_as_untagged_srgb(as_input: AsInput, suffix: str) -> None:
     p3 = solid(64, 64, GREEN).icc_transform("p3", input_profile="srgb")
     assert not close(p3(0, 0), GREEN, 40)  # P3 numbers for sRGB green differ a lot
-    out = one(save(p3, suffix, Q=95), RenderSpec(Operation.THUMBNAIL, 32, format=OutputFormat.PNG))
+    source = as_input(save(p3, suffix, Q=95))
+    out = one(source, RenderSpec(Operation.THUMBNAIL, 32, format=OutputFormat.PNG))
     assert out.get_typeof("icc-profile-data") == 0
     assert close(out(16, 16), GREEN)
 
 
 @pytest.mark.parametrize("embed_profile", [True, False])
-def test_cmyk_jpeg_comes_out_as_srgb(embed_profile: bool) -> None:
+def test_cmyk_jpeg_comes_out_as_srgb(as_input: AsInput, embed_profile: bool) -> None:
     cmyk = solid(64, 64, ORANGE).icc_transform("cmyk", input_profile="srgb")
     assert cmyk.interpretation == "cmyk" and cmyk.bands == 4
-    data = save(cmyk, ".jpg", Q=95, keep="all" if embed_profile else "none")
+    data = as_input(save(cmyk, ".jpg", Q=95, keep="all" if embed_profile else "none"))
     out = one(data, RenderSpec(Operation.THUMBNAIL, 32, format=OutputFormat.JPEG))
     assert (out.bands, out.interpretation) == (3, "srgb")
     assert out.get_typeof("icc-profile-data") == 0
@@ -50,19 +52,18 @@ def half_transparent(width: int, height: int) -> Any:
 @pytest.mark.parametrize(
     "fmt", [OutputFormat.PNG, OutputFormat.WEBP, OutputFormat.AVIF, OutputFormat.GIF]
 )
-def test_alpha_is_kept_where_the_format_has_it(fmt: OutputFormat) -> None:
-    out = one(
-        save(half_transparent(40, 40), ".png"), RenderSpec(Operation.THUMBNAIL, 20, format=fmt)
-    )
+def test_alpha_is_kept_where_the_format_has_it(as_input: AsInput, fmt: OutputFormat) -> None:
+    source = as_input(save(half_transparent(40, 40), ".png"))
+    out = one(source, RenderSpec(Operation.THUMBNAIL, 20, format=fmt))
     assert out.bands == 4
     assert out(2, 10)[3] == 255
     assert out(17, 10)[3] == 0
     assert close(out(2, 10)[:3], RED, 16)
 
 
-def test_alpha_is_flattened_onto_white_for_jpeg() -> None:
+def test_alpha_is_flattened_onto_white_for_jpeg(as_input: AsInput) -> None:
     out = one(
-        save(half_transparent(40, 40), ".png"),
+        as_input(save(half_transparent(40, 40), ".png")),
         RenderSpec(Operation.CONVERT, format=OutputFormat.JPEG),
     )
     assert out.bands == 3
@@ -87,18 +88,18 @@ def with_metadata(image: Any) -> Any:
 
 
 @pytest.mark.parametrize("fmt", [OutputFormat.JPEG, OutputFormat.PNG, OutputFormat.WEBP])
-def test_metadata_is_stripped_by_default(fmt: OutputFormat) -> None:
+def test_metadata_is_stripped_by_default(as_input: AsInput, fmt: OutputFormat) -> None:
     data = save(with_metadata(solid(40, 40, RED)), ".jpg", keep="all")
     source = load(data)
     assert all(source.get_typeof(name) for name in ("exif-data", "xmp-data", "icc-profile-data"))
-    out = one(data, RenderSpec(Operation.THUMBNAIL, 20, format=fmt))
+    out = one(as_input(data), RenderSpec(Operation.THUMBNAIL, 20, format=fmt))
     assert [
         name for name in ("exif-data", "xmp-data", "icc-profile-data") if out.get_typeof(name)
     ] == []
 
 
-def test_metadata_is_kept_when_asked() -> None:
-    data = save(with_metadata(solid(40, 40, RED)), ".jpg", keep="all")
+def test_metadata_is_kept_when_asked(as_input: AsInput) -> None:
+    data = as_input(save(with_metadata(solid(40, 40, RED)), ".jpg", keep="all"))
     out = one(
         data, RenderSpec(Operation.THUMBNAIL, 20, format=OutputFormat.JPEG, keep_metadata=True)
     )
@@ -106,22 +107,26 @@ def test_metadata_is_kept_when_asked() -> None:
     assert out.get_typeof("xmp-data") != 0
 
 
-def test_kept_metadata_no_longer_asks_viewers_to_turn_the_picture() -> None:
-    data = save(with_fields(solid(60, 40, RED), orientation=6), ".jpg")
+def test_kept_metadata_no_longer_asks_viewers_to_turn_the_picture(as_input: AsInput) -> None:
+    data = as_input(save(with_fields(solid(60, 40, RED), orientation=6), ".jpg"))
     out = one(data, RenderSpec(Operation.CONVERT, format=OutputFormat.JPEG, keep_metadata=True))
     assert (out.width, out.height) == (40, 60)
     assert out.get("orientation") == 1
 
 
-def test_sixteen_bit_source_comes_out_eight_bit() -> None:
+def test_sixteen_bit_source_comes_out_eight_bit(as_input: AsInput) -> None:
     deep = (solid(32, 32, ORANGE).cast("ushort") * 257).copy(interpretation="rgb16")
-    out = one(save(deep, ".png"), RenderSpec(Operation.THUMBNAIL, 16, format=OutputFormat.PNG))
+    out = one(
+        as_input(save(deep, ".png")), RenderSpec(Operation.THUMBNAIL, 16, format=OutputFormat.PNG)
+    )
     assert (out.format, out.interpretation, out.bands) == ("uchar", "srgb", 3)
     assert close(out(8, 8), ORANGE, 2)
 
 
-def test_greyscale_stays_greyscale() -> None:
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+@pytest.mark.parametrize("fmt", [OutputFormat.JPEG, OutputFormat.PNG])
+def test_greyscale_stays_greyscale(as_input: AsInput, suffix: str, fmt: OutputFormat) -> None:
     grey = solid(32, 32, [90])
-    out = one(save(grey, ".png"), RenderSpec(Operation.THUMBNAIL, 16, format=OutputFormat.JPEG))
+    out = one(as_input(save(grey, suffix)), RenderSpec(Operation.THUMBNAIL, 16, format=fmt))
     assert (out.bands, out.interpretation) == (1, "b-w")
     assert close(out(8, 8), [90], 3)

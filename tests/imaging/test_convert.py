@@ -2,18 +2,19 @@ from __future__ import annotations
 
 import pytest
 
-from darkroom.imaging import InvalidSpec, Limits, OutputFormat, convert
+from darkroom.imaging import ImageInput, InvalidSpec, Limits, OutputFormat, convert
+from tests.imaging.conftest import AsInput
 from tests.imaging.samples import BLUE, RED, close, load, noise, save, side_by_side
 
 LIMITS = Limits()
 
 
 @pytest.fixture
-def output() -> bytes:
-    return save(side_by_side(400, 200, RED, BLUE), ".png")
+def output(as_input: AsInput) -> ImageInput:
+    return as_input(save(side_by_side(400, 200, RED, BLUE), ".png"))
 
 
-def test_convert_changes_format_at_the_same_size(output: bytes) -> None:
+def test_convert_changes_format_at_the_same_size(output: ImageInput) -> None:
     rendered = convert(output, OutputFormat.WEBP, None, None, LIMITS)
     decoded = load(rendered.data)
     assert (rendered.format, rendered.media_type) == (OutputFormat.WEBP, "image/webp")
@@ -22,13 +23,13 @@ def test_convert_changes_format_at_the_same_size(output: bytes) -> None:
     assert close(decoded(10, 100), RED) and close(decoded(390, 100), BLUE)
 
 
-def test_convert_downscales_to_width_keeping_aspect(output: bytes) -> None:
+def test_convert_downscales_to_width_keeping_aspect(output: ImageInput) -> None:
     rendered = convert(output, OutputFormat.JPEG, 100, None, LIMITS)
     assert (rendered.width, rendered.height) == (100, 50)
     assert load(rendered.data).get("vips-loader") == "jpegload_buffer"
 
 
-def test_convert_never_upscales(output: bytes) -> None:
+def test_convert_never_upscales(output: ImageInput) -> None:
     rendered = convert(output, None, 1000, None, LIMITS)
     assert (rendered.format, rendered.width, rendered.height) == (OutputFormat.PNG, 400, 200)
 
@@ -41,6 +42,6 @@ def test_convert_quality_changes_the_size(fmt: OutputFormat) -> None:
     assert len(low.data) * 2 < len(high.data)
 
 
-def test_convert_rejects_quality_out_of_range(output: bytes) -> None:
+def test_convert_rejects_quality_out_of_range(output: ImageInput) -> None:
     with pytest.raises(InvalidSpec):
         convert(output, OutputFormat.JPEG, None, 101, LIMITS)

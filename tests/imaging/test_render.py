@@ -17,6 +17,8 @@ from darkroom.imaging import (
     render,
 )
 from darkroom.imaging.probe import Header
+from darkroom.imaging.source import ImageInput
+from tests.imaging.conftest import AsInput
 from tests.imaging.samples import (
     BLUE,
     GREEN,
@@ -39,13 +41,13 @@ LIMITS = Limits()
 PNG = OutputFormat.PNG
 
 
-def one(data: bytes, spec: RenderSpec, limits: Limits = LIMITS) -> Any:
-    return render(data, [spec], limits)[0]
+def one(source: ImageInput, spec: RenderSpec, limits: Limits = LIMITS) -> Any:
+    return render(source, [spec], limits)[0]
 
 
 @pytest.fixture
-def landscape() -> bytes:
-    return save(side_by_side(400, 200, RED, BLUE), ".png")
+def landscape(as_input: AsInput) -> ImageInput:
+    return as_input(save(side_by_side(400, 200, RED, BLUE), ".png"))
 
 
 @pytest.mark.parametrize(
@@ -63,7 +65,9 @@ def landscape() -> bytes:
         (RenderSpec(Operation.CONVERT, 10, 10), (400, 200)),  # sides ignored
     ],
 )
-def test_operation_output_sizes(landscape: bytes, spec: RenderSpec, size: tuple[int, int]) -> None:
+def test_operation_output_sizes(
+    landscape: ImageInput, spec: RenderSpec, size: tuple[int, int]
+) -> None:
     rendered = one(landscape, spec)
     decoded = load(rendered.data)
     assert (rendered.width, rendered.height) == size
@@ -81,7 +85,7 @@ def test_operation_output_sizes(landscape: bytes, spec: RenderSpec, size: tuple[
         RenderSpec(Operation.THUMBNAIL, 10, 10, quality=0),
     ],
 )
-def test_incomplete_specs_are_invalid(landscape: bytes, spec: RenderSpec) -> None:
+def test_incomplete_specs_are_invalid(landscape: ImageInput, spec: RenderSpec) -> None:
     with pytest.raises(InvalidSpec) as caught:
         one(landscape, spec)
     assert caught.value.code == "invalid_spec"
@@ -92,14 +96,14 @@ def test_incomplete_specs_are_invalid(landscape: bytes, spec: RenderSpec) -> Non
     [(Gravity.WEST, RED), (Gravity.EAST, BLUE), (Gravity.NORTH_WEST, RED)],
 )
 def test_cover_keeps_the_side_gravity_points_at(
-    landscape: bytes, gravity: Gravity, colour: tuple[int, int, int]
+    landscape: ImageInput, gravity: Gravity, colour: tuple[int, int, int]
 ) -> None:
     rendered = one(landscape, RenderSpec(Operation.COVER, 50, 50, gravity=gravity))
     for x, y in ((0, 0), (49, 49), (25, 25)):
         assert close(pixel(rendered.data, x, y), colour)
 
 
-def test_cover_centre_keeps_both_halves(landscape: bytes) -> None:
+def test_cover_centre_keeps_both_halves(landscape: ImageInput) -> None:
     rendered = one(landscape, RenderSpec(Operation.COVER, 50, 50))
     assert close(pixel(rendered.data, 2, 25), RED)
     assert close(pixel(rendered.data, 47, 25), BLUE)
@@ -129,11 +133,11 @@ CORNERS = [RED, GREEN, BLUE, YELLOW]  # top-left, top-right, bottom-left, bottom
     ],
     ids=["convert", "cover-north-west", "thumbnail"],
 )
-def test_exif_orientation_is_applied(orientation: int, spec: RenderSpec) -> None:
+def test_exif_orientation_is_applied(as_input: AsInput, orientation: int, spec: RenderSpec) -> None:
     stored = with_fields(quadrants(120, 80, CORNERS), orientation=orientation)
     data = save(stored, ".jpg", Q=95)
     expected = load(data).autorot()  # libvips' own reading of the orientation
-    [rendered] = render(data, [spec], LIMITS)
+    [rendered] = render(as_input(data), [spec], LIMITS)
     got = load(rendered.data)
     assert got.get_typeof("orientation") == 0
     if spec.op is Operation.COVER:
@@ -148,23 +152,26 @@ def test_exif_orientation_is_applied(orientation: int, spec: RenderSpec) -> None
         assert close(got(int(fx * got.width), int(fy * got.height)), at, 20)
 
 
-def test_truncated_jpeg_is_corrupt() -> None:
+@pytest.mark.parametrize("width", [100, 30], ids=["half-scale", "eighth-scale"])
+def test_truncated_jpeg_is_corrupt(as_input: AsInput, width: int) -> None:
     data = save(noise(300, 200), ".jpg")
+    source = as_input(data[: len(data) // 2])
     with pytest.raises(CorruptImage):
-        render(data[: len(data) // 2], [RenderSpec(Operation.THUMBNAIL, 100)], LIMITS)
+        render(source, [RenderSpec(Operation.THUMBNAIL, width)], LIMITS)
 
 
-def test_truncated_png_is_corrupt() -> None:
+def test_truncated_png_is_corrupt(as_input: AsInput) -> None:
     data = save(noise(300, 200), ".png")
+    source = as_input(data[: len(data) // 2])
     with pytest.raises(CorruptImage):
-        render(data[: len(data) // 2], [RenderSpec(Operation.CONVERT, format=PNG)], LIMITS)
+        render(source, [RenderSpec(Operation.CONVERT, format=PNG)], LIMITS)
 
 
-def test_damaged_data_in_a_shared_decode_is_corrupt() -> None:
+def test_damaged_data_in_a_shared_decode_is_corrupt(as_input: AsInput) -> None:
     data = save(noise(300, 200), ".png")[:-4000]
     specs = [RenderSpec(Operation.THUMBNAIL, 50), RenderSpec(Operation.THUMBNAIL, 80)]
     with pytest.raises(CorruptImage):
-        render(data, specs, LIMITS)
+        render(as_input(data), specs, LIMITS)
 
 
 class DecodeCounter:
@@ -172,16 +179,18 @@ class DecodeCounter:
         self.scales: list[float] = []
         real = render_module.open_source
 
-        def counted(data: bytes, header: Header, scale: float, all_frames: bool) -> Any:
+        def counted(
+            source: ImageInput, header: Header, scale: float, all_frames: bool, keep: bool
+        ) -> Any:
             self.scales.append(scale)
-            return real(data, header, scale, all_frames)
+            return real(source, header, scale, all_frames, keep)
 
         monkeypatch.setattr(render_module, "open_source", counted)
 
 
-def test_many_outputs_share_one_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_outputs_share_one_decode(monkeypatch: pytest.MonkeyPatch, as_input: AsInput) -> None:
     decodes = DecodeCounter(monkeypatch)
-    data = save(side_by_side(1200, 800, RED, BLUE), ".jpg")
+    data = as_input(save(side_by_side(1200, 800, RED, BLUE), ".jpg"))
     specs = [
         RenderSpec(Operation.THUMBNAIL, 320, format=OutputFormat.WEBP),
         RenderSpec(Operation.THUMBNAIL, 600, format=OutputFormat.AVIF),
@@ -208,10 +217,12 @@ def test_many_outputs_share_one_decode(monkeypatch: pytest.MonkeyPatch) -> None:
     assert close(pixel(rendered[1].data, 10, 200), RED)
 
 
-def test_an_output_too_big_to_share_decodes_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_output_too_big_to_share_decodes_on_its_own(
+    monkeypatch: pytest.MonkeyPatch, as_input: AsInput
+) -> None:
     monkeypatch.setattr(render_module, "SHARED_DECODE_MAX_PIXELS", 100_000)
     decodes = DecodeCounter(monkeypatch)
-    data = save(side_by_side(600, 400, RED, BLUE), ".png")
+    data = as_input(save(side_by_side(600, 400, RED, BLUE), ".png"))
     specs = [
         RenderSpec(Operation.THUMBNAIL, 100),
         RenderSpec(Operation.CONVERT, format=OutputFormat.JPEG),
@@ -251,16 +262,21 @@ def test_thumbnail_of_a_large_source_is_not_too_large() -> None:
     ("suffix", "expected"),
     [(".tif", OutputFormat.JPEG), (".webp", OutputFormat.WEBP), (".gif", OutputFormat.GIF)],
 )
-def test_format_defaults_to_the_source_where_it_can(suffix: str, expected: OutputFormat) -> None:
-    rendered = one(save(solid(40, 40, RED), suffix), RenderSpec(Operation.THUMBNAIL, 20))
+def test_format_defaults_to_the_source_where_it_can(
+    as_input: AsInput, suffix: str, expected: OutputFormat
+) -> None:
+    rendered = one(as_input(save(solid(40, 40, RED), suffix)), RenderSpec(Operation.THUMBNAIL, 20))
     assert rendered.format is expected
     assert load(rendered.data).get("vips-loader") == f"{expected.value}load_buffer"
 
 
 @pytest.mark.parametrize("suffix", [".png", ".webp", ".avif", ".tif"])
-def test_orientation_is_applied_in_every_format_that_carries_it(suffix: str) -> None:
+def test_orientation_is_applied_in_every_format_that_carries_it(
+    as_input: AsInput, suffix: str
+) -> None:
     stored = with_fields(quadrants(120, 80, CORNERS), orientation=6)
-    rendered = one(save(stored, suffix, keep="all"), RenderSpec(Operation.CONVERT, format=PNG))
+    source = as_input(save(stored, suffix, keep="all"))
+    rendered = one(source, RenderSpec(Operation.CONVERT, format=PNG))
     out = load(rendered.data)
     assert (rendered.width, rendered.height) == (80, 120)
     # a quarter turn clockwise brings the bottom-left corner to the top-left

@@ -140,3 +140,27 @@ def test_sigterm_finishes_running_job_before_exit(
     job = again.job(job_id)
     assert job["status"] == "succeeded"
     assert job["attempts"] == 1
+
+
+def test_progress_rises_on_long_jobs(server: DarkroomProcess, loopback: LoopbackServer) -> None:
+    urls = []
+    for i in range(3):
+        loopback.routes[f"/p{i}.jpg"] = slow_route(make_image(120, 90), 1.0)
+        urls.append({"url": loopback.url(f"/p{i}.jpg")})
+    job_id = server.submit({"sources": urls})["id"]
+    seen: list[int] = []
+    facts_seen = 0
+
+    def finished() -> bool:
+        nonlocal facts_seen
+        job = server.job(job_id)
+        seen.append(job["progress"])
+        if job["status"] == "processing":
+            facts_seen = max(facts_seen, sum(1 for s in job["sources"] if s["format"]))
+        return job["status"] == "succeeded"
+
+    wait_until(finished, 60, 0.05)
+    middle = [p for p in seen if 0 < p < 100]
+    assert middle, seen
+    assert seen == sorted(seen)
+    assert facts_seen >= 1

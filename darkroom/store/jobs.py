@@ -34,6 +34,10 @@ def _job_to_row(job: Job) -> dict[str, Any]:
     return row
 
 
+def _facts_values(facts: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"source_facts": facts, "source_sha256": facts[0].get("sha256") if facts else None}
+
+
 def encode_cursor(created_at: float, job_id: str) -> str:
     raw = json.dumps([created_at, job_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -312,29 +316,30 @@ class JobStore:
             ).all()
         return {r[0] for r in rows}
 
-    def record_progress(self, job_id: str, worker_id: str, progress: int) -> bool:
+    def record_progress(
+        self,
+        job_id: str,
+        worker_id: str,
+        progress: int,
+        facts: list[dict[str, Any]] | None = None,
+    ) -> bool:
+        """Record progress, and the source facts learnt so far when given."""
+        values: dict[str, Any] = {"progress": progress, "updated_at": time.time()}
+        if facts is not None:
+            values.update(_facts_values(facts))
         with self.engine.begin() as conn:
             result = conn.execute(
-                update(jobs)
-                .where(*self._owned(job_id, worker_id))
-                .values(progress=progress, updated_at=time.time())
+                update(jobs).where(*self._owned(job_id, worker_id)).values(**values)
             )
         return result.rowcount == 1
 
-    def record_source_facts(self, job_id: str, worker_id: str, facts: list[dict[str, Any]]) -> bool:
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                update(jobs)
-                .where(*self._owned(job_id, worker_id))
-                .values(
-                    source_facts=facts,
-                    source_sha256=facts[0].get("sha256") if facts else None,
-                    updated_at=time.time(),
-                )
-            )
-        return result.rowcount == 1
-
-    def succeed(self, job_id: str, worker_id: str, outputs: list[dict[str, Any]]) -> Job | None:
+    def succeed(
+        self,
+        job_id: str,
+        worker_id: str,
+        outputs: list[dict[str, Any]],
+        facts: list[dict[str, Any]] | None = None,
+    ) -> Job | None:
         now = time.time()
         with self.engine.begin() as conn:
             row = (
@@ -344,6 +349,7 @@ class JobStore:
                     .values(
                         status=JobStatus.SUCCEEDED.value,
                         outputs=outputs,
+                        **(_facts_values(facts) if facts is not None else {}),
                         progress=100,
                         finished_at=now,
                         updated_at=now,
@@ -360,7 +366,14 @@ class JobStore:
         return _row_to_job(row) if row else None
 
     def fail(
-        self, job_id: str, worker_id: str, *, code: str, message: str, retry_at: float | None
+        self,
+        job_id: str,
+        worker_id: str,
+        *,
+        code: str,
+        message: str,
+        retry_at: float | None,
+        facts: list[dict[str, Any]] | None = None,
     ) -> Job | None:
         """Record a failed attempt: back to the queue at ``retry_at``, or failed for good."""
         now = time.time()
@@ -371,6 +384,8 @@ class JobStore:
             "lease_owner": None,
             "lease_expires_at": None,
         }
+        if facts:
+            values.update(_facts_values(facts))
         if retry_at is None:
             values.update(status=JobStatus.FAILED.value, finished_at=now)
         else:

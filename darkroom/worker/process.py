@@ -23,6 +23,7 @@ from darkroom.logs import configure
 from darkroom.store import JobStore, open_engine
 from darkroom.worker.execute import SourceLoader, execute
 from darkroom.worker.fetch import FetchError
+from darkroom.worker.progress import AttemptReport
 
 log = logging.getLogger("darkroom.worker")
 
@@ -66,22 +67,24 @@ def record_failure(
     message: str,
     *,
     started: float | None = None,
+    facts: list[dict[str, Any]] | None = None,
 ) -> Job | None:
     retry_at = next_attempt_at(
         job, code, base_s=settings.retry_backoff_s, max_s=settings.retry_backoff_max_s
     )
-    updated = store.fail(job.id, worker_id, code=code, message=message, retry_at=retry_at)
+    updated = store.fail(
+        job.id, worker_id, code=code, message=message, retry_at=retry_at, facts=facts
+    )
     if updated is None:
         return None
-    facts: dict[str, object] = {"job_id": job.id, "error_code": code, "attempt": job.attempts}
+    context: dict[str, object] = {"job_id": job.id, "error_code": code, "attempt": job.attempts}
     if started is not None:
-        facts["duration_s"] = round(time.time() - started, 3)
+        context["duration_s"] = round(time.time() - started, 3)
     if retry_at is None:
-        log.warning("job failed", extra=facts)
+        log.warning("job failed", extra=context)
     else:
-        log.info(
-            "job retry scheduled", extra={**facts, "retry_in_s": round(retry_at - time.time(), 2)}
-        )
+        context["retry_in_s"] = round(retry_at - time.time(), 2)
+        log.info("job retry scheduled", extra=context)
     return updated
 
 
@@ -147,26 +150,32 @@ class Worker:
         if self.signals.busy_since is not None:
             self.signals.busy_since.value = started
         log.info("job started", extra={"job_id": job.id, "attempt": job.attempts})
+        report = AttemptReport(self.store, job.id, self.worker_id)
         try:
             outputs = execute(
                 job,
                 self.loader,
                 self.blobs,
                 self.limits,
-                on_facts=lambda facts: self.store.record_source_facts(
-                    job.id, self.worker_id, facts
-                ),
-                on_progress=lambda pct: self.store.record_progress(job.id, self.worker_id, pct),
+                on_facts=report.record_facts,
+                on_progress=report.record_progress,
             )
         except Exception as exc:
             code, message = failure_of(exc)
             if code == "internal_error":
                 log.exception("job raised", extra={"job_id": job.id})
             record_failure(
-                self.store, self.settings, job, self.worker_id, code, message, started=started
+                self.store,
+                self.settings,
+                job,
+                self.worker_id,
+                code,
+                message,
+                started=started,
+                facts=report.facts,
             )
         else:
-            done = self.store.succeed(job.id, self.worker_id, outputs)
+            done = self.store.succeed(job.id, self.worker_id, outputs, report.facts)
             duration = round(time.time() - started, 3)
             if done is None:
                 log.warning(

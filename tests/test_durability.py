@@ -164,3 +164,18 @@ def test_progress_rises_on_long_jobs(server: DarkroomProcess, loopback: Loopback
     assert middle, seen
     assert seen == sorted(seen)
     assert facts_seen >= 1
+
+
+def test_job_deleted_while_processing_leaves_no_files(
+    server: DarkroomProcess, loopback: LoopbackServer
+) -> None:
+    started = threading.Event()
+    loopback.routes["/slow.jpg"] = slow_route(make_image(300, 200), 1.5, started)
+    job_id = server.submit({"source": {"url": loopback.url("/slow.jpg")}})["id"]
+    assert started.wait(30)
+    deleted = server.client.delete(f"/v1/jobs/{job_id}").json()
+    assert deleted["status"] == "canceled"
+    wait_until(lambda: "job result discarded" in server.log(), 30)
+    data_dir = Path(server.env["DARKROOM_DATA_DIR"])
+    assert not (data_dir / "blobs" / "jobs" / job_id).exists()
+    assert server.job(job_id)["status"] == "canceled"

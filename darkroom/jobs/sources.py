@@ -11,16 +11,22 @@ from pathlib import Path
 
 from darkroom.jobs.errors import InvalidRequest, NotFound, PayloadTooLarge
 
-_DATA_URI = re.compile(r"^data:[\w.+-]+/[\w.+-]+(?:;[\w=.+-]+)*;base64,", re.IGNORECASE)
+_DATA_URI = re.compile(r"data:[\w.+-]+/[\w.+-]+(?:;[\w=.+-]+)*;base64,", re.IGNORECASE)
+_URL_SAFE = str.maketrans("-_", "+/")
 
 
 def decode_base64(text: str, *, max_bytes: int) -> bytes:
     """Decode standard or URL-safe base64, padded or not, optionally as a data: URI."""
-    text = _DATA_URI.sub("", text.strip(), count=1)
-    text = "".join(text.split())
+    text = text.strip()
+    prefix = _DATA_URI.match(text, 0, 200)
+    if prefix:
+        text = text[prefix.end() :]
+    if any(space in text for space in ("\n", "\r", " ", "\t")):
+        text = "".join(text.split())
     if len(text) * 3 // 4 > max_bytes + 3:
         raise PayloadTooLarge(f"inline image larger than {max_bytes} bytes")
-    text = text.replace("-", "+").replace("_", "/")
+    if "-" in text or "_" in text:
+        text = text.translate(_URL_SAFE)
     text += "=" * (-len(text) % 4)
     try:
         data = base64.b64decode(text, validate=True)

@@ -17,8 +17,10 @@ from darkroom import imaging
 from darkroom.blobs import BlobNotFound, BlobStore, open_blobs
 from darkroom.config import Settings
 from darkroom.imaging.runtime import configure_for_worker
+from darkroom.jobs import keys
 from darkroom.jobs.model import Job
 from darkroom.jobs.retry import next_attempt_at
+from darkroom.jobs.status import JobStatus
 from darkroom.logs import configure
 from darkroom.store import JobStore, open_engine
 from darkroom.worker.execute import SourceLoader, execute
@@ -178,6 +180,7 @@ class Worker:
             done = self.store.succeed(job.id, self.worker_id, outputs, report.facts)
             duration = round(time.time() - started, 3)
             if done is None:
+                self._discard(job.id)
                 log.warning(
                     "job result discarded: lease lost or job canceled",
                     extra={"job_id": job.id, "duration_s": duration},
@@ -189,6 +192,13 @@ class Worker:
                 self.signals.busy_since.value = 0.0
             with self._lock:
                 self._current = None
+
+    def _discard(self, job_id: str) -> None:
+        """Remove what an attempt wrote for a job canceled meanwhile. A job whose lease
+        passed to another worker keeps its files: that worker writes the same keys."""
+        current = self.store.get(job_id)
+        if current is None or current.status is JobStatus.CANCELED or current.artifacts_deleted:
+            self.blobs.delete_prefix(keys.job_prefix(job_id))
 
     def _heartbeat(self) -> None:
         """Renew the running job's lease and this worker's liveness until the loop ends

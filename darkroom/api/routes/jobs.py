@@ -68,7 +68,7 @@ async def _read_json(
         if len(body) > limit:
             raise PayloadTooLarge(f"request body larger than {limit} bytes")
     try:
-        parsed = JobRequest.model_validate_json(bytes(body))
+        parsed = await run_in_threadpool(JobRequest.model_validate_json, body)
     except ValidationError as exc:
         raise InvalidRequest(
             "the job request is not valid", details=validation_details(exc)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from darkroom.imaging import ImageError
+
 
 class ServiceError(Exception):
     status_code = 400
@@ -56,7 +58,7 @@ class JobFailed(ServiceError):
     code = "job_failed"
 
 
-# Codes of image errors at submission, and the HTTP status each gets there.
+# Codes of image errors met while serving a request, and the HTTP status each gets.
 IMAGE_ERROR_STATUS = {
     "unsupported_image": 415,
     "corrupt_image": 422,
@@ -77,3 +79,8 @@ TRANSIENT_CODES = frozenset(
         "internal_error",
     }
 )
+
+
+def from_image_error(exc: ImageError) -> ServiceError:
+    """The client-facing error for an image refused while serving a request."""
+    return ServiceError(str(exc), code=exc.code, status_code=IMAGE_ERROR_STATUS.get(exc.code, 422))

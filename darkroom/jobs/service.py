@@ -13,12 +13,11 @@ from darkroom.blobs import BlobStore
 from darkroom.config import Settings
 from darkroom.jobs import keys
 from darkroom.jobs.errors import (
-    IMAGE_ERROR_STATUS,
     Conflict,
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
-    ServiceError,
+    from_image_error,
 )
 from darkroom.jobs.model import Job, JobFilter, JobPage
 from darkroom.jobs.sources import IncomingSource, resolve_input_path
@@ -117,9 +116,7 @@ class JobService:
             try:
                 facts.append(imaging.probe(source.data, self.limits).to_dict())
             except imaging.ImageError as exc:
-                raise ServiceError(
-                    str(exc), code=exc.code, status_code=IMAGE_ERROR_STATUS.get(exc.code, 422)
-                ) from exc
+                raise from_image_error(exc) from exc
             key = keys.source_key(job_id, index)
             self.blobs.put(key, source.data)
             return {"kind": "blob", "key": key, "filename": source.filename}

@@ -14,7 +14,7 @@ from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
 from darkroom.api.errors import error_responses
 from darkroom.blobs import BlobNotFound
 from darkroom.jobs import keys
-from darkroom.jobs.errors import Conflict, JobFailed, NotFinished, NotFound
+from darkroom.jobs.errors import Conflict, JobFailed, NotFinished, NotFound, from_image_error
 from darkroom.jobs.model import Job
 from darkroom.jobs.status import JobStatus
 
@@ -79,7 +79,7 @@ async def get_output(
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     if width is not None and width > settings.max_output_dimension:
-        raise imaging_error(
+        raise from_image_error(
             imaging.OutputTooLarge(f"width is limited to {settings.max_output_dimension} px")
         )
 
@@ -101,12 +101,6 @@ async def get_output(
     except BlobNotFound as exc:
         raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
     return Response(content=data, media_type=imaging.media_type(target), headers=headers)
-
-
-def imaging_error(exc: imaging.ImageError) -> Exception:
-    from darkroom.jobs.errors import IMAGE_ERROR_STATUS, ServiceError
-
-    return ServiceError(str(exc), code=exc.code, status_code=IMAGE_ERROR_STATUS.get(exc.code, 422))
 
 
 async def _variant(
@@ -133,7 +127,7 @@ async def _variant(
                 imaging.convert, original, target, width, quality, limits
             )
     except imaging.ImageError as exc:
-        raise imaging_error(exc) from exc
+        raise from_image_error(exc) from exc
     if cache:
         await run_in_threadpool(blobs.put, variant_key, rendered.data)
     return rendered.data

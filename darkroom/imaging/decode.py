@@ -39,6 +39,16 @@ def open_source(
     return open_image(source, LOADERS[header.format], **options)
 
 
+def decoder_pixels(header: Header, scale: float, all_frames: bool) -> int:
+    """How many pixels the decoder produces for ``open_source`` (before any resize)."""
+    pixels = header.stored.pixels * (header.frames if all_frames else 1)
+    if header.format == "jpeg":
+        return pixels // jpeg_shrink(scale) ** 2
+    if header.format == "webp":
+        return int(pixels * min(1.0, scale) ** 2)
+    return pixels
+
+
 def jpeg_shrink(scale: float) -> int:
     """Largest DCT shrink factor whose output still has ``scale`` of each side."""
     for shrink in _JPEG_SHRINKS:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from darkroom.imaging.decode import open_source
+from darkroom.imaging.decode import decoder_pixels, open_source
 from darkroom.imaging.encode import encode
 from darkroom.imaging.geometry import Size, round_half_up, to_stored
 from darkroom.imaging.libvips import VImage, libvips_errors
 from darkroom.imaging.plan import OutputPlan, plan_output
 from darkroom.imaging.probe import Header, read_header
+from darkroom.imaging.runtime import release_freed_memory
 from darkroom.imaging.source import ImageInput
 from darkroom.imaging.spec import Limits, Operation, OutputFormat, Rendered, RenderSpec
 from darkroom.imaging.transform import (
@@ -32,6 +33,8 @@ from darkroom.imaging.transform import (
 
 # A shared decode is held in memory: 16 MP is 48 MiB at 3 bands, 64 MiB at 4.
 SHARED_DECODE_MAX_PIXELS = 16_000_000
+# After a decoder produced this many pixels, freed buffers go back to the system (runtime).
+RELEASE_AFTER_PIXELS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -56,11 +59,17 @@ def render(
     header = read_header(source, limits)
     plans = [plan_output(spec, header, limits) for spec in specs]
     results: dict[int, Rendered] = {}
-    for group in _decode_groups(plans, header):
-        for index, rendered in _render_group(source, header, {i: plans[i] for i in group}):
-            results[index] = rendered
-            if on_progress is not None:
-                on_progress(len(results))
+    groups = _decode_groups(plans, header)
+    largest = max((_decoder_pixels([plans[i] for i in g], header) for g in groups), default=0)
+    try:
+        for group in groups:
+            for index, rendered in _render_group(source, header, {i: plans[i] for i in group}):
+                results[index] = rendered
+                if on_progress is not None:
+                    on_progress(len(results))
+    finally:
+        if largest >= RELEASE_AFTER_PIXELS:
+            release_freed_memory()
     return [results[index] for index in range(len(plans))]
 
 
@@ -87,17 +96,24 @@ def _decode_groups(plans: Sequence[OutputPlan], header: Header) -> list[list[int
     alone: list[list[int]] = []
     shared: list[int] = []
     for index, plan in enumerate(plans):
-        if _decoded_pixels([*(plans[i] for i in shared), plan], header) <= SHARED_DECODE_MAX_PIXELS:
+        if _held_pixels([*(plans[i] for i in shared), plan], header) <= SHARED_DECODE_MAX_PIXELS:
             shared.append(index)
         else:
             alone.append([index])
     return alone + ([shared] if shared else [])
 
 
-def _decoded_pixels(plans: Sequence[OutputPlan], header: Header) -> int:
+def _held_pixels(plans: Sequence[OutputPlan], header: Header) -> int:
+    """Pixels of a decode shared by ``plans``, scaled to the largest size they need."""
     scale = max(plan.scale for plan in plans)
     frames = header.frames if any(plan.animated for plan in plans) else 1
     return round_half_up(header.stored.pixels * scale * scale) * frames
+
+
+def _decoder_pixels(plans: Sequence[OutputPlan], header: Header) -> int:
+    """Pixels the decoder itself produces for ``plans``, before any resize."""
+    scale = max(plan.scale for plan in plans)
+    return decoder_pixels(header, scale, any(plan.animated for plan in plans))
 
 
 def _render_group(

@@ -64,6 +64,7 @@ def execute(
     count = len(job.sources)
     steps_per_source = len(specs) + 1
     total_steps = count * steps_per_source
+    known = job.source_facts or []
     facts: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
 
@@ -74,7 +75,8 @@ def execute(
             on_progress(min(99, 5 + 90 * (first + steps_done) // total_steps))
 
         data = loader.load(source)
-        facts.append(imaging.probe(data, limits).to_dict())
+        # Uploads were probed at submission; render checks the limits again from the header.
+        facts.append(known[index] if index < len(known) else imaging.probe(data, limits).to_dict())
         on_facts(facts)
         report(1)
         rendered = imaging.render(data, specs, limits, on_progress=lambda n: report(1 + n))

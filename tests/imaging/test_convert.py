@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from darkroom.imaging import ImageInput, InvalidSpec, Limits, OutputFormat, convert
+from darkroom.imaging.encode import encode
 from tests.imaging.conftest import AsInput
 from tests.imaging.samples import BLUE, RED, close, load, noise, save, side_by_side
 
@@ -45,3 +46,12 @@ def test_convert_quality_changes_the_size(fmt: OutputFormat) -> None:
 def test_convert_rejects_quality_out_of_range(output: ImageInput) -> None:
     with pytest.raises(InvalidSpec):
         convert(output, OutputFormat.JPEG, None, 101, LIMITS)
+
+
+@pytest.mark.parametrize(("side", "effort"), [(640, 2), (641, 4)])
+def test_webp_effort_is_lower_for_thumbnail_sized_outputs(side: int, effort: int) -> None:
+    image = noise(side, 640)
+    written = encode(image, OutputFormat.WEBP, 80, keep_metadata=False)
+    assert written == bytes(image.webpsave_buffer(Q=80, effort=effort, keep="none"))
+    other = 4 if effort == 2 else 2
+    assert written != bytes(image.webpsave_buffer(Q=80, effort=other, keep="none"))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib
+import platform
 from typing import Any
 
 import pytest
@@ -281,3 +282,31 @@ def test_orientation_is_applied_in_every_format_that_carries_it(
     assert (rendered.width, rendered.height) == (80, 120)
     # a quarter turn clockwise brings the bottom-left corner to the top-left
     assert close(out(5, 5), BLUE) and close(out(75, 5), RED)
+
+
+def test_freed_memory_is_released_after_a_large_decode_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    releases: list[int] = []
+    monkeypatch.setattr(render_module, "release_freed_memory", lambda: releases.append(1))
+    monkeypatch.setattr(render_module, "RELEASE_AFTER_PIXELS", 60_000)
+    data = save(side_by_side(400, 200, RED, BLUE), ".png")  # 80,000 pixels, no shrink-on-load
+    one(data, RenderSpec(Operation.THUMBNAIL, 100))
+    assert releases == [1]
+    jpeg = save(side_by_side(400, 200, RED, BLUE), ".jpg")  # decoded at 1/4: 5,000 pixels
+    one(jpeg, RenderSpec(Operation.THUMBNAIL, 100))
+    assert releases == [1]
+    with pytest.raises(CorruptImage):  # released when rendering fails too
+        one(data[: len(data) // 2], RenderSpec(Operation.THUMBNAIL, 100))
+    assert releases == [1, 1]
+    assert render(data, [], LIMITS) == []
+
+
+def test_releasing_freed_memory_is_harmless() -> None:
+    runtime = importlib.import_module("darkroom.imaging.runtime")
+    if platform.libc_ver()[0] == "glibc":
+        assert runtime._malloc_trim() is not None  # really wired up where it matters
+    runtime.release_freed_memory()
+    runtime.release_freed_memory()
+    [rendered] = render(save(solid(40, 40, RED), ".png"), [RenderSpec(Operation.CONVERT)], LIMITS)
+    assert close(pixel(rendered.data, 20, 20), RED)

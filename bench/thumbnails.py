@@ -994,7 +994,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--thumbor-spec", default="thumbor>=7.8,<8", help="pip requirement")
     p.add_argument("--timeout", type=float, default=600, help="seconds allowed per mode and kind")
     p.add_argument("--startup-timeout", type=float, default=90)
-    p.add_argument("--poll-interval", type=float, default=0.05, help="darkroom /v1/stats poll")
+    p.add_argument("--poll-interval", type=float, default=0.1, help="darkroom /v1/stats poll (s)")
     p.add_argument(
         "--repeat", type=int, default=1, help="run each mode N times, interleaved; keep the best"
     )

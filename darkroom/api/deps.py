@@ -1,4 +1,7 @@
-"""Request dependencies: what a route needs, taken from the app's state."""
+"""Request dependencies: what a route needs, taken from the app's state.
+
+They are ``async`` because they only read attributes: FastAPI runs plain ``def``
+dependencies in its thread pool, a thread hop per dependency per request."""
 
 from __future__ import annotations
 
@@ -13,34 +16,34 @@ from darkroom.jobs.service import JobService
 from darkroom.worker.pool import WorkerPool
 
 
-def _service(request: Request) -> JobService:
+async def _service(request: Request) -> JobService:
     service: JobService = request.app.state.service
     return service
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _blobs(request: Request) -> BlobStore:
+async def _blobs(request: Request) -> BlobStore:
     blobs: BlobStore = request.app.state.blobs
     return blobs
 
 
-def _pool(request: Request) -> WorkerPool | None:
+async def _pool(request: Request) -> WorkerPool | None:
     pool: WorkerPool | None = request.app.state.pool
     return pool
 
 
-def _base_url(request: Request) -> str:
+async def _base_url(request: Request) -> str:
     settings: Settings = request.app.state.settings
     if settings.public_url:
         return settings.public_url.rstrip("/")
     return str(request.base_url).rstrip("/")
 
 
-def _admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+async def _admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
     token = request.app.state.settings.admin_token
     if token and authorization != f"Bearer {token}":
         raise ServiceError("admin token required", code="unauthorized", status_code=401)

@@ -9,7 +9,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Engine,
+    Float,
+    Integer,
+    RowMapping,
+    String,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from darkroom.jobs.model import Job, JobFilter, JobPage
@@ -32,6 +47,44 @@ def _job_to_row(job: Job) -> dict[str, Any]:
     facts = job.source_facts or []
     row["source_sha256"] = facts[0].get("sha256") if facts else None
     return row
+
+
+def _build_claim() -> Update:
+    """The claim statement, built once: its values are bound per call."""
+    now = bindparam("now", type_=Float)
+    runnable = (
+        select(jobs.c.id)
+        .where(
+            or_(
+                and_(jobs.c.status == JobStatus.QUEUED.value, jobs.c.available_at <= now),
+                and_(
+                    jobs.c.status == JobStatus.PROCESSING.value,
+                    jobs.c.lease_expires_at < now,
+                    jobs.c.attempts < jobs.c.max_attempts,
+                ),
+            )
+        )
+        .order_by(jobs.c.available_at, jobs.c.created_at)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return (
+        update(jobs)
+        .where(jobs.c.id.in_(runnable))
+        .values(
+            status=JobStatus.PROCESSING.value,
+            lease_owner=bindparam("worker", type_=String),
+            lease_expires_at=bindparam("until", type_=Float),
+            attempts=jobs.c.attempts + 1,
+            started_at=func.coalesce(jobs.c.started_at, now),
+            updated_at=now,
+        )
+        .returning(*jobs.c)
+    )
+
+
+_CLAIM = _build_claim()
 
 
 def _facts_values(facts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -214,44 +267,9 @@ class JobStore:
         never take the same job; SQLite serialises writers instead.
         """
         now = time.time()
-        runnable = (
-            select(jobs.c.id)
-            .where(
-                or_(
-                    and_(
-                        jobs.c.status == JobStatus.QUEUED.value,
-                        jobs.c.available_at <= now,
-                    ),
-                    and_(
-                        jobs.c.status == JobStatus.PROCESSING.value,
-                        jobs.c.lease_expires_at < now,
-                        jobs.c.attempts < jobs.c.max_attempts,
-                    ),
-                )
-            )
-            .order_by(jobs.c.available_at, jobs.c.created_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
+        params = {"now": now, "limit": limit, "worker": worker_id, "until": now + lease_s}
         with self.engine.begin() as conn:
-            rows = (
-                conn.execute(
-                    update(jobs)
-                    .where(jobs.c.id.in_(runnable))
-                    .values(
-                        status=JobStatus.PROCESSING.value,
-                        lease_owner=worker_id,
-                        lease_expires_at=now + lease_s,
-                        attempts=jobs.c.attempts + 1,
-                        started_at=func.coalesce(jobs.c.started_at, now),
-                        updated_at=now,
-                    )
-                    .returning(*jobs.c)
-                )
-                .mappings()
-                .all()
-            )
+            rows = conn.execute(_CLAIM, params).mappings().all()
         claimed = [_row_to_job(r) for r in rows]
         claimed.sort(key=lambda j: (j.available_at, j.created_at))
         return claimed
@@ -339,31 +357,27 @@ class JobStore:
         worker_id: str,
         outputs: list[dict[str, Any]],
         facts: list[dict[str, Any]] | None = None,
-    ) -> Job | None:
+    ) -> bool:
+        """Record the outputs; False when this worker no longer owns the job."""
         now = time.time()
         with self.engine.begin() as conn:
-            row = (
-                conn.execute(
-                    update(jobs)
-                    .where(*self._owned(job_id, worker_id))
-                    .values(
-                        status=JobStatus.SUCCEEDED.value,
-                        outputs=outputs,
-                        **(_facts_values(facts) if facts is not None else {}),
-                        progress=100,
-                        finished_at=now,
-                        updated_at=now,
-                        lease_owner=None,
-                        lease_expires_at=None,
-                        error_code=None,
-                        error_message=None,
-                    )
-                    .returning(*jobs.c)
+            result = conn.execute(
+                update(jobs)
+                .where(*self._owned(job_id, worker_id))
+                .values(
+                    status=JobStatus.SUCCEEDED.value,
+                    outputs=outputs,
+                    **(_facts_values(facts) if facts is not None else {}),
+                    progress=100,
+                    finished_at=now,
+                    updated_at=now,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    error_code=None,
+                    error_message=None,
                 )
-                .mappings()
-                .first()
             )
-        return _row_to_job(row) if row else None
+        return result.rowcount == 1
 
     def fail(
         self,

@@ -179,7 +179,7 @@ class Worker:
         else:
             done = self.store.succeed(job.id, self.worker_id, outputs, report.facts)
             duration = round(time.time() - started, 3)
-            if done is None:
+            if not done:
                 self._discard(job.id)
                 log.warning(
                     "job result discarded: lease lost or job canceled",

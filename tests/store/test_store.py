@@ -48,8 +48,8 @@ def test_expired_lease_is_reclaimed_and_old_owner_loses(store: JobStore) -> None
     [again] = store.claim("w2", limit=1, lease_s=30)
     assert again.id == "j" and again.attempts == 2 and again.lease_owner == "w2"
     assert store.renew_leases("w1", ["j"], 30) == set()
-    assert store.succeed("j", "w1", []) is None
-    assert store.succeed("j", "w2", [{"name": "x"}]) is not None
+    assert store.succeed("j", "w1", []) is False
+    assert store.succeed("j", "w2", [{"name": "x"}]) is True
     assert store.get("j").status is JobStatus.SUCCEEDED  # type: ignore[union-attr]
 
 

@@ -17,7 +17,7 @@ from darkroom.api.openapi import schema_ref
 from darkroom.api.schemas import JobList, JobOut, job_out
 from darkroom.config import Settings
 from darkroom.jobs.errors import InvalidRequest, PayloadTooLarge
-from darkroom.jobs.model import JobFilter
+from darkroom.jobs.model import Job, JobFilter
 from darkroom.jobs.sources import IncomingSource, decode_base64
 from darkroom.jobs.spec import JobOptions, JobRequest
 from darkroom.jobs.status import JobStatus
@@ -143,10 +143,14 @@ async def create_job(
             code="unsupported_media_type",
             status_code=415,
         )
-    job, created = await run_in_threadpool(service.submit, options, sources)
+
+    def submit() -> tuple[Job, bool, int | None]:
+        job, created = service.submit(options, sources)
+        return job, created, service.queue_position(job)
+
+    job, created, position = await run_in_threadpool(submit)
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
-    position = await run_in_threadpool(service.queue_position, job)
     response.headers["Location"] = f"{base_url}/v1/jobs/{job.id}"
     return job_out(job, base_url, position)
 

@@ -42,7 +42,7 @@ class WorkerPool:
     def __init__(self, settings: Settings, store: JobStore, size: int) -> None:
         self.settings = settings
         self.store = store
-        self.wake = _CTX.Event()
+        self.submitted = _CTX.RawValue("Q", 0)
         self._target = size
         self._slots: list[_Slot] = []
         self._lock = threading.Lock()
@@ -62,8 +62,9 @@ class WorkerPool:
             return [s.process.pid for s in self._slots if s.process.pid is not None]
 
     def notify(self) -> None:
-        """Wake idle workers: a job was submitted."""
-        self.wake.set()
+        """Wake idle workers: a job was submitted. (A lost increment between two threads
+        costs nothing: workers only look for a change.)"""
+        self.submitted.value = (self.submitted.value + 1) % 2**63
 
     def start(self) -> None:
         with self._lock:
@@ -87,7 +88,6 @@ class WorkerPool:
             slots = list(self._slots)
         for slot in slots:
             _terminate(slot.process)
-        self.wake.set()
         deadline = time.monotonic() + (timeout_s or self.settings.job_timeout_s)
         for slot in slots:
             slot.process.join(max(0.0, deadline - time.monotonic()))
@@ -104,10 +104,10 @@ class WorkerPool:
         # fragmenting libvips' per-thread allocations into a much larger resident set.
         os.environ.setdefault("MALLOC_ARENA_MAX", "2")
         worker_id = new_worker_id()
-        busy_since = _CTX.Value("d", 0.0, lock=False)
+        busy_since = _CTX.RawValue("d", 0.0)
         process = _CTX.Process(
             target=worker_main,
-            args=(self.settings, worker_id, self.wake, busy_since),
+            args=(self.settings, worker_id, self.submitted, busy_since),
             name=f"darkroom-worker-{worker_id}",
             daemon=False,
         )
@@ -121,7 +121,6 @@ class WorkerPool:
             _terminate(slot.process)
         for _ in range(self._target - len(active)):
             self._slots.append(self._spawn())
-        self.wake.set()
 
     def _supervise(self) -> None:
         while not self._stopping.wait(SUPERVISE_EVERY_S):

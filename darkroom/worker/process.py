@@ -8,7 +8,7 @@ import signal
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -32,17 +32,23 @@ log = logging.getLogger("darkroom.worker")
 MAINTENANCE_EVERY_S = 15.0
 
 
+IDLE_CHECK_S = 0.05
+
+
 @dataclass
 class WorkerSignals:
     """What a worker process shares with whoever started it.
 
-    ``wake`` is a multiprocessing Event set when work was submitted; ``busy_since`` a
-    multiprocessing Value('d') holding the start time of the running job, 0 when idle.
+    ``submitted`` is a shared counter (multiprocessing RawValue) bumped when work is
+    submitted in the supervising process; ``busy_since`` a shared float holding the start
+    time of the running job, 0 when idle. Plain shared memory, no locks: a signal handler
+    or a dying process can never leave one held. ``stop_requested`` is set by the
+    SIGTERM handler and read by the loop.
     """
 
-    wake: Any = None
+    submitted: Any = None
     busy_since: Any = None
-    stop: threading.Event = field(default_factory=threading.Event)
+    stop_requested: bool = False
 
 
 def failure_of(exc: Exception) -> tuple[str, str]:
@@ -124,7 +130,7 @@ class Worker:
         beat.start()
         log.info("worker started", extra={"worker_id": self.worker_id})
         try:
-            while not self.signals.stop.is_set():
+            while not self.signals.stop_requested:
                 claimed = self.store.claim(self.worker_id, limit=1, lease_s=self.settings.lease_s)
                 if not claimed:
                     self._idle()
@@ -138,12 +144,14 @@ class Worker:
             log.info("worker stopped", extra={"worker_id": self.worker_id})
 
     def _idle(self) -> None:
-        wake = self.signals.wake
-        if wake is None:
-            self.signals.stop.wait(self.settings.poll_interval_s)
-            return
-        if wake.wait(self.settings.poll_interval_s):
-            wake.clear()
+        """Wait up to a poll interval, ending early on a stop request or a submission."""
+        counter = self.signals.submitted
+        seen = counter.value if counter is not None else 0
+        deadline = time.monotonic() + self.settings.poll_interval_s
+        while not self.signals.stop_requested and time.monotonic() < deadline:
+            if counter is not None and counter.value != seen:
+                return
+            time.sleep(IDLE_CHECK_S)
 
     def _run_one(self, job: Job) -> None:
         started = time.time()
@@ -222,17 +230,15 @@ class Worker:
 
 
 def worker_main(
-    settings: Settings, worker_id: str, wake: Any = None, busy_since: Any = None
+    settings: Settings, worker_id: str, submitted: Any = None, busy_since: Any = None
 ) -> None:
     """Entry point of a worker process: stops after the running job on SIGTERM or SIGINT."""
     configure(settings.log_format, settings.log_level)
     configure_for_worker(settings.worker_threads)
-    signals = WorkerSignals(wake=wake, busy_since=busy_since)
+    signals = WorkerSignals(submitted=submitted, busy_since=busy_since)
 
     def request_stop(_signum: int, _frame: object) -> None:
-        # Only a flag: setting the shared wake Event from a handler that interrupted a wait
-        # on it deadlocks. An idle worker sees the flag within one poll interval.
-        signals.stop.set()
+        signals.stop_requested = True
 
     signal.signal(signal.SIGTERM, request_stop)
     # Ctrl-C reaches the whole process group; the supervising parent turns it into SIGTERM.

@@ -311,13 +311,19 @@ class CpuWindow:
 
     def __init__(self, roots: Sequence[int]) -> None:
         self.roots = list(roots)
-        self.t0 = self.busy0 = self.ours0 = 0.0
+        self.t0 = self.busy0 = self.ours0 = self.service0 = 0.0
 
     def _ours(self) -> float:
         return _own_cpu_s() + _tree_cpu_s(self.roots)
 
     def start(self) -> None:
         self.t0, self.busy0, self.ours0 = time.monotonic(), _machine_busy_s(), self._ours()
+        self.service0 = _tree_cpu_s(self.roots)
+
+    def service_s(self) -> float:
+        """CPU seconds the process trees under `roots` (the service measured) spent since
+        start(): the cost of the work itself, steadier than wall time on a busy machine."""
+        return _tree_cpu_s(self.roots) - self.service0
 
     def others(self) -> float:
         """Average number of cores busy with other work since start()."""
@@ -392,6 +398,14 @@ class Result:
     error: str = ""
     note: str = ""
     other_cores: float | None = None
+    service_cpu_s: float | None = None
+
+    @property
+    def cpu_ms_per_image(self) -> float | None:
+        done = self.images - self.failed
+        if self.service_cpu_s is None or done <= 0:
+            return None
+        return 1000 * self.service_cpu_s / done
 
     @property
     def rate(self) -> float | None:
@@ -685,6 +699,7 @@ def run_darkroom(kind: str, sources: list[Source], warm: list[Source], args: Any
             dr.wait(ids, target, deadline, args.poll_interval, proc)
             res.seconds = time.monotonic() - t0
             res.other_cores = cpu.others()
+            res.service_cpu_s = cpu.service_s()
             if target is None:
                 res.note += "; /v1/stats absent, polled each job"
             statuses = {j: dr.job(j) for j in ids}
@@ -856,6 +871,7 @@ def run_thumbor(kind: str, sources: list[Source], warm: list[Source], args: Any)
             results = list(pool.map(fetch, range(len(sources)), sources, timeout=args.timeout))
             res.seconds = time.monotonic() - t0
             res.other_cores = cpu.others()
+            res.service_cpu_s = cpu.service_s()
         res.peaks = sampler.result()
         errors = [b for _, b in results if isinstance(b, str)]
         res.failed = len(errors)
@@ -887,7 +903,7 @@ def report(results: list[Result], workers: int) -> list[str]:
     rates = {(r.mode, r.kind): r.rate for r in results}
     lines = [
         f"{'mode':<9} {'source':<6} {'images':>6} {'failed':>6} {'seconds':>8} {'images/s':>9} "
-        f"{'vs raw':>7} {'vs thumbor':>10} {'max peak RSS':>13} {'others':>6}"
+        f"{'vs raw':>7} {'vs thumbor':>10} {'max peak RSS':>13} {'others':>6} {'cpu ms/img':>10}"
     ]
     for r in results:
         raw = rates.get(("raw", r.kind))
@@ -899,11 +915,14 @@ def report(results: list[Result], workers: int) -> list[str]:
             f"{r.mode:<9} {r.kind:<6} {r.images:>6} {r.failed:>6} "
             f"{_fmt(r.seconds if r.rate else None, '.2f'):>8} {_fmt(r.rate, '.2f'):>9} "
             f"{_fmt(vs_raw, '.2f'):>7} {_fmt(vs_th, '.2f'):>10} "
-            f"{_fmt(peak, '.0f') + ' MiB' if peak else '-':>13} {_fmt(r.other_cores, '.2f'):>6}"
+            f"{_fmt(peak, '.0f') + ' MiB' if peak else '-':>13} {_fmt(r.other_cores, '.2f'):>6} "
+            f"{_fmt(r.cpu_ms_per_image, '.1f'):>10}"
         )
     lines.append(
         f"(processes per mode: {workers}; images/s = images / wall seconds; others = cores"
-        " busy with other programs during the timed window, averaged)"
+        " busy with other programs during the timed window, averaged; cpu ms/img = CPU time"
+        " of the server processes (darkroom: API and workers; thumbor: its processes) per"
+        " image, not counting the bench's own client)"
     )
     for r in results:
         if r.error or r.note:

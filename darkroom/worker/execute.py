@@ -27,11 +27,12 @@ class SourceLoader:
     max_redirects: int
 
     def load(self, source: dict[str, Any]) -> imaging.ImageInput:
-        """The source's bytes, or its file when it is one on this machine: libvips then
-        streams it instead of holding the whole file in memory."""
+        """The source's bytes; or, for a large file on this machine, its path, so that the
+        decoder streams it instead of holding it all in memory."""
         kind = source["kind"]
         if kind == "blob":
-            return self.blobs.local_path(source["key"]) or self.blobs.get(source["key"])
+            path = self.blobs.local_path(source["key"])
+            return _small_file_bytes(path) if path else self.blobs.get(source["key"])
         if kind == "path":
             if self.input_root is None:
                 raise FetchError("source_unavailable", "this worker has no DARKROOM_INPUT_ROOT")
@@ -39,7 +40,7 @@ class SourceLoader:
             path = (self.input_root / relative).resolve()
             if not path.is_relative_to(self.input_root.resolve()):
                 raise FetchError("source_unavailable", "path outside the input folder")
-            return path
+            return _small_file_bytes(path)
         return download(
             self.http,
             source["url"],
@@ -47,6 +48,20 @@ class SourceLoader:
             timeout_s=self.timeout_s,
             max_redirects=self.max_redirects,
         )
+
+
+# Files up to this size are read once into memory, then hashed and decoded from there;
+# reading them twice (once to hash, once to decode) costs more than holding them.
+SMALL_FILE_BYTES = 16 * 1024 * 1024
+
+
+def _small_file_bytes(path: Path) -> imaging.ImageInput:
+    try:
+        if path.stat().st_size <= SMALL_FILE_BYTES:
+            return path.read_bytes()
+    except OSError as exc:
+        raise FetchError("source_unavailable", f"cannot read the source: {exc}") from exc
+    return path
 
 
 def execute(

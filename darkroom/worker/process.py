@@ -131,7 +131,13 @@ class Worker:
         log.info("worker started", extra={"worker_id": self.worker_id})
         try:
             while not self.signals.stop_requested:
-                claimed = self.store.claim(self.worker_id, limit=1, lease_s=self.settings.lease_s)
+                try:
+                    claimed = self.store.claim(
+                        self.worker_id, limit=1, lease_s=self.settings.lease_s
+                    )
+                except Exception:
+                    log.exception("claiming work failed; trying again")
+                    claimed = []
                 if not claimed:
                     self._idle()
                     continue

@@ -223,15 +223,25 @@ def submit(
     from rich.progress import Progress
 
     from darkroom.cli_submit import submit_all
+    from darkroom.client import ApiError
 
     items = _expand(targets)
     if not items:
         raise click.UsageError("no images found in the given paths")
     options = _options(op, width, height, fmt, quality, gravity, name, labels, spec)
-    with Progress(transient=False) as progress:
-        failures = submit_all(
-            server, items, options, wait=wait, out_dir=out_dir, timeout_s=timeout, progress=progress
-        )
+    try:
+        with Progress(transient=False) as progress:
+            failures = submit_all(
+                server,
+                items,
+                options,
+                wait=wait,
+                out_dir=out_dir,
+                timeout_s=timeout,
+                progress=progress,
+            )
+    except ApiError as exc:
+        raise click.ClickException(str(exc)) from exc
     if failures:
         raise SystemExit(1)
 

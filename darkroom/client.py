@@ -14,7 +14,7 @@ TERMINAL = {"succeeded", "failed", "canceled"}
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
+        super().__init__(f"{code}: {message}" if status == 0 else f"{status} {code}: {message}")
         self.status = status
         self.code = code
 
@@ -31,7 +31,16 @@ def _check(resp: httpx.Response) -> Any:
 
 class DarkroomClient:
     def __init__(self, base_url: str, timeout_s: float = 60.0) -> None:
-        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s)
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout_s)
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self.http.request(method, url, **kwargs)
+        except httpx.TransportError as exc:
+            raise ApiError(
+                0, "unreachable", f"cannot reach darkroom at {self.base_url}: {exc}"
+            ) from exc
 
     def close(self) -> None:
         self.http.close()
@@ -39,7 +48,8 @@ class DarkroomClient:
     def submit_file(self, path: Path, options: dict[str, Any]) -> dict[str, Any]:
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         with path.open("rb") as f:
-            resp = self.http.post(
+            resp = self._send(
+                "POST",
                 "/v1/jobs",
                 files={"file": (path.name, f, mime)},
                 data={"spec": json.dumps(options)},
@@ -49,16 +59,16 @@ class DarkroomClient:
 
     def submit_url(self, url: str, options: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = _check(
-            self.http.post("/v1/jobs", json={"source": {"url": url}, **options})
+            self._send("POST", "/v1/jobs", json={"source": {"url": url}, **options})
         )
         return result
 
     def job(self, job_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = _check(self.http.get(f"/v1/jobs/{job_id}"))
+        result: dict[str, Any] = _check(self._send("GET", f"/v1/jobs/{job_id}"))
         return result
 
     def download(self, url: str) -> bytes:
-        resp = self.http.get(url)
+        resp = self._send("GET", url)
         if resp.status_code >= 400:
             _check(resp)
         return resp.content

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyvips
 
-from tests.helpers import DarkroomProcess, LoopbackServer, make_image
+from tests.helpers import DarkroomProcess, LoopbackServer, free_port, make_image
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -93,3 +93,15 @@ def test_submit_reports_rejections_and_status(server: DarkroomProcess, tmp_path:
     missing = run_cli("status", "nope", "--server", server.url, cwd=tmp_path)
     assert missing.returncode != 0
     assert "not_found" in missing.stderr
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
+    image = tmp_path / "a.jpg"
+    image.write_bytes(make_image(32, 32))
+    closed = f"http://127.0.0.1:{free_port()}"
+    for args in (["submit", str(image), "--wait"], ["status", "some-id"]):
+        result = run_cli(*args, "--server", closed, cwd=tmp_path)
+        assert result.returncode != 0
+        output = result.stdout + result.stderr
+        assert "cannot reach darkroom" in output
+        assert "Traceback" not in output

@@ -86,6 +86,21 @@ def _build_claim() -> Update:
 
 _CLAIM = _build_claim()
 
+_JOBS_AHEAD = (
+    select(func.count())
+    .select_from(jobs)
+    .where(
+        jobs.c.status == JobStatus.QUEUED.value,
+        or_(
+            jobs.c.available_at < bindparam("available", type_=Float),
+            and_(
+                jobs.c.available_at == bindparam("available", type_=Float),
+                jobs.c.created_at < bindparam("created", type_=Float),
+            ),
+        ),
+    )
+)
+
 
 def _facts_values(facts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"source_facts": facts, "source_sha256": facts[0].get("sha256") if facts else None}
@@ -121,7 +136,7 @@ class JobStore:
         """Insert ``job``; with an idempotency key already used, return the stored job."""
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(jobs).values(**_job_to_row(job)))
+                conn.execute(insert(jobs), _job_to_row(job))
                 if job.labels:
                     conn.execute(
                         insert(job_labels),
@@ -183,21 +198,9 @@ class JobStore:
         """1 for the next job to run; None when the job is not waiting."""
         if job.status is not JobStatus.QUEUED:
             return None
+        params = {"available": job.available_at, "created": job.created_at}
         with self.engine.connect() as conn:
-            ahead = conn.execute(
-                select(func.count())
-                .select_from(jobs)
-                .where(
-                    jobs.c.status == JobStatus.QUEUED.value,
-                    or_(
-                        jobs.c.available_at < job.available_at,
-                        and_(
-                            jobs.c.available_at == job.available_at,
-                            jobs.c.created_at < job.created_at,
-                        ),
-                    ),
-                )
-            ).scalar_one()
+            ahead = conn.execute(_JOBS_AHEAD, params).scalar_one()
         return int(ahead) + 1
 
     # -- client-driven changes -------------------------------------------------------------

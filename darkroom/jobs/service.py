@@ -63,8 +63,12 @@ class JobService:
         job_id = str(uuid.uuid4())
         facts: list[dict[str, Any]] = []
         stored: list[dict[str, Any]] = []
-        for index, source in enumerate(sources):
-            stored.append(self._accept_source(job_id, index, source, facts))
+        try:
+            for index, source in enumerate(sources):
+                stored.append(self._accept_source(job_id, index, source, facts))
+        except Exception:
+            self.blobs.delete_prefix(keys.job_prefix(job_id))  # sources accepted before it
+            raise
 
         now = round(time.time(), 6)  # what the API shows, so time filters match exactly
         job = Job(

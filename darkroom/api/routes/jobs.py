@@ -89,24 +89,24 @@ async def _read_multipart(
     request: Request, settings: Settings
 ) -> tuple[JobOptions, list[IncomingSource]]:
     _check_length(request, settings.max_upload_bytes * settings.max_sources + 1024 * 1024)
-    form = await request.form(max_files=settings.max_sources, max_fields=16)
-    try:
-        spec_text = form.get("spec")
-        raw: Any = json.loads(spec_text) if isinstance(spec_text, str) and spec_text else {}
-        options = JobOptions.model_validate(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidRequest(f"the spec part is not JSON: {exc}") from exc
-    except ValidationError as exc:
-        raise InvalidRequest("the spec part is not valid", details=validation_details(exc)) from exc
-    sources = []
-    for part in form.getlist("file"):
-        if not isinstance(part, UploadFile):
-            raise InvalidRequest("each 'file' part must be a file upload")
-        if part.size is not None and part.size > settings.max_upload_bytes:
-            raise PayloadTooLarge(f"image larger than {settings.max_upload_bytes} bytes")
-        data = await part.read()
-        sources.append(IncomingSource(data=data, filename=part.filename))
-    await form.close()
+    async with request.form(max_files=settings.max_sources, max_fields=16) as form:
+        try:
+            spec_text = form.get("spec")
+            raw: Any = json.loads(spec_text) if isinstance(spec_text, str) and spec_text else {}
+            options = JobOptions.model_validate(raw)
+        except json.JSONDecodeError as exc:
+            raise InvalidRequest(f"the spec part is not JSON: {exc}") from exc
+        except ValidationError as exc:
+            raise InvalidRequest(
+                "the spec part is not valid", details=validation_details(exc)
+            ) from exc
+        sources = []
+        for part in form.getlist("file"):
+            if not isinstance(part, UploadFile):
+                raise InvalidRequest("each 'file' part must be a file upload")
+            if part.size is not None and part.size > settings.max_upload_bytes:
+                raise PayloadTooLarge(f"image larger than {settings.max_upload_bytes} bytes")
+            sources.append(IncomingSource(data=await part.read(), filename=part.filename))
     if not sources:
         raise InvalidRequest(
             "multipart requests need at least one 'file' part", code="missing_source"

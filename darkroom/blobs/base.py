@@ -17,8 +17,6 @@ class BlobStore(Protocol):
     def get(self, key: str) -> bytes:
         """Return the bytes at ``key``; raise BlobNotFound when absent."""
 
-    def exists(self, key: str) -> bool: ...
-
     def local_path(self, key: str) -> Path | None:
         """The blob as a file on this machine, when the store keeps it as one."""
 

@@ -45,9 +45,6 @@ class LocalBlobStore:
             raise BlobNotFound(key)
         return path
 
-    def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
-
     def keys(self, prefix: str) -> list[str]:
         base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
         if base.is_file():

@@ -256,11 +256,6 @@ class JobStore:
             },
         )
 
-    def delete(self, job_id: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(delete(job_labels).where(job_labels.c.job_id == job_id))
-            conn.execute(delete(jobs).where(jobs.c.id == job_id))
-
     # -- worker-driven changes -------------------------------------------------------------
 
     def claim(self, worker_id: str, *, limit: int, lease_s: float) -> list[Job]:

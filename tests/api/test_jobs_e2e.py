@@ -356,3 +356,37 @@ def test_json_logs_have_a_line_per_transition(serve_factory: Any) -> None:
     [failure] = [e for e in entries if e.get("job_id") == failed["id"] and e["msg"] == "job failed"]
     assert failure["error_code"] == "corrupt_image"
     assert "duration_s" in failure and failure["level"] == "warning"
+
+
+def test_animated_gif_stays_animated_only_where_the_format_can(server: DarkroomProcess) -> None:
+    from tests.imaging.samples import animation, save
+
+    gif = save(animation(120, 80, [(255, 0, 0), (0, 255, 0), (0, 0, 255)]), ".gif")
+    spec = {
+        "outputs": [
+            {"name": "moving", "op": "thumbnail", "width": 60, "format": "webp"},
+            {"name": "still", "op": "thumbnail", "width": 60, "format": "jpeg"},
+        ]
+    }
+    job = server.wait_job(server.upload(gif, spec, filename="a.gif").json()["id"])
+    assert job["status"] == "succeeded", job
+    assert job["sources"][0]["frames"] == 3
+    frames = {o["name"]: o["frames"] for o in job["outputs"]}
+    assert frames == {"moving": 3, "still": 1}
+    moving = decode(server.client.get(f"/v1/jobs/{job['id']}/outputs/moving").content)
+    assert moving.get("n-pages") == 3
+
+
+def test_exif_orientation_is_applied(server: DarkroomProcess) -> None:
+    stored = pyvips.Image.new_from_buffer(make_image(400, 200), "").copy()
+    stored.set_type(pyvips.GValue.gint_type, "orientation", 6)  # shown rotated 90° clockwise
+    data = stored.write_to_buffer(".jpg")
+    spec = {"outputs": [{"name": "t", "op": "thumbnail", "width": 100, "height": 100}]}
+    job = server.wait_job(server.upload(data, spec).json()["id"])
+    source = job["sources"][0]
+    assert (source["orientation"], source["width"], source["height"]) == (6, 200, 400)
+    [output] = job["outputs"]
+    assert (output["format"], output["width"], output["height"]) == ("jpeg", 50, 100)
+    fetched = decode(server.client.get(output["url"]).content)
+    assert (fetched.width, fetched.height) == (50, 100)
+    assert "orientation" not in fetched.get_fields() or fetched.get("orientation") == 1

@@ -44,8 +44,7 @@ def _row_to_job(row: RowMapping) -> Job:
 def _job_to_row(job: Job) -> dict[str, Any]:
     row = {name: getattr(job, name) for name in _JOB_FIELDS}
     row["status"] = job.status.value
-    facts = job.source_facts or []
-    row["source_sha256"] = facts[0].get("sha256") if facts else None
+    row["source_sha256"] = _first_sha256(job.source_facts or [])
     return row
 
 
@@ -102,8 +101,13 @@ _JOBS_AHEAD = (
 )
 
 
+def _first_sha256(facts: list[dict[str, Any]]) -> str | None:
+    """The first source's digest, kept in its own indexed column for look-ups by hash."""
+    return facts[0].get("sha256") if facts else None
+
+
 def _facts_values(facts: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"source_facts": facts, "source_sha256": facts[0].get("sha256") if facts else None}
+    return {"source_facts": facts, "source_sha256": _first_sha256(facts)}
 
 
 def encode_cursor(created_at: float, job_id: str) -> str:

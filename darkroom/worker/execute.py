@@ -32,7 +32,7 @@ class SourceLoader:
         kind = source["kind"]
         if kind == "blob":
             path = self.blobs.local_path(source["key"])
-            return _small_file_bytes(path) if path else self.blobs.get(source["key"])
+            return _read_if_small(path) if path else self.blobs.get(source["key"])
         if kind == "path":
             if self.input_root is None:
                 raise FetchError("source_unavailable", "this worker has no DARKROOM_INPUT_ROOT")
@@ -40,7 +40,7 @@ class SourceLoader:
             path = (self.input_root / relative).resolve()
             if not path.is_relative_to(self.input_root.resolve()):
                 raise FetchError("source_unavailable", "path outside the input folder")
-            return _small_file_bytes(path)
+            return _read_if_small(path)
         return download(
             self.http,
             source["url"],
@@ -55,7 +55,7 @@ class SourceLoader:
 SMALL_FILE_BYTES = 16 * 1024 * 1024
 
 
-def _small_file_bytes(path: Path) -> imaging.ImageInput:
+def _read_if_small(path: Path) -> imaging.ImageInput:
     try:
         if path.stat().st_size <= SMALL_FILE_BYTES:
             return path.read_bytes()

@@ -27,6 +27,7 @@ import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -399,6 +400,12 @@ class Result:
     note: str = ""
     other_cores: float | None = None
     service_cpu_s: float | None = None
+    output_bytes: int = 0  # all succeeded outputs together
+
+    @property
+    def kib_per_output(self) -> float | None:
+        done = self.images - self.failed
+        return self.output_bytes / 1024 / done if self.output_bytes and done > 0 else None
 
     @property
     def cpu_ms_per_image(self) -> float | None:
@@ -469,13 +476,13 @@ def _raw_worker(
             thumb(Path(p).read_bytes())
     except BaseException as exc:
         barrier.abort()
-        q.put((os.getpid(), 0, 0, f"{type(exc).__name__}: {exc}", 0))
+        q.put((os.getpid(), 0, 0, f"{type(exc).__name__}: {exc}", 0, 0))
         return
     try:
         barrier.wait()
     except threading.BrokenBarrierError:
         return
-    done = failed = 0
+    done = failed = written = 0
     error = ""
     for p in paths:
         try:
@@ -483,10 +490,11 @@ def _raw_worker(
             if not out.startswith(b"RIFF"):
                 raise ValueError("output is not WebP")
             done += 1
+            written += len(out)
         except Exception as exc:
             failed += 1
             error = error or f"{Path(p).name}: {type(exc).__name__}: {exc}"
-    q.put((os.getpid(), done, _read_status_kib("self", "VmHWM") or 0, error, failed))
+    q.put((os.getpid(), done, _read_status_kib("self", "VmHWM") or 0, error, failed, written))
 
 
 def run_raw(kind: str, sources: list[Source], warm: list[Source], args: Any) -> Result:
@@ -526,8 +534,9 @@ def run_raw(kind: str, sources: list[Source], warm: list[Source], args: Any) -> 
         t0 = time.monotonic()
         for _ in procs:
             left = timeout - (time.monotonic() - t0)
-            pid, _done, hwm, error, failed = q.get(timeout=max(left, 0.1))
+            pid, _done, hwm, error, failed, written = q.get(timeout=max(left, 0.1))
             res.failed += failed
+            res.output_bytes += written
             res.peaks.append(ProcPeak(pid, f"raw worker ({engine})", hwm))
             if error and "first failure" not in res.note:
                 res.note += f"; first failure: {error}"
@@ -622,21 +631,29 @@ class Darkroom:
         deadline: float,
         poll: float,
         server: subprocess.Popen[bytes],
+        workers: int,
     ) -> None:
-        """Until `target` jobs are final per /v1/stats, or else every id is final."""
+        """Until `target` jobs are final per /v1/stats, or else every id is final.
+
+        Once no more jobs are left than there are workers, it looks ten times as often, so
+        that the clock stops within a few ms of the last job, as thumbor's stops at its last
+        response, without the API answering ten polls a second for the whole run."""
         pending = list(ids)
         while time.monotonic() < deadline:
             if server.poll() is not None:
                 raise BenchError(f"darkroom exited with code {server.returncode} mid-run")
+            left = len(pending)
             if target is not None:
                 count = self.finished_count()
                 if count is not None and count >= target:
                     return
+                left = target - count if count is not None else left
             if target is None or not self.has_stats:
                 pending = [j for j in pending if self.job(j).get("status") not in FINISHED]
                 if not pending:
                     return
-            time.sleep(poll)
+                left = len(pending)
+            time.sleep(poll / 10 if left <= workers else poll)
         raise BenchError(f"jobs not finished before the deadline ({len(ids)} submitted)")
 
 
@@ -689,14 +706,14 @@ def run_darkroom(kind: str, sources: list[Source], warm: list[Source], args: Any
             dr = Darkroom(client, args.submit)
             deadline = time.monotonic() + args.timeout
             warm_ids = [dr.submit(s) for s in warm]
-            dr.wait(warm_ids, None, deadline, args.poll_interval, proc)
+            dr.wait(warm_ids, None, deadline, args.poll_interval, proc, args.workers)
             baseline = dr.finished_count()
             target = None if baseline is None else baseline + len(sources)
             cpu = CpuWindow([proc.pid])
             cpu.start()
             t0 = time.monotonic()
             ids = [dr.submit(s) for s in sources]
-            dr.wait(ids, target, deadline, args.poll_interval, proc)
+            dr.wait(ids, target, deadline, args.poll_interval, proc, args.workers)
             res.seconds = time.monotonic() - t0
             res.other_cores = cpu.others()
             res.service_cpu_s = cpu.service_s()
@@ -705,6 +722,12 @@ def run_darkroom(kind: str, sources: list[Source], warm: list[Source], args: Any
             statuses = {j: dr.job(j) for j in ids}
             bad = {j: b for j, b in statuses.items() if b.get("status") != "succeeded"}
             res.failed = len(bad)
+            res.output_bytes = sum(
+                out.get("bytes", 0)
+                for body in statuses.values()
+                if body.get("status") == "succeeded"
+                for out in body.get("outputs", [])
+            )
             if bad:
                 j, body = next(iter(bad.items()))
                 res.note += f"; first failure {j}: {json.dumps(body)[:300]}"
@@ -875,6 +898,7 @@ def run_thumbor(kind: str, sources: list[Source], warm: list[Source], args: Any)
         res.peaks = sampler.result()
         errors = [b for _, b in results if isinstance(b, str)]
         res.failed = len(errors)
+        res.output_bytes = sum(len(b) for _, b in results if isinstance(b, bytes))
         if errors:
             res.note += f"; first failure: {errors[0]}"
         first_ok = next((i for i, b in results if isinstance(b, bytes)), None)
@@ -904,6 +928,7 @@ def report(results: list[Result], workers: int) -> list[str]:
     lines = [
         f"{'mode':<9} {'source':<6} {'images':>6} {'failed':>6} {'seconds':>8} {'images/s':>9} "
         f"{'vs raw':>7} {'vs thumbor':>10} {'max peak RSS':>13} {'others':>6} {'cpu ms/img':>10}"
+        f" {'KiB/output':>10}"
     ]
     for r in results:
         raw = rates.get(("raw", r.kind))
@@ -916,13 +941,14 @@ def report(results: list[Result], workers: int) -> list[str]:
             f"{_fmt(r.seconds if r.rate else None, '.2f'):>8} {_fmt(r.rate, '.2f'):>9} "
             f"{_fmt(vs_raw, '.2f'):>7} {_fmt(vs_th, '.2f'):>10} "
             f"{_fmt(peak, '.0f') + ' MiB' if peak else '-':>13} {_fmt(r.other_cores, '.2f'):>6} "
-            f"{_fmt(r.cpu_ms_per_image, '.1f'):>10}"
+            f"{_fmt(r.cpu_ms_per_image, '.1f'):>10} {_fmt(r.kib_per_output, '.1f'):>10}"
         )
     lines.append(
         f"(processes per mode: {workers}; images/s = images / wall seconds; others = cores"
         " busy with other programs during the timed window, averaged; cpu ms/img = CPU time"
         " of the server processes (darkroom: API and workers; thumbor: its processes) per"
-        " image, not counting the bench's own client)"
+        " image, not counting the bench's own client; KiB/output = mean size of the WebP"
+        " thumbnails made)"
     )
     for r in results:
         if r.error or r.note:
@@ -1035,6 +1061,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def paired_ratios(kind: str, runs: dict[str, list[Result]]) -> list[str]:
+    """darkroom's rate over each baseline's, run by run: modes of one repetition ran back to
+    back, so each pair saw about the same machine, which best-of figures do not promise."""
+    lines = []
+    for base in ("raw", "thumbor"):
+        pairs = zip(runs.get("darkroom", []), runs.get(base, []), strict=False)
+        ratios = [d.rate / b.rate for d, b in pairs if d.rate and b.rate]
+        if len(ratios) > 1:
+            listed = ", ".join(f"{r:.2f}" for r in ratios)
+            lines.append(
+                f"darkroom / {base} ({kind}) run by run: {listed}; "
+                f"median {statistics.median(ratios):.2f}"
+            )
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
@@ -1050,6 +1092,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     results: list[Result] = []
+    paired: list[str] = []
     for kind in args.kind_list:
         sources, warm = plans[kind]
         mb = sum(s.path.stat().st_size for s in sources) / 2**20
@@ -1072,8 +1115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"    failed: {r.error}", flush=True)
                 runs[mode].append(r)
         results += [best_of(runs[m]) for m in args.modes]
+        paired += paired_ratios(kind, runs)
     print()
     print("\n".join(report(results, args.workers)))
+    print("\n".join(paired))
     if args.json:
         Path(args.json).write_text(json.dumps([r.to_dict() for r in results], indent=2))
     return 0 if all(not r.error and not r.failed for r in results) else 1

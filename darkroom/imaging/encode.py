@@ -2,7 +2,8 @@
 
 Encoder settings trade a little size for speed (see docs/imaging-engine.md):
 AVIF effort 2 is about six times faster than libvips' default 4 for ~20 % more bytes;
-WebP effort 2 halves the encoding time of thumbnail-sized outputs for ~3 % more bytes.
+WebP effort 0 takes a third of effort 4's time on thumbnail-sized outputs for ~8 % more
+bytes at the same SSIM; larger outputs keep effort 4.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ DEFAULT_QUALITY: dict[OutputFormat, int] = {
 }
 PNG_COMPRESSION = 3  # zlib level; PNG and GIF ignore quality
 WEBP_EFFORT = 4
-WEBP_EFFORT_SMALL = 2  # up to SMALL_OUTPUT_PIXELS per frame
+WEBP_EFFORT_SMALL = 0  # up to SMALL_OUTPUT_PIXELS per frame
 SMALL_OUTPUT_PIXELS = 640 * 640
 AVIF_EFFORT = 2
 GIF_EFFORT = 4

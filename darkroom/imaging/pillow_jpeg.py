@@ -13,6 +13,8 @@ what is really corrupt in its own words.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyvips
 from PIL import Image
 
@@ -23,6 +25,10 @@ from darkroom.imaging.source import ImageInput, python_file
 
 # Pillow holds a decode whole; larger ones stream through libvips (4 MP: 12 MiB as RGB).
 MAX_DECODED_PIXELS = 4_000_000
+# Pillow feeds libjpeg from a file in blocks this large (its default is 64 KiB; each block
+# is copied again together with what the decoder left of the previous one). Bytes in
+# memory are handed over whole, without a copy.
+FILE_BLOCK_BYTES = 1024 * 1024
 
 _INTERPRETATIONS = {"RGB": "srgb", "L": "b-w"}  # Pillow mode -> libvips interpretation
 
@@ -43,6 +49,7 @@ def decode_jpeg(source: ImageInput, header: Header, shrink: int) -> VImage | Non
                 # draft() takes the largest scale whose result still covers the size asked
                 # for; asking for the floor of each side makes that exactly 1/shrink.
                 image.draft(None, (width // shrink, height // shrink))
+            image.decodermaxblock = FILE_BLOCK_BYTES if isinstance(source, Path) else len(source)
             image.load()
             pixels, size, mode = image.tobytes(), image.size, image.mode
             icc_profile = image.info.get("icc_profile")

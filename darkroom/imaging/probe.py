@@ -32,16 +32,20 @@ class Header:
         return self.stored.transposed() if self.quarter_turned else self.stored
 
 
-def probe(source: ImageInput, limits: Limits) -> SourceFacts:
+def probe(source: ImageInput, limits: Limits, *, sha256: str | None = None) -> SourceFacts:
     """Format, displayed size, orientation, colour profile and frame count of ``source``.
 
-    ``source`` is the image's bytes or the path of a file holding them. Raises
+    ``source`` is the image's bytes or the path of a file holding them; ``sha256``, the
+    caller's digest of those bytes if it already has one, spares hashing them again. Raises
     SourceUnreadable (a file that cannot be read), UnsupportedImage (not an accepted
     format), CorruptImage (header unreadable) or ImageTooLarge (over ``limits``, decided
     from the header alone).
     """
     header = read_header(source, limits)
-    size, sha256 = size_and_sha256(source)
+    if sha256 is None or not isinstance(source, bytes):
+        size, sha256 = size_and_sha256(source)
+    else:
+        size = len(source)
     return SourceFacts(
         format=header.format,
         width=header.displayed.width,
@@ -71,6 +75,21 @@ def read_header(source: ImageInput, limits: Limits) -> Header:
             has_icc_profile=has_field(image, "icc-profile-data"),
             frames=max(1, field_int(image, "n-pages", 1)),
         )
+    _enforce(header, limits)
+    return header
+
+
+def header_from_facts(facts: SourceFacts, limits: Limits) -> Header:
+    """The header that ``probe`` read to report ``facts``, without reading it again."""
+    displayed = Size(facts.width, facts.height)
+    quarter_turned = facts.orientation in _QUARTER_TURNS
+    header = Header(
+        format=facts.format,
+        stored=displayed.transposed() if quarter_turned else displayed,
+        orientation=facts.orientation,
+        has_icc_profile=facts.has_icc_profile,
+        frames=facts.frames,
+    )
     _enforce(header, limits)
     return header
 

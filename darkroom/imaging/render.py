@@ -16,10 +16,17 @@ from darkroom.imaging.encode import encode
 from darkroom.imaging.geometry import Size, round_half_up, to_stored
 from darkroom.imaging.libvips import VImage, libvips_errors
 from darkroom.imaging.plan import OutputPlan, plan_output
-from darkroom.imaging.probe import Header, read_header
+from darkroom.imaging.probe import Header, header_from_facts, read_header
 from darkroom.imaging.runtime import release_freed_memory
 from darkroom.imaging.source import ImageInput
-from darkroom.imaging.spec import Limits, Operation, OutputFormat, Rendered, RenderSpec
+from darkroom.imaging.spec import (
+    Limits,
+    Operation,
+    OutputFormat,
+    Rendered,
+    RenderSpec,
+    SourceFacts,
+)
 from darkroom.imaging.transform import (
     crop_and_resize,
     first_frame,
@@ -48,15 +55,18 @@ def render(
     specs: Sequence[RenderSpec],
     limits: Limits,
     on_progress: Callable[[int], None] | None = None,
+    *,
+    facts: SourceFacts | None = None,
 ) -> list[Rendered]:
     """One Rendered per spec, in order; ``on_progress(n_done)`` after each.
 
     ``source`` is the image's bytes or the path of a file, which is then read as it is
-    decoded, never held whole. Raises SourceUnreadable, UnsupportedImage, CorruptImage,
-    ImageTooLarge, OutputTooLarge or InvalidSpec; limits and specs are checked from the
-    header before any pixel is decoded.
+    decoded, never held whole. ``facts``, what ``probe`` reported for these very bytes,
+    spares parsing the header again. Raises SourceUnreadable, UnsupportedImage,
+    CorruptImage, ImageTooLarge, OutputTooLarge or InvalidSpec; limits and specs are
+    checked from the header before any pixel is decoded.
     """
-    header = read_header(source, limits)
+    header = read_header(source, limits) if facts is None else header_from_facts(facts, limits)
     plans = [plan_output(spec, header, limits) for spec in specs]
     results: dict[int, Rendered] = {}
     groups = _decode_groups(plans, header)

@@ -118,7 +118,9 @@ class JobService:
             if len(source.data) > self.settings.max_upload_bytes:
                 raise PayloadTooLarge(f"image larger than {self.settings.max_upload_bytes} bytes")
             try:
-                facts.append(imaging.probe(source.data, self.limits).to_dict())
+                facts.append(
+                    imaging.probe(source.data, self.limits, sha256=source.sha256).to_dict()
+                )
             except imaging.ImageError as exc:
                 raise from_image_error(exc) from exc
             key = keys.source_key(job_id, index)

@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from darkroom.jobs.errors import InvalidRequest, NotFound, PayloadTooLarge
@@ -67,7 +68,12 @@ class IncomingSource:
     path: str | None = None
     filename: str | None = None
 
+    @cached_property
+    def sha256(self) -> str | None:
+        """Hex SHA-256 of the uploaded bytes (computed once); None for a URL or a path."""
+        return hashlib.sha256(self.data).hexdigest() if self.data is not None else None
+
     def digest(self) -> str:
-        if self.data is not None:
-            return "sha256:" + hashlib.sha256(self.data).hexdigest()
+        if self.sha256 is not None:
+            return "sha256:" + self.sha256
         return f"url:{self.url}" if self.url is not None else f"path:{self.path}"

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -449,31 +450,29 @@ class JobStore:
             conn.execute(delete(workers).where(workers.c.last_seen < cutoff))
 
     def stats(self, *, worker_window_s: float) -> Stats:
+        """Counts per status, the oldest queued job and last minute's successes, in one scan."""
         now = time.time()
+        finished_last_minute = func.sum(case((jobs.c.finished_at >= now - 60, 1), else_=0))
+        per_status = {s.value: 0 for s in JobStatus}
+        oldest_queued: float | None = None
+        succeeded_last_minute = 0
         with self.engine.connect() as conn:
-            counts = {
-                status: int(count)
-                for status, count in conn.execute(
-                    select(jobs.c.status, func.count()).group_by(jobs.c.status)
-                ).all()
-            }
-            oldest = conn.execute(
-                select(func.min(jobs.c.created_at)).where(jobs.c.status == JobStatus.QUEUED.value)
-            ).scalar_one()
-            recent = conn.execute(
-                select(func.count())
-                .select_from(jobs)
-                .where(
-                    jobs.c.status == JobStatus.SUCCEEDED.value,
-                    jobs.c.finished_at >= now - 60,
-                )
-            ).scalar_one()
-        per_status = {s.value: counts.get(s.value, 0) for s in JobStatus}
+            rows = conn.execute(
+                select(
+                    jobs.c.status, func.count(), func.min(jobs.c.created_at), finished_last_minute
+                ).group_by(jobs.c.status)
+            ).all()
+        for status, count, oldest, recent in rows:
+            per_status[status] = int(count)
+            if status == JobStatus.QUEUED.value:
+                oldest_queued = oldest
+            elif status == JobStatus.SUCCEEDED.value:
+                succeeded_last_minute = int(recent or 0)
         return Stats(
             jobs=per_status,
             queue_depth=per_status[JobStatus.QUEUED.value],
-            oldest_queued_age_s=(now - oldest) if oldest is not None else None,
-            succeeded_last_minute=int(recent),
+            oldest_queued_age_s=(now - oldest_queued) if oldest_queued is not None else None,
+            succeeded_last_minute=succeeded_last_minute,
             workers_alive=self.workers_alive(worker_window_s),
         )
 

@@ -90,11 +90,20 @@ def execute(
             on_progress(min(99, 5 + 90 * (first + steps_done) // total_steps))
 
         data = loader.load(source)
-        # Uploads were probed at submission; render checks the limits again from the header.
-        facts.append(known[index] if index < len(known) else imaging.probe(data, limits).to_dict())
+        # Uploads were probed at submission and their stored bytes never change; a file or
+        # a URL is probed on every attempt, since it may have changed since the last one.
+        # render checks the limits again from these facts.
+        probed = (
+            imaging.SourceFacts(**known[index])
+            if source["kind"] == "blob" and index < len(known)
+            else imaging.probe(data, limits)
+        )
+        facts.append(probed.to_dict())
         on_facts(facts)
         report(1)
-        rendered = imaging.render(data, specs, limits, on_progress=lambda n: report(1 + n))
+        rendered = imaging.render(
+            data, specs, limits, on_progress=lambda n: report(1 + n), facts=probed
+        )
         del data
         for out, result in zip(outputs_in, rendered, strict=True):
             name = output_name(out.name, index, count)

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from typing import Any
 
@@ -19,6 +20,7 @@ from darkroom.config import Settings
 from darkroom.jobs.status import JobStatus
 from darkroom.store import JobStore
 from darkroom.worker.process import record_failure, worker_main
+from darkroom.worker.wake import ring, wake_pipe
 
 log = logging.getLogger("darkroom.pool")
 
@@ -31,6 +33,7 @@ class _Slot:
     process: SpawnProcess
     worker_id: str
     busy_since: Any  # multiprocessing Value('d')
+    wake: Connection  # write end of the worker's wake pipe
     retiring: bool = False
 
 
@@ -42,7 +45,6 @@ class WorkerPool:
     def __init__(self, settings: Settings, store: JobStore, size: int) -> None:
         self.settings = settings
         self.store = store
-        self.submitted = _CTX.RawValue("Q", 0)
         self._target = size
         self._slots: list[_Slot] = []
         self._lock = threading.Lock()
@@ -62,9 +64,12 @@ class WorkerPool:
             return [s.process.pid for s in self._slots if s.process.pid is not None]
 
     def notify(self) -> None:
-        """Wake idle workers: a job was submitted. (A lost increment between two threads
-        costs nothing: workers only look for a change.)"""
-        self.submitted.value = (self.submitted.value + 1) % 2**63
+        """Wake idle workers: a job was submitted. Rung under the lock, so no pipe is
+        closed meanwhile (its descriptor reused); the writes never block."""
+        with self._lock:
+            for slot in self._slots:
+                if not slot.retiring:
+                    ring(slot.wake)
 
     def start(self) -> None:
         with self._lock:
@@ -105,14 +110,16 @@ class WorkerPool:
         os.environ.setdefault("MALLOC_ARENA_MAX", "2")
         worker_id = new_worker_id()
         busy_since = _CTX.RawValue("d", 0.0)
+        reader, writer = wake_pipe(_CTX)
         process = _CTX.Process(
             target=worker_main,
-            args=(self.settings, worker_id, self.submitted, busy_since),
+            args=(self.settings, worker_id, reader, busy_since),
             name=f"darkroom-worker-{worker_id}",
             daemon=False,
         )
         process.start()
-        return _Slot(process=process, worker_id=worker_id, busy_since=busy_since)
+        reader.close()  # the worker holds its own copy; a dead worker's pipe then breaks
+        return _Slot(process=process, worker_id=worker_id, busy_since=busy_since, wake=writer)
 
     def _reconcile(self) -> None:
         active = [s for s in self._slots if not s.retiring]
@@ -132,7 +139,7 @@ class WorkerPool:
 
     def _check(self, slot: _Slot) -> None:
         if not slot.process.is_alive():
-            self._slots.remove(slot)
+            self._forget(slot)
             if not slot.retiring:
                 log.warning(
                     "worker died; restarting",
@@ -145,10 +152,14 @@ class WorkerPool:
             log.warning("job timed out; killing its worker", extra={"pid": slot.process.pid})
             slot.process.kill()
             slot.process.join(5)
-            self._slots.remove(slot)
+            self._forget(slot)
             self._reclaim(
                 slot, "timeout", f"the job ran longer than {self.settings.job_timeout_s:g} s"
             )
+
+    def _forget(self, slot: _Slot) -> None:
+        self._slots.remove(slot)
+        slot.wake.close()
 
     def _reclaim(self, slot: _Slot, code: str, message: str) -> None:
         """Record the outcome of a job whose worker process is gone."""

@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
 import httpx
@@ -26,27 +27,28 @@ from darkroom.store import JobStore, open_engine
 from darkroom.worker.execute import SourceLoader, execute
 from darkroom.worker.fetch import FetchError
 from darkroom.worker.progress import AttemptReport
+from darkroom.worker.wake import wait_for_ring
 
 log = logging.getLogger("darkroom.worker")
 
 MAINTENANCE_EVERY_S = 15.0
 
 
-IDLE_CHECK_S = 0.05
+STOP_CHECK_S = 0.1  # an idle worker notices a stop request within this time
 
 
 @dataclass
 class WorkerSignals:
     """What a worker process shares with whoever started it.
 
-    ``submitted`` is a shared counter (multiprocessing RawValue) bumped when work is
-    submitted in the supervising process; ``busy_since`` a shared float holding the start
-    time of the running job, 0 when idle. Plain shared memory, no locks: a signal handler
+    ``wake`` is the read end of a pipe the supervising process writes to when a job is
+    submitted (see wake.py); ``busy_since`` a shared float holding the start time of the
+    running job, 0 when idle. A pipe and plain shared memory, no locks: a signal handler
     or a dying process can never leave one held. ``stop_requested`` is set by the
     SIGTERM handler and read by the loop.
     """
 
-    submitted: Any = None
+    wake: Connection | None = None
     busy_since: Any = None
     stop_requested: bool = False
 
@@ -151,13 +153,16 @@ class Worker:
 
     def _idle(self) -> None:
         """Wait up to a poll interval, ending early on a stop request or a submission."""
-        counter = self.signals.submitted
-        seen = counter.value if counter is not None else 0
         deadline = time.monotonic() + self.settings.poll_interval_s
-        while not self.signals.stop_requested and time.monotonic() < deadline:
-            if counter is not None and counter.value != seen:
+        while not self.signals.stop_requested:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 return
-            time.sleep(IDLE_CHECK_S)
+            step = min(left, STOP_CHECK_S)
+            if self.signals.wake is None:
+                time.sleep(step)
+            elif wait_for_ring(self.signals.wake, step):
+                return
 
     def _run_one(self, job: Job) -> None:
         started = time.time()
@@ -236,12 +241,15 @@ class Worker:
 
 
 def worker_main(
-    settings: Settings, worker_id: str, submitted: Any = None, busy_since: Any = None
+    settings: Settings,
+    worker_id: str,
+    wake: Connection | None = None,
+    busy_since: Any = None,
 ) -> None:
     """Entry point of a worker process: stops after the running job on SIGTERM or SIGINT."""
     configure(settings.log_format, settings.log_level)
     configure_for_worker(settings.worker_threads)
-    signals = WorkerSignals(submitted=submitted, busy_since=busy_since)
+    signals = WorkerSignals(wake=wake, busy_since=busy_since)
 
     def request_stop(_signum: int, _frame: object) -> None:
         signals.stop_requested = True

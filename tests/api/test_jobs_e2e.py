@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import http.server
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +261,14 @@ def test_pool_resized_at_runtime(server: DarkroomProcess) -> None:
     wait_until(lambda: server.client.get("/v1/admin/workers").json()["alive"] == 1, 30)
     wait_until(lambda: server.client.get("/healthz").json()["workers_alive"] == 1, 30)
     job = server.wait_job(server.upload(make_image(40, 40)).json()["id"])
+    assert job["status"] == "succeeded"
+
+
+def test_idle_workers_wake_on_submission_not_on_their_poll(serve_factory: Any) -> None:
+    server = serve_factory(workers=1, DARKROOM_POLL_INTERVAL_S="120")
+    time.sleep(1)  # the worker has looked once and is now idle until woken
+    # Done within half the poll interval: the submission itself woke the worker.
+    job = server.wait_job(server.upload(make_image(40, 40)).json()["id"], timeout_s=60)
     assert job["status"] == "succeeded"
 
 

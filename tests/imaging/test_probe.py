@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import time
 from pathlib import Path
 
@@ -34,6 +35,8 @@ from tests.imaging.samples import (
 
 LIMITS = Limits()
 
+probe_module = importlib.import_module("darkroom.imaging.probe")
+
 
 @pytest.mark.parametrize(
     ("suffix", "expected"),
@@ -53,6 +56,14 @@ def test_probe_reads_format_size_and_hash(as_input: AsInput, suffix: str, expect
     assert (facts.orientation, facts.frames, facts.has_icc_profile) == (1, 1, False)
     assert facts.bytes == len(data)
     assert facts.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_probe_takes_a_digest_the_caller_already_has(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = save(solid(48, 32, RED), ".png")
+    known = hashlib.sha256(data).hexdigest()
+    monkeypatch.setattr(probe_module, "size_and_sha256", lambda _source: pytest.fail("hashed"))
+    facts = probe(data, LIMITS, sha256=known)
+    assert (facts.sha256, facts.bytes, facts.width) == (known, len(data), 48)
 
 
 def test_heif_and_avif_are_told_apart_by_brand() -> None:

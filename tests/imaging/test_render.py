@@ -9,12 +9,14 @@ import pytest
 from darkroom.imaging import (
     CorruptImage,
     Gravity,
+    ImageTooLarge,
     InvalidSpec,
     Limits,
     Operation,
     OutputFormat,
     OutputTooLarge,
     RenderSpec,
+    probe,
     render,
 )
 from darkroom.imaging.probe import Header
@@ -151,6 +153,33 @@ def test_exif_orientation_is_applied(as_input: AsInput, orientation: int, spec: 
     for fx, fy in ((0.1, 0.1), (0.9, 0.1), (0.1, 0.9), (0.9, 0.9)):
         at = expected(int(fx * expected.width), int(fy * expected.height))
         assert close(got(int(fx * got.width), int(fy * got.height)), at, 20)
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_facts_from_probe_render_the_same_without_reading_the_header_again(
+    monkeypatch: pytest.MonkeyPatch, orientation: int
+) -> None:
+    data = save(with_fields(quadrants(120, 80, CORNERS), orientation=orientation), ".jpg")
+    specs = [
+        RenderSpec(Operation.THUMBNAIL, 50, 50, format=PNG),
+        RenderSpec(Operation.COVER, 30, 20, gravity=Gravity.NORTH_EAST, format=PNG),
+    ]
+    expected = render(data, specs, LIMITS)
+    facts = probe(data, LIMITS)
+    header_reads: list[object] = []
+    original = render_module.read_header
+    monkeypatch.setattr(
+        render_module, "read_header", lambda *a: header_reads.append(a) or original(*a)
+    )
+    assert render(data, specs, LIMITS, facts=facts) == expected
+    assert header_reads == []
+
+
+def test_facts_are_held_to_the_limits() -> None:
+    data = save(solid(300, 200, RED), ".png")
+    facts = probe(data, LIMITS)
+    with pytest.raises(ImageTooLarge):
+        render(data, [RenderSpec(Operation.CONVERT)], Limits(max_source_pixels=50_000), facts=facts)
 
 
 @pytest.mark.parametrize("width", [100, 30], ids=["half-scale", "eighth-scale"])

@@ -6,6 +6,33 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import DarkroomProcess, LoopbackServer, darkroom_env, free_port
+from tests.servers import S3, Postgres
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    server = Postgres(tmp_path_factory.mktemp("postgres"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: Postgres) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    return postgres.new_database()
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3]:
+    server = S3()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(s3: S3) -> dict[str, str]:
+    """A fresh bucket, as the variables that point darkroom at it."""
+    return {**s3.env, "DARKROOM_STORAGE_URL": f"s3://{s3.new_bucket()}/darkroom"}
 
 
 @pytest.fixture
@@ -15,8 +42,21 @@ def loopback() -> Iterator[LoopbackServer]:
     server.close()
 
 
+@pytest.fixture(params=["sqlite", "postgresql", "postgresql-s3"])
+def backend(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The engines a started darkroom uses, as DARKROOM_* variables: every end-to-end test
+    runs once per combination. A module narrows the list with
+    ``pytestmark = pytest.mark.parametrize("backend", [...], indirect=True)``."""
+    if request.param == "sqlite":
+        return {}  # the embedded default: SQLite and a local folder under the data dir
+    env = {"DARKROOM_DATABASE_URL": request.getfixturevalue("postgres_url")}
+    if request.param == "postgresql-s3":
+        env |= request.getfixturevalue("s3_env")
+    return env
+
+
 @pytest.fixture
-def serve_factory(tmp_path: Path) -> Iterator[object]:
+def serve_factory(tmp_path: Path, backend: dict[str, str]) -> Iterator[object]:
     started: list[DarkroomProcess] = []
 
     def start(
@@ -25,7 +65,7 @@ def serve_factory(tmp_path: Path) -> Iterator[object]:
         port = free_port()
         proc = DarkroomProcess(
             args=["serve", "--port", str(port), "--workers", str(workers)],
-            env=darkroom_env(data_dir or tmp_path / "data", **env),
+            env=darkroom_env(data_dir or tmp_path / "data", **{**backend, **env}),
             log_path=tmp_path / f"serve-{port}.log",
             port=port,
         )

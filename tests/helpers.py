@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import pyvips
 
+from darkroom.blobs import BlobStore, S3BlobStore, open_blobs
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -50,6 +52,24 @@ def wait_until(predicate: Callable[[], Any], timeout_s: float, interval_s: float
     raise TimeoutError(f"condition not met within {timeout_s} s")
 
 
+def blobs_of(env: dict[str, str]) -> BlobStore:
+    """The blob store that a darkroom started with ``env`` uses."""
+    url = env.get("DARKROOM_STORAGE_URL") or str(Path(env["DARKROOM_DATA_DIR"]) / "blobs")
+    if not url.startswith("s3://"):
+        return open_blobs(url)
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_REGION"],
+    )
+    store = S3BlobStore.from_url(url)
+    return S3BlobStore(store.bucket, store.prefix, client=client)
+
+
 @dataclass
 class DarkroomProcess:
     """A `darkroom serve` or `darkroom worker` process with its own environment."""
@@ -64,6 +84,10 @@ class DarkroomProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def blobs(self) -> BlobStore:
+        """The blob store this process writes to (its folder, or its bucket over HTTP)."""
+        return blobs_of(self.env)
 
     def start(self, wait_workers: int = 0) -> DarkroomProcess:
         log = self.log_path.open("ab")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pyvips
 
 from tests.helpers import DarkroomProcess, LoopbackServer, free_port, make_image
@@ -22,6 +23,13 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+@pytest.fixture
+def backend() -> dict[str, str]:
+    """The embedded default only: the CLI talks HTTP, and which engines the server uses
+    behind it is the API tests' concern."""
+    return {}
 
 
 def test_help_explains_itself(tmp_path: Path) -> None:

@@ -44,9 +44,9 @@ def slow_route(data: bytes, seconds: float, started: threading.Event | None = No
     return route
 
 
-def output_files(data_dir: Path, job_id: str) -> list[str]:
-    folder = data_dir / "blobs" / "jobs" / job_id / "outputs"
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+def output_files(server: DarkroomProcess, job_id: str) -> list[str]:
+    prefix = f"jobs/{job_id}/outputs/"
+    return [key.removeprefix(prefix) for key in server.blobs().keys(prefix)]
 
 
 def test_restart_with_queued_jobs_loses_none(serve_factory: Any, tmp_path: Path) -> None:
@@ -64,7 +64,7 @@ def test_restart_with_queued_jobs_loses_none(serve_factory: Any, tmp_path: Path)
 
 
 def test_sigkilled_worker_job_completes_exactly_once(
-    serve_factory: Any, loopback: LoopbackServer, tmp_path: Path
+    serve_factory: Any, loopback: LoopbackServer, tmp_path: Path, backend: dict[str, str]
 ) -> None:
     data_dir = tmp_path / "data"
     api = serve_factory(workers=0, data_dir=data_dir)
@@ -72,7 +72,7 @@ def test_sigkilled_worker_job_completes_exactly_once(
     loopback.routes["/slow.jpg"] = slow_route(make_image(400, 300), 3.0, started)
     job_id = api.submit({"source": {"url": loopback.url("/slow.jpg")}})["id"]
 
-    env = darkroom_env(data_dir)  # lease 3 s
+    env = darkroom_env(data_dir, **backend)  # lease 3 s
     first = DarkroomProcess(["worker", "--concurrency", "1"], env, tmp_path / "w1.log").start()
     assert started.wait(30), first.log()
     assert api.job(job_id)["status"] == "processing"
@@ -86,7 +86,7 @@ def test_sigkilled_worker_job_completes_exactly_once(
     assert job["status"] == "succeeded", job
     assert job["attempts"] == 2
     assert loopback.hits["/slow.jpg"] == 2
-    assert output_files(data_dir, job_id) == ["default.webp"]
+    assert output_files(api, job_id) == ["default.webp"]
     assert "job succeeded" in second.log()
     assert "job succeeded" not in first.log()
 
@@ -176,6 +176,5 @@ def test_job_deleted_while_processing_leaves_no_files(
     deleted = server.client.delete(f"/v1/jobs/{job_id}").json()
     assert deleted["status"] == "canceled"
     wait_until(lambda: "job result discarded" in server.log(), 30)
-    data_dir = Path(server.env["DARKROOM_DATA_DIR"])
-    assert not (data_dir / "blobs" / "jobs" / job_id).exists()
+    assert server.blobs().keys(f"jobs/{job_id}/") == []
     assert server.job(job_id)["status"] == "canceled"

@@ -2,15 +2,19 @@
 
 from darkroom.blobs.base import BlobNotFound, BlobStore
 from darkroom.blobs.local import LocalBlobStore
+from darkroom.blobs.s3 import S3BlobStore
 
 
 def open_blobs(url: str) -> BlobStore:
-    """Open the blob store named by ``url``: a folder path or ``file://`` URL."""
+    """Open the blob store named by ``url``: a folder path, a ``file://`` URL, or
+    ``s3://bucket/prefix``."""
     if url.startswith("file://"):
         return LocalBlobStore(url.removeprefix("file://"))
+    if url.startswith("s3://"):
+        return S3BlobStore.from_url(url)
     if "://" in url:
-        raise ValueError(f"unsupported storage URL: {url!r} (expected a folder path)")
+        raise ValueError(f"unsupported storage URL: {url!r} (a folder path or s3://bucket/prefix)")
     return LocalBlobStore(url)
 
 
-__all__ = ["BlobNotFound", "BlobStore", "LocalBlobStore", "open_blobs"]
+__all__ = ["BlobNotFound", "BlobStore", "LocalBlobStore", "S3BlobStore", "open_blobs"]

@@ -2,5 +2,6 @@
 
 from darkroom.store.database import open_engine
 from darkroom.store.jobs import JobStore, Stats
+from darkroom.store.listen import JobListener, open_job_listener
 
-__all__ = ["JobStore", "Stats", "open_engine"]
+__all__ = ["JobListener", "JobStore", "Stats", "open_engine", "open_job_listener"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
-from darkroom.store.tables import metadata
+from darkroom.store.migrate import upgrade
 
 
 def _prepare_sqlite(engine: Engine) -> None:
@@ -29,7 +29,7 @@ def _prepare_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def open_engine(url: str, *, create_schema: bool = True) -> Engine:
+def open_engine(url: str, *, migrate: bool = True) -> Engine:
     if url.startswith("sqlite"):
         db_file = url.split(":///", 1)[-1]
         if db_file and db_file != ":memory:":
@@ -39,7 +39,13 @@ def open_engine(url: str, *, create_schema: bool = True) -> Engine:
     else:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        engine = create_engine(url, pool_pre_ping=True)
-    if create_schema:
-        metadata.create_all(engine)
+        try:
+            engine = create_engine(url, pool_pre_ping=True)
+        except ModuleNotFoundError as exc:
+            raise RuntimeError(
+                f"DARKROOM_DATABASE_URL needs a driver that is not installed ({exc.name}): "
+                "pip install 'darkroom[postgres]'"
+            ) from exc
+    if migrate:
+        upgrade(engine)
     return engine

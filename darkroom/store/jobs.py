@@ -26,10 +26,12 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from darkroom.jobs.model import Job, JobFilter, JobPage
 from darkroom.jobs.status import JobStatus
+from darkroom.store.listen import NOTIFY_JOBS
 from darkroom.store.tables import job_labels, jobs, workers
 
 _JOB_FIELDS = [c.name for c in jobs.columns if c.name != "source_sha256"]
@@ -111,6 +113,12 @@ def _facts_values(facts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"source_facts": facts, "source_sha256": _first_sha256(facts)}
 
 
+def _announce_work(conn: Connection) -> None:
+    """Wake listening workers when this transaction commits (PostgreSQL); SQLite's poll."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(NOTIFY_JOBS)
+
+
 def encode_cursor(created_at: float, job_id: str) -> str:
     raw = json.dumps([created_at, job_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -147,6 +155,7 @@ class JobStore:
                         insert(job_labels),
                         [{"job_id": job.id, "key": k, "value": v} for k, v in job.labels.items()],
                     )
+                _announce_work(conn)
             return job
         except IntegrityError:
             if job.idempotency_key is None:
@@ -225,6 +234,8 @@ class JobStore:
                 .mappings()
                 .first()
             )
+            if row is not None and values.get("status") == JobStatus.QUEUED.value:
+                _announce_work(conn)
         return _row_to_job(row) if row else None
 
     def cancel(self, job_id: str) -> Job | None:

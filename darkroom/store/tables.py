@@ -1,4 +1,4 @@
-"""Table definitions."""
+"""Table definitions as the code queries them; migrations/ creates them (a test compares)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ jobs = Table(
     Index("ix_jobs_created", "created_at", "id"),
     Index("ix_jobs_status_created", "status", "created_at"),
     Index("ix_jobs_source_sha256", "source_sha256"),
+    Index("ix_jobs_lease_owner", "lease_owner"),
 )
 
 job_labels = Table(

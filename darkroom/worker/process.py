@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -23,11 +24,11 @@ from darkroom.jobs.model import Job
 from darkroom.jobs.retry import next_attempt_at
 from darkroom.jobs.status import JobStatus
 from darkroom.logs import configure
-from darkroom.store import JobStore, open_engine
+from darkroom.store import JobListener, JobStore, open_engine, open_job_listener
 from darkroom.worker.execute import SourceLoader, execute
 from darkroom.worker.fetch import FetchError
 from darkroom.worker.progress import AttemptReport
-from darkroom.worker.wake import wait_for_ring
+from darkroom.worker.wake import Doorbell, PipeDoorbell, wait_for_doorbells
 
 log = logging.getLogger("darkroom.worker")
 
@@ -35,6 +36,7 @@ MAINTENANCE_EVERY_S = 15.0
 
 
 STOP_CHECK_S = 0.1  # an idle worker notices a stop request within this time
+RELISTEN_AFTER_S = 30.0  # a lost database listener is opened again after this long
 
 
 @dataclass
@@ -125,6 +127,10 @@ class Worker:
         self._current: str | None = None
         self._lock = threading.Lock()
         self._finished = threading.Event()  # the loop has ended; set after stop is honoured
+        self._pipe = PipeDoorbell(signals.wake) if signals.wake is not None else None
+        self._listener: JobListener | None = None
+        self._can_listen = True  # False where the database cannot notify
+        self._listener_lost_at = -RELISTEN_AFTER_S
 
     def run(self) -> None:
         self.store.register_worker(self.worker_id, socket.gethostname(), os.getpid())
@@ -147,22 +153,45 @@ class Worker:
         finally:
             self._finished.set()
             beat.join(timeout=5)
+            self._drop_listener()
             self.store.unregister_worker(self.worker_id)
             self.http.close()
             log.info("worker stopped", extra={"worker_id": self.worker_id})
 
     def _idle(self) -> None:
         """Wait up to a poll interval, ending early on a stop request or a submission."""
+        doorbells: list[Doorbell] = [d for d in (self._pipe, self._listen()) if d is not None]
         deadline = time.monotonic() + self.settings.poll_interval_s
         while not self.signals.stop_requested:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
-            step = min(left, STOP_CHECK_S)
-            if self.signals.wake is None:
-                time.sleep(step)
-            elif wait_for_ring(self.signals.wake, step):
+            try:
+                if wait_for_doorbells(doorbells, min(left, STOP_CHECK_S)):
+                    return
+            except Exception:
+                log.warning("lost the database listener; polling until it is back")
+                self._drop_listener()
+                self._listener_lost_at = time.monotonic()
                 return
+
+    def _listen(self) -> JobListener | None:
+        """The database listener, opened on first use and again a while after it is lost."""
+        lost_for = time.monotonic() - self._listener_lost_at
+        if self._listener is None and self._can_listen and lost_for >= RELISTEN_AFTER_S:
+            try:
+                self._listener = open_job_listener(self.store.engine)
+                self._can_listen = self._listener is not None
+            except Exception:
+                log.warning("cannot listen for queued jobs; polling meanwhile", exc_info=True)
+                self._listener_lost_at = time.monotonic()
+        return self._listener
+
+    def _drop_listener(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                self._listener.close()
+            self._listener = None
 
     def _run_one(self, job: Job) -> None:
         started = time.time()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import struct
 import zlib
-from pathlib import Path
 from typing import Any
 
 from tests.helpers import LoopbackServer, make_image
@@ -79,8 +78,7 @@ def test_submission_errors(serve_factory: Any) -> None:
     assert error_of(api.client.post("/v1/jobs", files=files)) == (415, "unsupported_image")
     stats = api.client.get("/v1/stats").json()
     assert sum(stats["jobs"].values()) == 0  # nothing was queued by any of these
-    blobs = Path(api.env["DARKROOM_DATA_DIR"]) / "blobs"
-    assert not [p for p in blobs.rglob("*") if p.is_file()]  # and nothing was left behind
+    assert api.blobs().keys("") == []  # and nothing was left behind
 
 
 def test_bad_images_fail_jobs_and_workers_survive(

@@ -1,7 +1,8 @@
-"""The job store on SQLite: claims, leases, and outcomes."""
+"""The job store on SQLite and PostgreSQL: claims, leases, and outcomes."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -12,9 +13,11 @@ from darkroom.jobs.status import JobStatus
 from darkroom.store import JobStore, open_engine
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> JobStore:
-    return JobStore(open_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> JobStore:
+    if request.param == "sqlite":
+        return JobStore(open_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+    return JobStore(open_engine(request.getfixturevalue("postgres_url")))
 
 
 def new_job(job_id: str, created: float, **extra: object) -> Job:
@@ -39,6 +42,25 @@ def test_claims_are_exclusive_and_in_order(store: JobStore) -> None:
     assert [j.id for j in second] == ["j2", "j3", "j4"]
     assert all(j.status is JobStatus.PROCESSING and j.attempts == 1 for j in first + second)
     assert store.claim("w3", limit=10, lease_s=30) == []
+
+
+def test_concurrent_claimers_never_share_a_job(store: JobStore) -> None:
+    for i in range(120):
+        store.insert(new_job(f"j{i:03}", 100.0 + i))
+    taken: dict[str, list[str]] = {}
+
+    def claim_all(worker: str) -> None:
+        mine = taken.setdefault(worker, [])
+        while batch := store.claim(worker, limit=3, lease_s=30):
+            mine.extend(job.id for job in batch)
+
+    threads = [threading.Thread(target=claim_all, args=(f"w{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    claimed = [job_id for ids in taken.values() for job_id in ids]
+    assert sorted(claimed) == [f"j{i:03}" for i in range(120)]
 
 
 def test_expired_lease_is_reclaimed_and_old_owner_loses(store: JobStore) -> None:

@@ -1,0 +1,84 @@
+"""Blobs as objects in an S3-compatible bucket: AWS S3, Cloudflare R2, MinIO, Supabase.
+
+The client is boto3's, configured the standard way: ``AWS_ENDPOINT_URL`` (for anything
+but AWS itself), ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY`` and ``AWS_REGION`` (or
+``AWS_DEFAULT_REGION``), or any other source boto3 reads credentials from.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from darkroom.blobs.base import BlobNotFound
+
+_DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
+
+
+class S3BlobStore:
+    def __init__(self, bucket: str, prefix: str = "", *, client: Any = None) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.client = client if client is not None else _default_client()
+
+    @classmethod
+    def from_url(cls, url: str) -> S3BlobStore:
+        """``s3://bucket`` or ``s3://bucket/prefix``."""
+        parts = urlsplit(url)
+        if not parts.netloc:
+            raise ValueError(f"storage URL {url!r} names no bucket (s3://bucket/prefix)")
+        return cls(parts.netloc, parts.path)
+
+    def _key(self, key: str) -> str:
+        if not key or key.startswith("/") or ".." in key.split("/"):
+            raise ValueError(f"blob key escapes the store: {key!r}")
+        return self.prefix + key
+
+    def put(self, key: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def get(self, key: str) -> bytes:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+        except self.client.exceptions.NoSuchKey as exc:
+            raise BlobNotFound(key) from exc
+        body: bytes = response["Body"].read()
+        return body
+
+    def local_path(self, key: str) -> Path | None:
+        return None
+
+    def keys(self, prefix: str) -> list[str]:
+        found: list[str] = []
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix + prefix
+        )
+        for page in pages:
+            found += [item["Key"][len(self.prefix) :] for item in page.get("Contents", [])]
+        return sorted(found)
+
+    def delete_prefix(self, prefix: str) -> int:
+        found = self.keys(prefix)
+        for start in range(0, len(found), _DELETE_BATCH):
+            batch = found[start : start + _DELETE_BATCH]
+            self.client.delete_objects(
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": self.prefix + k} for k in batch], "Quiet": True},
+            )
+        return len(found)
+
+    def check(self) -> None:
+        self.client.head_bucket(Bucket=self.bucket)
+
+
+def _default_client() -> Any:
+    try:
+        import boto3
+        from botocore.config import Config
+    except ModuleNotFoundError as exc:
+        raise RuntimeError("DARKROOM_STORAGE_URL is s3://...: pip install 'darkroom[s3]'") from exc
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    config = Config(retries={"mode": "standard", "max_attempts": 5})
+    return boto3.client("s3", region_name=region, config=config)

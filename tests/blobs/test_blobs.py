@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from darkroom.blobs import BlobNotFound, BlobStore, S3BlobStore, open_blobs
+from tests.servers import S3
+
+
+@pytest.fixture(params=["local", "s3"])
+def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
+    if request.param == "local":
+        return open_blobs(str(tmp_path / "b"))
+    s3: S3 = request.getfixturevalue("s3")
+    return S3BlobStore(s3.new_bucket(), "some/prefix", client=s3.client())
+
+
+def test_put_get_delete_prefix(blobs: BlobStore, tmp_path: Path) -> None:
+    blobs.put("jobs/1/a.webp", b"one")
+    blobs.put("jobs/1/sub/b.webp", b"two")
+    blobs.put("jobs/2/a.webp", b"three")
+    blobs.put("jobs/1/a.webp", b"uno")
+    assert blobs.get("jobs/1/a.webp") == b"uno"
+    assert blobs.keys("jobs/1/") == ["jobs/1/a.webp", "jobs/1/sub/b.webp"]
+    assert blobs.delete_prefix("jobs/1/") == 2
+    assert blobs.keys("jobs/1/") == []
+    assert blobs.get("jobs/2/a.webp") == b"three"
+    with pytest.raises(BlobNotFound):
+        blobs.get("jobs/1/a.webp")
+    blobs.check()
+    assert not list((tmp_path / "b").glob(".tmp-*"))  # local: no temporary file left
+
+
+def test_a_prefix_keeps_stores_apart(s3: S3) -> None:
+    bucket = s3.new_bucket()
+    one = S3BlobStore(bucket, "one", client=s3.client())
+    two = S3BlobStore(bucket, "two/", client=s3.client())
+    one.put("jobs/1/a.webp", b"1")
+    two.put("jobs/1/a.webp", b"2")
+    assert (one.get("jobs/1/a.webp"), two.get("jobs/1/a.webp")) == (b"1", b"2")
+    assert one.delete_prefix("jobs/") == 1
+    assert two.keys("jobs/") == ["jobs/1/a.webp"]
+
+
+def test_s3_urls_name_bucket_and_prefix() -> None:
+    store = S3BlobStore.from_url("s3://media/darkroom/prod")
+    assert (store.bucket, store.prefix) == ("media", "darkroom/prod/")
+    with pytest.raises(ValueError):
+        S3BlobStore.from_url("s3:///no-bucket")
+
+
+def test_keys_cannot_escape(blobs: BlobStore) -> None:
+    for key in ("../x", "/etc/passwd", "a/../../x"):
+        with pytest.raises(ValueError):
+            blobs.put(key, b"x")
+
+
+def test_unknown_scheme_is_refused() -> None:
+    with pytest.raises(ValueError):
+        open_blobs("ftp://bucket/x")

@@ -1,0 +1,55 @@
+"""The schema comes from Alembic migrations, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect
+
+from darkroom.store import open_engine
+from darkroom.store.tables import metadata
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db.sqlite'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def test_migrated_schema_is_what_the_code_queries(database_url: str) -> None:
+    engine = open_engine(database_url)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        tables = set(inspect(conn).get_table_names())
+    assert {"jobs", "job_labels", "workers", "alembic_version"} <= tables
+
+
+def test_many_processes_starting_at_once_migrate_once(database_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            open_engine(database_url).dispose()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+def test_a_database_made_before_migrations_is_adopted(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    metadata.create_all(create_engine(url))  # how darkroom 0.1 made its schema
+    engine = open_engine(url)
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() is not None

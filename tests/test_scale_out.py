@@ -1,4 +1,4 @@
-"""API and worker processes apart, sharing only PostgreSQL and storage."""
+"""API and worker processes apart, sharing only PostgreSQL, Redis and storage."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
+from darkroom.queue.redis_streams import GROUP
 from tests.helpers import DarkroomProcess, darkroom_env, make_image
+from tests.servers import Redis
 
 
 @pytest.fixture
@@ -31,3 +34,26 @@ def test_a_worker_elsewhere_is_woken_by_notify_not_by_its_poll(
     finally:
         worker.stop()
     assert job["status"] == "succeeded", worker.log()[-2000:]
+
+
+def test_jobs_dispatched_through_redis_are_all_acknowledged(
+    serve_factory: Any,
+    backend: dict[str, str],
+    redis_env: dict[str, str],
+    redis_server: Redis,
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    api = serve_factory(workers=0, data_dir=data_dir, **redis_env)
+    env = darkroom_env(data_dir, **backend, **redis_env)
+    worker = DarkroomProcess(["worker", "--concurrency", "2"], env, tmp_path / "w.log").start()
+    try:
+        ids = [api.upload(make_image(40 + i, 30)).json()["id"] for i in range(6)]
+        jobs = [api.wait_job(job_id) for job_id in ids]
+    finally:
+        worker.stop()
+    assert [job["status"] for job in jobs] == ["succeeded"] * 6
+    client = redis.Redis.from_url(redis_server.url)
+    stream = redis_env["DARKROOM_BROKER_STREAM"]
+    assert client.xlen(stream) == 6  # every job went through the stream ...
+    assert client.xpending(stream, GROUP)["pending"] == 0  # ... and was acknowledged

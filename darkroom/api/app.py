@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +18,7 @@ from darkroom.blobs import open_blobs
 from darkroom.config import Settings
 from darkroom.jobs.service import JobService
 from darkroom.jobs.spec import JobOptions, JobRequest
+from darkroom.queue import open_queue
 from darkroom.store import JobStore, open_engine
 from darkroom.worker.pool import WorkerPool
 
@@ -34,8 +37,9 @@ def create_app(settings: Settings, *, pool_size: int = 0) -> FastAPI:
         app.state.settings = settings
         app.state.blobs = blobs
         app.state.pool = pool
+        queue = open_queue(settings, store, consumer=f"api-{socket.gethostname()}-{os.getpid()}")
         app.state.service = JobService(
-            store, blobs, settings, on_submitted=pool.notify if pool else None
+            store, blobs, queue, settings, on_submitted=pool.notify if pool else None
         )
         if pool is not None:
             pool.start()
@@ -46,6 +50,7 @@ def create_app(settings: Settings, *, pool_size: int = 0) -> FastAPI:
             if pool is not None:
                 log.info("stopping workers: waiting for running jobs")
                 await run_in_threadpool(pool.stop)
+            queue.close()
             engine.dispose()
 
     app = FastAPI(

@@ -23,6 +23,7 @@ from darkroom.jobs.model import Job, JobFilter, JobPage
 from darkroom.jobs.sources import IncomingSource, resolve_input_path
 from darkroom.jobs.spec import JobOptions, request_fingerprint
 from darkroom.jobs.status import JobStatus
+from darkroom.queue import JobQueue
 from darkroom.store import JobStore, Stats
 
 log = logging.getLogger("darkroom.jobs")
@@ -33,11 +34,13 @@ class JobService:
         self,
         store: JobStore,
         blobs: BlobStore,
+        queue: JobQueue,
         settings: Settings,
         on_submitted: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.blobs = blobs
+        self.queue = queue
         self.settings = settings
         self.limits = settings.image_limits()
         self._on_submitted = on_submitted
@@ -91,8 +94,7 @@ class JobService:
             self.blobs.delete_prefix(keys.job_prefix(job.id))
             return self._replay(saved, fingerprint), False
         log.info("job queued", extra={"job_id": saved.id, "sources": len(sources)})
-        if self._on_submitted is not None:
-            self._on_submitted()
+        self._announce(saved.id)
         return saved, True
 
     def _replay(self, existing: Job, fingerprint: str) -> Job:
@@ -170,9 +172,13 @@ class JobService:
         if retried is None:
             raise Conflict("the job changed or its sources were deleted", code="invalid_state")
         log.info("job queued again", extra={"job_id": job_id})
+        self._announce(job_id)
+        return retried
+
+    def _announce(self, job_id: str) -> None:
+        self.queue.announce(job_id)
         if self._on_submitted is not None:
             self._on_submitted()
-        return retried
 
     def stats(self) -> Stats:
         return self.store.stats(worker_window_s=self.settings.lease_s)

@@ -51,29 +51,23 @@ def _job_to_row(job: Job) -> dict[str, Any]:
     return row
 
 
-def _build_claim() -> Update:
-    """The claim statement, built once: its values are bound per call."""
-    now = bindparam("now", type_=Float)
-    runnable = (
-        select(jobs.c.id)
-        .where(
-            or_(
-                and_(jobs.c.status == JobStatus.QUEUED.value, jobs.c.available_at <= now),
-                and_(
-                    jobs.c.status == JobStatus.PROCESSING.value,
-                    jobs.c.lease_expires_at < now,
-                    jobs.c.attempts < jobs.c.max_attempts,
-                ),
-            )
-        )
-        .order_by(jobs.c.available_at, jobs.c.created_at)
-        .limit(bindparam("limit", type_=Integer))
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
+def _runnable(now: Any) -> Any:
+    """Queued and due, or processing under a lease that has run out (its worker is gone)."""
+    return or_(
+        and_(jobs.c.status == JobStatus.QUEUED.value, jobs.c.available_at <= now),
+        and_(
+            jobs.c.status == JobStatus.PROCESSING.value,
+            jobs.c.lease_expires_at < now,
+            jobs.c.attempts < jobs.c.max_attempts,
+        ),
     )
+
+
+def _take(which: Any, now: Any) -> Update:
+    """Move the jobs ``which`` selects to processing under this worker's lease."""
     return (
         update(jobs)
-        .where(jobs.c.id.in_(runnable))
+        .where(which)
         .values(
             status=JobStatus.PROCESSING.value,
             lease_owner=bindparam("worker", type_=String),
@@ -86,7 +80,27 @@ def _build_claim() -> Update:
     )
 
 
+def _build_claim() -> Update:
+    """The claim statement, built once: its values are bound per call."""
+    now = bindparam("now", type_=Float)
+    oldest_runnable = (
+        select(jobs.c.id)
+        .where(_runnable(now))
+        .order_by(jobs.c.available_at, jobs.c.created_at)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return _take(jobs.c.id.in_(oldest_runnable), now)
+
+
+def _build_claim_job() -> Update:
+    now = bindparam("now", type_=Float)
+    return _take(and_(jobs.c.id == bindparam("job_id", type_=String), _runnable(now)), now)
+
+
 _CLAIM = _build_claim()
+_CLAIM_JOB = _build_claim_job()
 
 _JOBS_AHEAD = (
     select(func.count())
@@ -287,6 +301,15 @@ class JobStore:
         claimed = [_row_to_job(r) for r in rows]
         claimed.sort(key=lambda j: (j.available_at, j.created_at))
         return claimed
+
+    def claim_job(self, job_id: str, worker_id: str, *, lease_s: float) -> Job | None:
+        """Take this one job if it is runnable (a broker named it); None if it is not:
+        finished, canceled, not yet due, or running under another worker's live lease."""
+        now = time.time()
+        params = {"now": now, "job_id": job_id, "worker": worker_id, "until": now + lease_s}
+        with self.engine.begin() as conn:
+            row = conn.execute(_CLAIM_JOB, params).mappings().first()
+        return _row_to_job(row) if row else None
 
     def fail_lost(self) -> list[Job]:
         """Fail jobs whose lease expired with no attempts left (their workers kept dying)."""

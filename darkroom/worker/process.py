@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -24,11 +23,12 @@ from darkroom.jobs.model import Job
 from darkroom.jobs.retry import next_attempt_at
 from darkroom.jobs.status import JobStatus
 from darkroom.logs import configure
-from darkroom.store import JobListener, JobStore, open_engine, open_job_listener
+from darkroom.queue import JobQueue, open_queue
+from darkroom.store import JobStore, open_engine
 from darkroom.worker.execute import SourceLoader, execute
 from darkroom.worker.fetch import FetchError
 from darkroom.worker.progress import AttemptReport
-from darkroom.worker.wake import Doorbell, PipeDoorbell, wait_for_doorbells
+from darkroom.worker.wake import PipeDoorbell
 
 log = logging.getLogger("darkroom.worker")
 
@@ -36,7 +36,6 @@ MAINTENANCE_EVERY_S = 15.0
 
 
 STOP_CHECK_S = 0.1  # an idle worker notices a stop request within this time
-RELISTEN_AFTER_S = 30.0  # a lost database listener is opened again after this long
 
 
 @dataclass
@@ -107,12 +106,14 @@ class Worker:
         worker_id: str,
         store: JobStore,
         blobs: BlobStore,
+        queue: JobQueue,
         signals: WorkerSignals,
     ) -> None:
         self.settings = settings
         self.worker_id = worker_id
         self.store = store
         self.blobs = blobs
+        self.queue = queue
         self.signals = signals
         self.limits = settings.image_limits()
         self.http = httpx.Client(headers={"user-agent": "darkroom"})
@@ -127,10 +128,7 @@ class Worker:
         self._current: str | None = None
         self._lock = threading.Lock()
         self._finished = threading.Event()  # the loop has ended; set after stop is honoured
-        self._pipe = PipeDoorbell(signals.wake) if signals.wake is not None else None
-        self._listener: JobListener | None = None
-        self._can_listen = True  # False where the database cannot notify
-        self._listener_lost_at = -RELISTEN_AFTER_S
+        self._doorbells = [PipeDoorbell(signals.wake)] if signals.wake is not None else []
 
     def run(self) -> None:
         self.store.register_worker(self.worker_id, socket.gethostname(), os.getpid())
@@ -140,58 +138,35 @@ class Worker:
         try:
             while not self.signals.stop_requested:
                 try:
-                    claimed = self.store.claim(
-                        self.worker_id, limit=1, lease_s=self.settings.lease_s
-                    )
+                    job = self.queue.take(self.worker_id, lease_s=self.settings.lease_s)
                 except Exception:
-                    log.exception("claiming work failed; trying again")
-                    claimed = []
-                if not claimed:
+                    log.exception("taking work failed; trying again")
+                    job = None
+                if job is None:
                     self._idle()
                     continue
-                self._run_one(claimed[0])
+                self._run_one(job)
         finally:
             self._finished.set()
             beat.join(timeout=5)
-            self._drop_listener()
+            self.queue.close()
             self.store.unregister_worker(self.worker_id)
             self.http.close()
             log.info("worker stopped", extra={"worker_id": self.worker_id})
 
     def _idle(self) -> None:
-        """Wait up to a poll interval, ending early on a stop request or a submission."""
-        doorbells: list[Doorbell] = [d for d in (self._pipe, self._listen()) if d is not None]
+        """Wait up to a poll interval, ending early on a stop request or news of work."""
         deadline = time.monotonic() + self.settings.poll_interval_s
         while not self.signals.stop_requested:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
             try:
-                if wait_for_doorbells(doorbells, min(left, STOP_CHECK_S)):
+                if self.queue.wait(min(left, STOP_CHECK_S), self._doorbells):
                     return
             except Exception:
-                log.warning("lost the database listener; polling until it is back")
-                self._drop_listener()
-                self._listener_lost_at = time.monotonic()
-                return
-
-    def _listen(self) -> JobListener | None:
-        """The database listener, opened on first use and again a while after it is lost."""
-        lost_for = time.monotonic() - self._listener_lost_at
-        if self._listener is None and self._can_listen and lost_for >= RELISTEN_AFTER_S:
-            try:
-                self._listener = open_job_listener(self.store.engine)
-                self._can_listen = self._listener is not None
-            except Exception:
-                log.warning("cannot listen for queued jobs; polling meanwhile", exc_info=True)
-                self._listener_lost_at = time.monotonic()
-        return self._listener
-
-    def _drop_listener(self) -> None:
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                self._listener.close()
-            self._listener = None
+                log.exception("waiting for work failed")
+                time.sleep(min(left, STOP_CHECK_S))
 
     def _run_one(self, job: Job) -> None:
         started = time.time()
@@ -224,6 +199,7 @@ class Worker:
                 started=started,
                 facts=report.facts,
             )
+            self.queue.settle(job.id)  # the outcome is stored: a broker may forget the job
         else:
             done = self.store.succeed(job.id, self.worker_id, outputs, report.facts)
             duration = round(time.time() - started, 3)
@@ -235,6 +211,7 @@ class Worker:
                 )
             else:
                 log.info("job succeeded", extra={"job_id": job.id, "duration_s": duration})
+            self.queue.settle(job.id)  # stored, or the job is no longer this worker's
         finally:
             if self.signals.busy_since is not None:
                 self.signals.busy_since.value = 0.0
@@ -258,6 +235,7 @@ class Worker:
                 current = [self._current] if self._current else []
             try:
                 self.store.renew_leases(self.worker_id, current, self.settings.lease_s)
+                self.queue.renew(current)
                 if time.monotonic() - last_maintenance > MAINTENANCE_EVERY_S:
                     last_maintenance = time.monotonic()
                     for lost in self.store.fail_lost():
@@ -289,7 +267,8 @@ def worker_main(
     engine = open_engine(settings.resolved_database_url())
     store = JobStore(engine)
     blobs = open_blobs(settings.resolved_storage_url())
+    queue = open_queue(settings, store, consumer=worker_id)
     try:
-        Worker(settings, worker_id, store, blobs, signals).run()
+        Worker(settings, worker_id, store, blobs, queue, signals).run()
     finally:
         engine.dispose()

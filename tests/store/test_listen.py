@@ -7,8 +7,8 @@ from pathlib import Path
 
 from darkroom.jobs.model import Job
 from darkroom.jobs.status import JobStatus
+from darkroom.queue.doorbell import wait_for_doorbells
 from darkroom.store import JobStore, open_engine, open_job_listener
-from darkroom.worker.wake import wait_for_doorbells
 
 
 def queued(job_id: str) -> Job:

@@ -3,7 +3,8 @@ from __future__ import annotations
 import multiprocessing
 import time
 
-from darkroom.worker.wake import PipeDoorbell, ring, wait_for_doorbells, wake_pipe
+from darkroom.queue.doorbell import wait_for_doorbells
+from darkroom.worker.wake import PipeDoorbell, ring, wake_pipe
 
 CTX = multiprocessing.get_context("spawn")
 

@@ -1,0 +1,151 @@
+"""Dispatch through a Redis Streams consumer group; job state stays in the database.
+
+The API adds a message (the job id) to the stream once the job's row is committed. Each
+worker reads the group as its own consumer, claims the named job in the store and
+acknowledges the message only after the job's outcome is stored: delivery is at least
+once. A message whose consumer died stays pending; after the lease time (renewed by the
+running worker's heartbeat with XCLAIM) another worker takes it over with XAUTOCLAIM. A
+retry that comes due later, a job whose message was never added (the API died between
+commit and XADD) or one whose lease ran out are found by the store's own claim, which
+each worker runs every poll interval as well: the database stays the source of truth.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from darkroom.jobs.model import Job
+from darkroom.queue.doorbell import Doorbell, wait_for_doorbells
+from darkroom.store import JobStore
+
+log = logging.getLogger("darkroom.queue")
+
+GROUP = "darkroom-workers"
+
+
+class RedisStreamQueue:
+    def __init__(
+        self,
+        store: JobStore,
+        url: str,
+        *,
+        stream: str,
+        consumer: str,
+        poll_interval_s: float,
+    ) -> None:
+        try:
+            import redis
+        except ModuleNotFoundError as exc:
+            raise RuntimeError(
+                "DARKROOM_BROKER_URL is redis://...: pip install 'darkroom[redis]'"
+            ) from exc
+        self.store = store
+        self.stream = stream
+        self.consumer = consumer
+        self.poll_interval_s = poll_interval_s
+        self.redis: Any = redis.Redis.from_url(url)
+        self._read: deque[tuple[str, str]] = deque()  # (message id, job id) read, not taken
+        self._in_flight: dict[str, str] = {}  # job id -> message id, until settled
+        self._lock = threading.Lock()  # _in_flight is read by the heartbeat thread
+        self._last_store_claim = 0.0
+        self._group_ready = False
+
+    # -- API side --------------------------------------------------------------------------
+
+    def announce(self, job_id: str) -> None:
+        self.redis.xadd(self.stream, {"job": job_id})
+
+    # -- worker side -----------------------------------------------------------------------
+
+    def take(self, worker_id: str, *, lease_s: float) -> Job | None:
+        self._ensure_group()
+        if not self._read:
+            self._read.extend(self._reclaim(lease_s) or self._read_new(block_ms=None))
+        while self._read:
+            message_id, job_id = self._read.popleft()
+            job = self.store.claim_job(job_id, worker_id, lease_s=lease_s)
+            if job is not None:
+                with self._lock:
+                    self._in_flight[job.id] = message_id
+                return job
+            self._forget_unless_running(message_id, job_id)
+        return self._claim_from_store(worker_id, lease_s)
+
+    def wait(self, timeout_s: float, doorbells: Sequence[Doorbell] = ()) -> bool:
+        if doorbells and wait_for_doorbells(doorbells, 0):
+            return True
+        self._ensure_group()
+        found = self._read_new(block_ms=max(1, int(timeout_s * 1000)))
+        self._read.extend(found)
+        return bool(found)
+
+    def renew(self, job_ids: Sequence[str]) -> None:
+        with self._lock:
+            message_ids = [self._in_flight[j] for j in job_ids if j in self._in_flight]
+        if message_ids:
+            # Claiming one's own messages again resets their idle time, so nobody takes
+            # them over while the job runs.
+            self.redis.xclaim(self.stream, GROUP, self.consumer, 0, message_ids, justid=True)
+
+    def settle(self, job_id: str) -> None:
+        with self._lock:
+            message_id = self._in_flight.pop(job_id, None)
+        if message_id is not None:
+            self.redis.xack(self.stream, GROUP, message_id)
+
+    def close(self) -> None:
+        self.redis.close()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
+        except Exception as exc:  # the group exists: another worker made it
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    def _reclaim(self, lease_s: float) -> list[tuple[str, str]]:
+        """Messages pending longer than a lease with a consumer that stopped renewing them."""
+        _next, claimed, *_ = self.redis.xautoclaim(
+            self.stream, GROUP, self.consumer, int(lease_s * 1000), start_id="0-0", count=1
+        )
+        return [_entry(message) for message in claimed if message and message[1]]
+
+    def _read_new(self, block_ms: int | None) -> list[tuple[str, str]]:
+        reply = self.redis.xreadgroup(
+            GROUP, self.consumer, {self.stream: ">"}, count=1, block=block_ms
+        )
+        return [_entry(message) for _stream, messages in reply or [] for message in messages]
+
+    def _forget_unless_running(self, message_id: str, job_id: str) -> None:
+        """The job could not be claimed. Finished, canceled or gone: the message is done
+        with. Running under another worker's live lease: leave it pending for that worker
+        to acknowledge (or for a takeover if it dies)."""
+        job = self.store.get(job_id)
+        if job is None or job.status.finished:
+            self.redis.xack(self.stream, GROUP, message_id)
+
+    def _claim_from_store(self, worker_id: str, lease_s: float) -> Job | None:
+        if time.monotonic() - self._last_store_claim < self.poll_interval_s:
+            return None
+        self._last_store_claim = time.monotonic()
+        claimed = self.store.claim(worker_id, limit=1, lease_s=lease_s)
+        return claimed[0] if claimed else None
+
+
+def _entry(message: Any) -> tuple[str, str]:
+    message_id, fields = message
+    return _text(message_id), _text(fields[b"job"])
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,133 @@
+"""The Redis Streams queue against a real redis-server: dispatch, takeover, acknowledgement."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from darkroom.jobs.model import Job
+from darkroom.jobs.status import JobStatus
+from darkroom.queue import RedisStreamQueue
+from darkroom.queue.redis_streams import GROUP
+from darkroom.store import JobStore, open_engine
+from tests.servers import Redis
+
+LEASE_S = 0.5
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> JobStore:
+    return JobStore(open_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+
+
+@pytest.fixture
+def stream(redis_server: Redis) -> str:
+    return redis_server.new_stream()
+
+
+def queue(store: JobStore, redis_server: Redis, stream: str, consumer: str) -> RedisStreamQueue:
+    return RedisStreamQueue(
+        store, redis_server.url, stream=stream, consumer=consumer, poll_interval_s=3600
+    )
+
+
+def queued(store: JobStore, job_id: str) -> Job:
+    now = time.time()
+    job = Job(
+        id=job_id,
+        status=JobStatus.QUEUED,
+        created_at=now,
+        updated_at=now,
+        available_at=now,
+        spec={"outputs": []},
+        sources=[],
+    )
+    return store.insert(job)
+
+
+def pending(q: RedisStreamQueue) -> int:
+    count: int = q.redis.xpending(q.stream, GROUP)["pending"]
+    return count
+
+
+def test_an_announced_job_is_taken_once_and_acknowledged_after_its_outcome(
+    store: JobStore, redis_server: Redis, stream: str
+) -> None:
+    api = queue(store, redis_server, stream, "api")
+    one = queue(store, redis_server, stream, "w1")
+    two = queue(store, redis_server, stream, "w2")
+    one.take("w1", lease_s=30)  # the group exists before anything is announced
+    api.announce(queued(store, "a").id)
+    job = one.take("w1", lease_s=30)
+    assert job is not None and job.id == "a" and job.status is JobStatus.PROCESSING
+    assert two.take("w2", lease_s=30) is None
+    assert pending(one) == 1  # not acknowledged while the job runs
+    assert store.succeed("a", "w1", [])
+    one.settle("a")
+    assert pending(one) == 0
+
+
+def test_an_idle_worker_is_woken_by_an_announcement(
+    store: JobStore, redis_server: Redis, stream: str
+) -> None:
+    api = queue(store, redis_server, stream, "api")
+    worker = queue(store, redis_server, stream, "w1")
+    assert worker.take("w1", lease_s=30) is None
+    assert not worker.wait(0.05)
+    api.announce(queued(store, "a").id)
+    assert worker.wait(5)
+    taken = worker.take("w1", lease_s=30)
+    assert taken is not None and taken.id == "a"
+
+
+def test_a_dead_consumers_job_is_taken_over_after_the_lease(
+    store: JobStore, redis_server: Redis, stream: str
+) -> None:
+    dead = queue(store, redis_server, stream, "dead")
+    alive = queue(store, redis_server, stream, "alive")
+    dead.take("dead", lease_s=LEASE_S)
+    dead.announce(queued(store, "a").id)
+    assert dead.take("dead", lease_s=LEASE_S) is not None  # then it dies, unacknowledged
+    assert alive.take("alive", lease_s=LEASE_S) is None
+    time.sleep(LEASE_S + 0.2)
+    again = alive.take("alive", lease_s=LEASE_S)
+    assert again is not None and again.id == "a" and again.attempts == 2
+    assert store.succeed("a", "alive", [])
+    alive.settle("a")
+    assert pending(alive) == 0
+
+
+def test_a_renewed_job_is_not_taken_over(store: JobStore, redis_server: Redis, stream: str) -> None:
+    running = queue(store, redis_server, stream, "running")
+    other = queue(store, redis_server, stream, "other")
+    running.take("running", lease_s=LEASE_S)
+    running.announce(queued(store, "a").id)
+    assert running.take("running", lease_s=LEASE_S) is not None
+    for _ in range(4):  # the heartbeat: store lease and stream message alike
+        time.sleep(LEASE_S / 2)
+        store.renew_leases("running", ["a"], LEASE_S)
+        running.renew(["a"])
+        assert other.take("other", lease_s=LEASE_S) is None
+    assert store.get("a").status is JobStatus.PROCESSING  # type: ignore[union-attr]
+
+
+def test_messages_of_finished_jobs_are_acknowledged_and_skipped(
+    store: JobStore, redis_server: Redis, stream: str
+) -> None:
+    q = queue(store, redis_server, stream, "w1")
+    q.take("w1", lease_s=30)
+    q.announce(queued(store, "gone").id)
+    store.cancel("gone")
+    assert q.take("w1", lease_s=30) is None
+    assert pending(q) == 0
+
+
+def test_jobs_never_announced_are_found_in_the_store(
+    store: JobStore, redis_server: Redis, stream: str
+) -> None:
+    q = RedisStreamQueue(store, redis_server.url, stream=stream, consumer="w1", poll_interval_s=0)
+    queued(store, "lost")  # committed, but the API died before announcing it
+    found = q.take("w1", lease_s=30)
+    assert found is not None and found.id == "lost"

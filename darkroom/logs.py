@@ -47,9 +47,16 @@ class PlainFormatter(logging.Formatter):
         return line
 
 
+# Libraries that narrate their routine work at INFO (libvips' resampling choices, Alembic's
+# "Context impl", boto3's credential lookup): their warnings and errors still show.
+QUIET_LIBRARIES = ("pyvips", "alembic", "botocore", "boto3", "urllib3", "httpx")
+
+
 def configure(log_format: str, level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else PlainFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("darkroom-data")
     database_url: str | None = None  # default: sqlite under data_dir
     storage_url: str | None = None  # default: a folder under data_dir
+    storage_public_url: str | None = None  # outputs redirect to <this>/<object key>
+    storage_presign_s: int = Field(0, ge=0, le=7 * 24 * 3600)  # >0: redirect to signed URLs
     broker_url: str | None = None  # redis://...: dispatch through Redis Streams
     broker_stream: str = "darkroom:jobs"  # the stream's key, when a broker is set
     input_root: Path | None = None  # server-side paths allowed as sources (off when unset)

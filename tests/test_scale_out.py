@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
 
@@ -57,3 +58,35 @@ def test_jobs_dispatched_through_redis_are_all_acknowledged(
     stream = redis_env["DARKROOM_BROKER_STREAM"]
     assert client.xlen(stream) == 6  # every job went through the stream ...
     assert client.xpending(stream, GROUP)["pending"] == 0  # ... and was acknowledged
+
+
+@pytest.mark.parametrize("setting", ["presigned", "public"])
+def test_outputs_redirect_to_the_store_when_asked(
+    serve_factory: Any, backend: dict[str, str], s3_env: dict[str, str], setting: str
+) -> None:
+    # Never fetched: the test only reads where the redirect points.
+    public = "http://127.0.0.1:9/media"
+    extra = (
+        {"DARKROOM_STORAGE_PRESIGN_S": "60"}
+        if setting == "presigned"
+        else {"DARKROOM_STORAGE_PUBLIC_URL": public}
+    )
+    api = serve_factory(workers=1, **s3_env, **extra)
+    job = api.wait_job(api.upload(make_image(64, 48)).json()["id"])
+    url = job["outputs"][0]["url"]
+    resp = api.client.get(url, follow_redirects=False)
+    assert resp.status_code == 307
+    location = resp.headers["location"]
+    bucket_path = s3_env["DARKROOM_STORAGE_URL"].removeprefix("s3://")
+    object_path = f"{bucket_path}/jobs/{job['id']}/outputs/default.webp"
+    if setting == "public":
+        prefix = object_path.split("/", 1)[1]  # the public base serves the bucket's root
+        assert location == f"{public}/{prefix}"
+        return
+    assert location.startswith(f"{s3_env['AWS_ENDPOINT_URL']}/{object_path}?")
+    assert "Signature" in location
+    direct = httpx.get(location)  # moto's S3 on loopback
+    assert direct.status_code == 200
+    assert direct.content == api.blobs().get(f"jobs/{job['id']}/outputs/default.webp")
+    converted = api.client.get(url, params={"format": "png"}, follow_redirects=False)
+    assert converted.status_code == 200  # conversions are still made and served here

@@ -25,5 +25,13 @@ class BlobStore(Protocol):
 
     def keys(self, prefix: str) -> list[str]: ...
 
+    def public_url(self, key: str, base: str) -> str:
+        """Where ``key`` is served under ``base``, a public address of the whole store (a
+        bucket's public domain, a CDN or a web server in front of it)."""
+
+    def presigned_url(self, key: str, expires_s: int) -> str | None:
+        """A URL that lets anyone GET ``key`` straight from the store for ``expires_s``
+        seconds; None where the store cannot make one (a local folder)."""
+
     def check(self) -> None:
         """Raise when the store cannot be reached or written."""

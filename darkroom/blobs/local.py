@@ -45,6 +45,13 @@ class LocalBlobStore:
             raise BlobNotFound(key)
         return path
 
+    def public_url(self, key: str, base: str) -> str:
+        self._path(key)  # refuses keys outside the store
+        return f"{base.rstrip('/')}/{key}"
+
+    def presigned_url(self, key: str, expires_s: int) -> str | None:
+        return None
+
     def keys(self, prefix: str) -> list[str]:
         base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
         if base.is_file():

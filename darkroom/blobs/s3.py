@@ -50,6 +50,17 @@ class S3BlobStore:
     def local_path(self, key: str) -> Path | None:
         return None
 
+    def public_url(self, key: str, base: str) -> str:
+        return f"{base.rstrip('/')}/{self._key(key)}"
+
+    def presigned_url(self, key: str, expires_s: int) -> str | None:
+        url: str = self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self._key(key)},
+            ExpiresIn=expires_s,
+        )
+        return url
+
     def keys(self, prefix: str) -> list[str]:
         found: list[str] = []
         pages = self.client.get_paginator("list_objects_v2").paginate(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from darkroom import imaging
@@ -47,6 +48,10 @@ def _finished_output(job: Job, name: str) -> dict[str, object]:
             "description": "The image.",
         },
         304: {"description": "Not modified (If-None-Match matched the ETag)."},
+        307: {
+            "description": "With DARKROOM_STORAGE_PUBLIC_URL or DARKROOM_STORAGE_PRESIGN_S set, "
+            "an unconverted output is fetched from the store itself: its public or presigned URL."
+        },
         **error_responses(404, 409, 422),
     },
     response_class=Response,
@@ -83,6 +88,9 @@ async def get_output(
             imaging.OutputTooLarge(f"width is limited to {settings.max_output_dimension} px")
         )
 
+    if not converting and (direct := _direct_url(blobs, settings, key)) is not None:
+        return RedirectResponse(direct, status_code=307, headers={"Cache-Control": "no-store"})
+
     try:
         if not converting:
             data = await run_in_threadpool(blobs.get, key)
@@ -101,6 +109,16 @@ async def get_output(
     except BlobNotFound as exc:
         raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
     return Response(content=data, media_type=imaging.media_type(target), headers=headers)
+
+
+def _direct_url(blobs: BlobsDep, settings: SettingsDep, key: str) -> str | None:
+    """Where the client can fetch the stored output itself, when configured: under the
+    store's public base URL, or a presigned URL of the store."""
+    if settings.storage_public_url:
+        return blobs.public_url(key, settings.storage_public_url)
+    if settings.storage_presign_s > 0:
+        return blobs.presigned_url(key, settings.storage_presign_s)
+    return None
 
 
 async def _variant(

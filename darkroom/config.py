@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("darkroom-data")
     database_url: str | None = None  # default: sqlite under data_dir
     storage_url: str | None = None  # default: a folder under data_dir
+    s3_addressing_style: Literal["auto", "path", "virtual"] | None = None
     storage_public_url: str | None = None  # outputs redirect to <this>/<object key>
     storage_presign_s: int = Field(0, ge=0, le=7 * 24 * 3600)  # >0: redirect to signed URLs
     broker_url: str | None = None  # redis://...: dispatch through Redis Streams
@@ -66,6 +67,10 @@ class Settings(BaseSettings):
 
     def resolved_storage_url(self) -> str:
         return self.storage_url or str((self.data_dir / "blobs").resolve())
+
+    def blob_options(self) -> dict[str, str | None]:
+        """What open_blobs takes besides the URL."""
+        return {"s3_addressing": self.s3_addressing_style}
 
     def image_limits(self) -> Limits:
         return Limits(

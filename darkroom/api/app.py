@@ -32,7 +32,7 @@ def create_app(settings: Settings, *, pool_size: int = 0) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = open_engine(settings.resolved_database_url())
         store = JobStore(engine)
-        blobs = open_blobs(settings.resolved_storage_url())
+        blobs = open_blobs(settings.resolved_storage_url(), **settings.blob_options())
         pool = WorkerPool(settings, store, pool_size) if pool_size > 0 else None
         app.state.settings = settings
         app.state.blobs = blobs

@@ -2,12 +2,14 @@
 
 The client is boto3's, configured the standard way: ``AWS_ENDPOINT_URL`` (for anything
 but AWS itself), ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY`` and ``AWS_REGION`` (or
-``AWS_DEFAULT_REGION``), or any other source boto3 reads credentials from.
+``AWS_DEFAULT_REGION``), or any other source boto3 reads credentials from; path-style
+addressing with a custom endpoint (see ``addressing_style``).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,15 +23,15 @@ class S3BlobStore:
     def __init__(self, bucket: str, prefix: str = "", *, client: Any = None) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self.client = client if client is not None else _default_client()
+        self.client = client if client is not None else default_client(None)
 
     @classmethod
-    def from_url(cls, url: str) -> S3BlobStore:
-        """``s3://bucket`` or ``s3://bucket/prefix``."""
+    def from_url(cls, url: str, *, addressing: str | None = None) -> S3BlobStore:
+        """``s3://bucket`` or ``s3://bucket/prefix``; ``addressing`` as in default_client."""
         parts = urlsplit(url)
         if not parts.netloc:
             raise ValueError(f"storage URL {url!r} names no bucket (s3://bucket/prefix)")
-        return cls(parts.netloc, parts.path)
+        return cls(parts.netloc, parts.path, client=default_client(addressing))
 
     def _key(self, key: str) -> str:
         if not key or key.startswith("/") or ".." in key.split("/"):
@@ -84,12 +86,23 @@ class S3BlobStore:
         self.client.head_bucket(Bucket=self.bucket)
 
 
-def _default_client() -> Any:
+def default_client(addressing: str | None) -> Any:
+    """A boto3 S3 client from the standard AWS_* variables; ``addressing`` (auto, path or
+    virtual) defaults to addressing_style()'s choice."""
     try:
         import boto3
         from botocore.config import Config
     except ModuleNotFoundError as exc:
         raise RuntimeError("DARKROOM_STORAGE_URL is s3://...: pip install 'darkroom[s3]'") from exc
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    config = Config(retries={"mode": "standard", "max_attempts": 5})
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 5},
+        s3={"addressing_style": addressing or addressing_style(os.environ)},
+    )
     return boto3.client("s3", region_name=region, config=config)
+
+
+def addressing_style(environ: Mapping[str, str]) -> str:
+    """``path`` (https://host/bucket/key) for a custom endpoint (MinIO, Supabase Storage and
+    R2 all accept it; MinIO and Supabase need it), boto3's own choice for AWS itself."""
+    return "path" if environ.get("AWS_ENDPOINT_URL") else "auto"

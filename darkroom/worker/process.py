@@ -266,7 +266,7 @@ def worker_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     engine = open_engine(settings.resolved_database_url())
     store = JobStore(engine)
-    blobs = open_blobs(settings.resolved_storage_url())
+    blobs = open_blobs(settings.resolved_storage_url(), **settings.blob_options())
     queue = open_queue(settings, store, consumer=worker_id)
     try:
         Worker(settings, worker_id, store, blobs, queue, signals).run()

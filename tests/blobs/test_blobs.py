@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from darkroom.blobs import BlobNotFound, BlobStore, S3BlobStore, open_blobs
+from darkroom.blobs.s3 import addressing_style
 from tests.servers import S3
 
 
@@ -59,3 +60,19 @@ def test_keys_cannot_escape(blobs: BlobStore) -> None:
 def test_unknown_scheme_is_refused() -> None:
     with pytest.raises(ValueError):
         open_blobs("ftp://bucket/x")
+
+
+@pytest.mark.parametrize(
+    ("environ", "style"),
+    [
+        ({}, "auto"),  # AWS itself
+        ({"AWS_ENDPOINT_URL": "http://127.0.0.1:9000"}, "path"),  # MinIO, Supabase, R2
+    ],
+)
+def test_custom_endpoints_use_path_style_addressing(environ: dict[str, str], style: str) -> None:
+    assert addressing_style(environ) == style
+
+
+def test_addressing_can_be_chosen() -> None:
+    store = S3BlobStore.from_url("s3://media/x", addressing="virtual")
+    assert store.client.meta.config.s3["addressing_style"] == "virtual"

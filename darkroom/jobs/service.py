@@ -176,7 +176,7 @@ class JobService:
         return retried
 
     def _announce(self, job_id: str) -> None:
-        self.queue.announce(job_id)
+        self.queue.announce([job_id])
         if self._on_submitted is not None:
             self._on_submitted()
 

@@ -11,11 +11,11 @@ from darkroom.queue.doorbell import Doorbell
 
 
 class JobQueue(Protocol):
-    def announce(self, job_id: str) -> None:
-        """A job was queued (its row committed): make it known to workers."""
+    def announce(self, job_ids: Sequence[str]) -> None:
+        """Jobs were queued (their rows committed): make them known to workers."""
 
-    def take(self, worker_id: str, *, lease_s: float) -> Job | None:
-        """The next job for this worker, claimed in the store under its lease; or None."""
+    def take(self, worker_id: str, *, lease_s: float, limit: int = 1) -> list[Job]:
+        """Up to ``limit`` jobs for this worker, claimed in the store under its lease."""
 
     def wait(self, timeout_s: float, doorbells: Sequence[Doorbell] = ()) -> bool:
         """Block up to ``timeout_s`` for work to appear (or one of ``doorbells`` to ring);
@@ -24,7 +24,7 @@ class JobQueue(Protocol):
     def renew(self, job_ids: Sequence[str]) -> None:
         """The jobs are still running here (called with each heartbeat)."""
 
-    def settle(self, job_id: str) -> None:
-        """The job's outcome is stored: the queue may forget it."""
+    def settle(self, job_ids: Sequence[str]) -> None:
+        """The jobs' outcomes are stored: the queue may forget them."""
 
     def close(self) -> None: ...

@@ -24,12 +24,11 @@ class DatabaseQueue:
         self._can_listen = True  # False where the database cannot notify (SQLite)
         self._listener_lost_at = -RELISTEN_AFTER_S
 
-    def announce(self, job_id: str) -> None:
-        """Nothing to do: the store NOTIFYs in the transaction that queues the job."""
+    def announce(self, job_ids: Sequence[str]) -> None:
+        """Nothing to do: the store NOTIFYs in the transaction that queues the jobs."""
 
-    def take(self, worker_id: str, *, lease_s: float) -> Job | None:
-        claimed = self.store.claim(worker_id, limit=1, lease_s=lease_s)
-        return claimed[0] if claimed else None
+    def take(self, worker_id: str, *, lease_s: float, limit: int = 1) -> list[Job]:
+        return self.store.claim(worker_id, limit=limit, lease_s=lease_s)
 
     def wait(self, timeout_s: float, doorbells: Sequence[Doorbell] = ()) -> bool:
         listener = self._listen()
@@ -44,8 +43,8 @@ class DatabaseQueue:
     def renew(self, job_ids: Sequence[str]) -> None:
         """Nothing to do: the worker's heartbeat renews the leases in the store."""
 
-    def settle(self, job_id: str) -> None:
-        """Nothing to do: the stored outcome takes the job off the queue."""
+    def settle(self, job_ids: Sequence[str]) -> None:
+        """Nothing to do: the stored outcome takes a job off the queue."""
 
     def close(self) -> None:
         self._drop_listener()

@@ -57,30 +57,36 @@ class RedisStreamQueue:
 
     # -- API side --------------------------------------------------------------------------
 
-    def announce(self, job_id: str) -> None:
-        self.redis.xadd(self.stream, {"job": job_id})
+    def announce(self, job_ids: Sequence[str]) -> None:
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.xadd(self.stream, {"job": job_id})
+            pipe.execute()
 
     # -- worker side -----------------------------------------------------------------------
 
-    def take(self, worker_id: str, *, lease_s: float) -> Job | None:
+    def take(self, worker_id: str, *, lease_s: float, limit: int = 1) -> list[Job]:
         self._ensure_group()
-        if not self._read:
-            self._read.extend(self._reclaim(lease_s) or self._read_new(block_ms=None))
-        while self._read:
-            message_id, job_id = self._read.popleft()
-            job = self.store.claim_job(job_id, worker_id, lease_s=lease_s)
-            if job is not None:
-                with self._lock:
-                    self._in_flight[job.id] = message_id
-                return job
+        if len(self._read) < limit:
+            wanted = limit - len(self._read)
+            self._read.extend(
+                self._reclaim(lease_s, wanted) or self._read_new(block_ms=None, count=wanted)
+            )
+        batch = [self._read.popleft() for _ in range(min(limit, len(self._read)))]
+        message_of = {job_id: message_id for message_id, job_id in batch}
+        taken = self.store.claim_named(list(message_of), worker_id, lease_s=lease_s)
+        with self._lock:
+            for job in taken:
+                self._in_flight[job.id] = message_of.pop(job.id)
+        for job_id, message_id in message_of.items():
             self._forget_unless_running(message_id, job_id)
-        return self._claim_from_store(worker_id, lease_s)
+        return taken or self._claim_from_store(worker_id, lease_s, limit)
 
     def wait(self, timeout_s: float, doorbells: Sequence[Doorbell] = ()) -> bool:
         if doorbells and wait_for_doorbells(doorbells, 0):
             return True
         self._ensure_group()
-        found = self._read_new(block_ms=max(1, int(timeout_s * 1000)))
+        found = self._read_new(block_ms=max(1, int(timeout_s * 1000)), count=1)
         self._read.extend(found)
         return bool(found)
 
@@ -92,11 +98,11 @@ class RedisStreamQueue:
             # them over while the job runs.
             self.redis.xclaim(self.stream, GROUP, self.consumer, 0, message_ids, justid=True)
 
-    def settle(self, job_id: str) -> None:
+    def settle(self, job_ids: Sequence[str]) -> None:
         with self._lock:
-            message_id = self._in_flight.pop(job_id, None)
-        if message_id is not None:
-            self.redis.xack(self.stream, GROUP, message_id)
+            message_ids = [m for j in job_ids if (m := self._in_flight.pop(j, None)) is not None]
+        if message_ids:
+            self.redis.xack(self.stream, GROUP, *message_ids)
 
     def close(self) -> None:
         self.redis.close()
@@ -113,16 +119,16 @@ class RedisStreamQueue:
                 raise
         self._group_ready = True
 
-    def _reclaim(self, lease_s: float) -> list[tuple[str, str]]:
+    def _reclaim(self, lease_s: float, count: int) -> list[tuple[str, str]]:
         """Messages pending longer than a lease with a consumer that stopped renewing them."""
         _next, claimed, *_ = self.redis.xautoclaim(
-            self.stream, GROUP, self.consumer, int(lease_s * 1000), start_id="0-0", count=1
+            self.stream, GROUP, self.consumer, int(lease_s * 1000), start_id="0-0", count=count
         )
         return [_entry(message) for message in claimed if message and message[1]]
 
-    def _read_new(self, block_ms: int | None) -> list[tuple[str, str]]:
+    def _read_new(self, block_ms: int | None, count: int) -> list[tuple[str, str]]:
         reply = self.redis.xreadgroup(
-            GROUP, self.consumer, {self.stream: ">"}, count=1, block=block_ms
+            GROUP, self.consumer, {self.stream: ">"}, count=count, block=block_ms
         )
         return [_entry(message) for _stream, messages in reply or [] for message in messages]
 
@@ -134,12 +140,11 @@ class RedisStreamQueue:
         if job is None or job.status.finished:
             self.redis.xack(self.stream, GROUP, message_id)
 
-    def _claim_from_store(self, worker_id: str, lease_s: float) -> Job | None:
+    def _claim_from_store(self, worker_id: str, lease_s: float, limit: int) -> list[Job]:
         if time.monotonic() - self._last_store_claim < self.poll_interval_s:
-            return None
+            return []
         self._last_store_claim = time.monotonic()
-        claimed = self.store.claim(worker_id, limit=1, lease_s=lease_s)
-        return claimed[0] if claimed else None
+        return self.store.claim(worker_id, limit=limit, lease_s=lease_s)
 
 
 def _entry(message: Any) -> tuple[str, str]:

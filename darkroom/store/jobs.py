@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,13 +94,38 @@ def _build_claim() -> Update:
     return _take(jobs.c.id.in_(oldest_runnable), now)
 
 
-def _build_claim_job() -> Update:
+def _build_claim_named() -> Update:
     now = bindparam("now", type_=Float)
-    return _take(and_(jobs.c.id == bindparam("job_id", type_=String), _runnable(now)), now)
+    named = jobs.c.id.in_(bindparam("job_ids", expanding=True))
+    return _take(and_(named, _runnable(now)), now)
+
+
+def _build_succeed() -> Update:
+    now = bindparam("now", type_=Float)
+    return (
+        update(jobs)
+        .where(
+            jobs.c.id == bindparam("job_id", type_=String),
+            jobs.c.status == JobStatus.PROCESSING.value,
+            jobs.c.lease_owner == bindparam("worker", type_=String),
+        )
+        .values(
+            status=JobStatus.SUCCEEDED.value,
+            outputs=bindparam("job_outputs", type_=jobs.c.outputs.type),
+            progress=100,
+            finished_at=now,
+            updated_at=now,
+            lease_owner=None,
+            lease_expires_at=None,
+            error_code=None,
+            error_message=None,
+        )
+    )
 
 
 _CLAIM = _build_claim()
-_CLAIM_JOB = _build_claim_job()
+_CLAIM_NAMED = _build_claim_named()
+_SUCCEED = _build_succeed()
 
 _JOBS_AHEAD = (
     select(func.count())
@@ -158,6 +183,21 @@ class JobStore:
         self.engine = engine
 
     # -- creation and lookup -------------------------------------------------------------
+
+    def insert_many(self, new_jobs: Sequence[Job]) -> None:
+        """Insert many new jobs (no idempotency keys) in one transaction."""
+        if any(job.idempotency_key is not None for job in new_jobs):
+            raise ValueError("insert_many takes jobs without idempotency keys")
+        labels = [
+            {"job_id": job.id, "key": k, "value": v}
+            for job in new_jobs
+            for k, v in job.labels.items()
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(insert(jobs), [_job_to_row(job) for job in new_jobs])
+            if labels:
+                conn.execute(insert(job_labels), labels)
+            _announce_work(conn)
 
     def insert(self, job: Job) -> Job:
         """Insert ``job``; with an idempotency key already used, return the stored job."""
@@ -302,14 +342,16 @@ class JobStore:
         claimed.sort(key=lambda j: (j.available_at, j.created_at))
         return claimed
 
-    def claim_job(self, job_id: str, worker_id: str, *, lease_s: float) -> Job | None:
-        """Take this one job if it is runnable (a broker named it); None if it is not:
+    def claim_named(self, job_ids: Sequence[str], worker_id: str, *, lease_s: float) -> list[Job]:
+        """Take those of these jobs (a broker named them) that are runnable; the others are
         finished, canceled, not yet due, or running under another worker's live lease."""
+        if not job_ids:
+            return []
         now = time.time()
-        params = {"now": now, "job_id": job_id, "worker": worker_id, "until": now + lease_s}
+        params = {"now": now, "job_ids": list(job_ids), "worker": worker_id, "until": now + lease_s}
         with self.engine.begin() as conn:
-            row = conn.execute(_CLAIM_JOB, params).mappings().first()
-        return _row_to_job(row) if row else None
+            rows = conn.execute(_CLAIM_NAMED, params).mappings().all()
+        return [_row_to_job(row) for row in rows]
 
     def fail_lost(self) -> list[Job]:
         """Fail jobs whose lease expired with no attempts left (their workers kept dying)."""
@@ -387,6 +429,20 @@ class JobStore:
                 update(jobs).where(*self._owned(job_id, worker_id)).values(**values)
             )
         return result.rowcount == 1
+
+    def succeed_many(self, worker_id: str, outputs: Mapping[str, list[dict[str, Any]]]) -> int:
+        """Record many jobs' outputs (job id → output records) in one transaction, as a
+        worker that buffers its results does; returns how many this worker still owned."""
+        if not outputs:
+            return 0
+        now = time.time()
+        params = [
+            {"job_id": job_id, "worker": worker_id, "job_outputs": records, "now": now}
+            for job_id, records in outputs.items()
+        ]
+        with self.engine.begin() as conn:
+            result = conn.execute(_SUCCEED, params)
+        return int(result.rowcount)
 
     def succeed(
         self,

@@ -138,14 +138,14 @@ class Worker:
         try:
             while not self.signals.stop_requested:
                 try:
-                    job = self.queue.take(self.worker_id, lease_s=self.settings.lease_s)
+                    taken = self.queue.take(self.worker_id, lease_s=self.settings.lease_s)
                 except Exception:
                     log.exception("taking work failed; trying again")
-                    job = None
-                if job is None:
+                    taken = []
+                if not taken:
                     self._idle()
                     continue
-                self._run_one(job)
+                self._run_one(taken[0])
         finally:
             self._finished.set()
             beat.join(timeout=5)
@@ -199,7 +199,7 @@ class Worker:
                 started=started,
                 facts=report.facts,
             )
-            self.queue.settle(job.id)  # the outcome is stored: a broker may forget the job
+            self.queue.settle([job.id])  # the outcome is stored: a broker may forget the job
         else:
             done = self.store.succeed(job.id, self.worker_id, outputs, report.facts)
             duration = round(time.time() - started, 3)
@@ -211,7 +211,7 @@ class Worker:
                 )
             else:
                 log.info("job succeeded", extra={"job_id": job.id, "duration_s": duration})
-            self.queue.settle(job.id)  # stored, or the job is no longer this worker's
+            self.queue.settle([job.id])  # stored, or the job is no longer this worker's
         finally:
             if self.signals.busy_since is not None:
                 self.signals.busy_since.value = 0.0

@@ -34,8 +34,12 @@ def queue(store: JobStore, redis_server: Redis, stream: str, consumer: str) -> R
 
 
 def queued(store: JobStore, job_id: str) -> Job:
+    return store.insert(queued_job(job_id))
+
+
+def queued_job(job_id: str) -> Job:
     now = time.time()
-    job = Job(
+    return Job(
         id=job_id,
         status=JobStatus.QUEUED,
         created_at=now,
@@ -44,7 +48,6 @@ def queued(store: JobStore, job_id: str) -> Job:
         spec={"outputs": []},
         sources=[],
     )
-    return store.insert(job)
 
 
 def pending(q: RedisStreamQueue) -> int:
@@ -59,13 +62,13 @@ def test_an_announced_job_is_taken_once_and_acknowledged_after_its_outcome(
     one = queue(store, redis_server, stream, "w1")
     two = queue(store, redis_server, stream, "w2")
     one.take("w1", lease_s=30)  # the group exists before anything is announced
-    api.announce(queued(store, "a").id)
-    job = one.take("w1", lease_s=30)
-    assert job is not None and job.id == "a" and job.status is JobStatus.PROCESSING
-    assert two.take("w2", lease_s=30) is None
+    api.announce([queued(store, "a").id])
+    [job] = one.take("w1", lease_s=30)
+    assert job.id == "a" and job.status is JobStatus.PROCESSING
+    assert two.take("w2", lease_s=30) == []
     assert pending(one) == 1  # not acknowledged while the job runs
     assert store.succeed("a", "w1", [])
-    one.settle("a")
+    one.settle(["a"])
     assert pending(one) == 0
 
 
@@ -74,12 +77,11 @@ def test_an_idle_worker_is_woken_by_an_announcement(
 ) -> None:
     api = queue(store, redis_server, stream, "api")
     worker = queue(store, redis_server, stream, "w1")
-    assert worker.take("w1", lease_s=30) is None
+    assert worker.take("w1", lease_s=30) == []
     assert not worker.wait(0.05)
-    api.announce(queued(store, "a").id)
+    api.announce([queued(store, "a").id])
     assert worker.wait(5)
-    taken = worker.take("w1", lease_s=30)
-    assert taken is not None and taken.id == "a"
+    assert [job.id for job in worker.take("w1", lease_s=30)] == ["a"]
 
 
 def test_a_dead_consumers_job_is_taken_over_after_the_lease(
@@ -88,14 +90,14 @@ def test_a_dead_consumers_job_is_taken_over_after_the_lease(
     dead = queue(store, redis_server, stream, "dead")
     alive = queue(store, redis_server, stream, "alive")
     dead.take("dead", lease_s=LEASE_S)
-    dead.announce(queued(store, "a").id)
-    assert dead.take("dead", lease_s=LEASE_S) is not None  # then it dies, unacknowledged
-    assert alive.take("alive", lease_s=LEASE_S) is None
+    dead.announce([queued(store, "a").id])
+    assert dead.take("dead", lease_s=LEASE_S) != []  # then it dies, unacknowledged
+    assert alive.take("alive", lease_s=LEASE_S) == []
     time.sleep(LEASE_S + 0.2)
-    again = alive.take("alive", lease_s=LEASE_S)
-    assert again is not None and again.id == "a" and again.attempts == 2
+    [again] = alive.take("alive", lease_s=LEASE_S)
+    assert again.id == "a" and again.attempts == 2
     assert store.succeed("a", "alive", [])
-    alive.settle("a")
+    alive.settle(["a"])
     assert pending(alive) == 0
 
 
@@ -103,13 +105,13 @@ def test_a_renewed_job_is_not_taken_over(store: JobStore, redis_server: Redis, s
     running = queue(store, redis_server, stream, "running")
     other = queue(store, redis_server, stream, "other")
     running.take("running", lease_s=LEASE_S)
-    running.announce(queued(store, "a").id)
-    assert running.take("running", lease_s=LEASE_S) is not None
+    running.announce([queued(store, "a").id])
+    assert running.take("running", lease_s=LEASE_S) != []
     for _ in range(4):  # the heartbeat: store lease and stream message alike
         time.sleep(LEASE_S / 2)
         store.renew_leases("running", ["a"], LEASE_S)
         running.renew(["a"])
-        assert other.take("other", lease_s=LEASE_S) is None
+        assert other.take("other", lease_s=LEASE_S) == []
     assert store.get("a").status is JobStatus.PROCESSING  # type: ignore[union-attr]
 
 
@@ -118,9 +120,9 @@ def test_messages_of_finished_jobs_are_acknowledged_and_skipped(
 ) -> None:
     q = queue(store, redis_server, stream, "w1")
     q.take("w1", lease_s=30)
-    q.announce(queued(store, "gone").id)
+    q.announce([queued(store, "gone").id])
     store.cancel("gone")
-    assert q.take("w1", lease_s=30) is None
+    assert q.take("w1", lease_s=30) == []
     assert pending(q) == 0
 
 
@@ -129,5 +131,20 @@ def test_jobs_never_announced_are_found_in_the_store(
 ) -> None:
     q = RedisStreamQueue(store, redis_server.url, stream=stream, consumer="w1", poll_interval_s=0)
     queued(store, "lost")  # committed, but the API died before announcing it
-    found = q.take("w1", lease_s=30)
-    assert found is not None and found.id == "lost"
+    assert [job.id for job in q.take("w1", lease_s=30)] == ["lost"]
+
+
+def test_batches_are_announced_taken_and_settled_together(
+    store: JobStore, redis_server: Redis, stream: str
+) -> None:
+    q = queue(store, redis_server, stream, "w1")
+    q.take("w1", lease_s=30)
+    store.insert_many([queued_job(f"j{i}") for i in range(10)])
+    q.announce([f"j{i}" for i in range(10)])
+    first = q.take("w1", lease_s=30, limit=4)
+    rest = q.take("w1", lease_s=30, limit=100)
+    assert sorted(job.id for job in first + rest) == sorted(f"j{i}" for i in range(10))
+    assert len(first) == 4
+    assert store.succeed_many("w1", {job.id: [] for job in first + rest}) == 10
+    q.settle([job.id for job in first + rest])
+    assert pending(q) == 0

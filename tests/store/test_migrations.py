@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import multiprocessing
 from pathlib import Path
 
 import pytest
@@ -30,21 +30,20 @@ def test_migrated_schema_is_what_the_code_queries(database_url: str) -> None:
     assert {"jobs", "job_labels", "workers", "alembic_version"} <= tables
 
 
+def _start(url: str) -> None:
+    open_engine(url).dispose()
+
+
 def test_many_processes_starting_at_once_migrate_once(database_url: str) -> None:
-    errors: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            open_engine(database_url).dispose()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    ctx = multiprocessing.get_context("spawn")
+    processes = [ctx.Process(target=_start, args=(database_url,)) for _ in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(120)
+    assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+    with open_engine(database_url, migrate=False).connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() is not None
 
 
 def test_a_database_made_before_migrations_is_adopted(tmp_path: Path) -> None:

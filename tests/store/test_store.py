@@ -142,3 +142,17 @@ def test_stats(store: JobStore) -> None:
     assert stats.jobs["queued"] == 1 and stats.queue_depth == 1
     assert stats.oldest_queued_age_s is not None and stats.oldest_queued_age_s >= 5
     assert stats.workers_alive == 1
+
+
+def test_batches_insert_claim_and_succeed_together(store: JobStore) -> None:
+    store.insert_many([new_job(f"b{i}", 100.0 + i) for i in range(5)])
+    claimed = store.claim("w1", limit=10, lease_s=30)
+    assert [j.id for j in claimed] == [f"b{i}" for i in range(5)]
+    assert store.claim_named(["b0", "b1"], "w2", lease_s=30) == []  # w1 holds them
+    assert store.succeed_many("w1", {j.id: [{"name": "x"}] for j in claimed}) == 5
+    assert store.succeed_many("w2", {"b0": []}) == 0  # not w2's
+    done = store.get("b3")
+    assert done is not None and done.status is JobStatus.SUCCEEDED
+    assert done.outputs == [{"name": "x"}]
+    with pytest.raises(ValueError):
+        store.insert_many([new_job("k", 1.0, idempotency_key="key")])

@@ -19,6 +19,8 @@ import httpx
 import pyvips
 
 from darkroom.blobs import BlobStore, S3BlobStore, open_blobs
+from darkroom.jobs.model import Job
+from darkroom.jobs.status import JobStatus
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -40,6 +42,21 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def new_job(job_id: str, created: float | None = None, **extra: Any) -> Job:
+    """A queued job with no sources or outputs, as the store takes it."""
+    at = time.time() if created is None else created
+    return Job(
+        id=job_id,
+        status=JobStatus.QUEUED,
+        created_at=at,
+        updated_at=at,
+        available_at=at,
+        spec={"outputs": []},
+        sources=[],
+        **extra,
+    )
 
 
 def wait_until(predicate: Callable[[], Any], timeout_s: float, interval_s: float = 0.1) -> Any:

@@ -12,6 +12,7 @@ from darkroom.jobs.status import JobStatus
 from darkroom.queue import RedisStreamQueue
 from darkroom.queue.redis_streams import GROUP
 from darkroom.store import JobStore, open_engine
+from tests.helpers import new_job
 from tests.servers import Redis
 
 LEASE_S = 0.5
@@ -34,20 +35,7 @@ def queue(store: JobStore, redis_server: Redis, stream: str, consumer: str) -> R
 
 
 def queued(store: JobStore, job_id: str) -> Job:
-    return store.insert(queued_job(job_id))
-
-
-def queued_job(job_id: str) -> Job:
-    now = time.time()
-    return Job(
-        id=job_id,
-        status=JobStatus.QUEUED,
-        created_at=now,
-        updated_at=now,
-        available_at=now,
-        spec={"outputs": []},
-        sources=[],
-    )
+    return store.insert(new_job(job_id))
 
 
 def pending(q: RedisStreamQueue) -> int:
@@ -139,7 +127,7 @@ def test_batches_are_announced_taken_and_settled_together(
 ) -> None:
     q = queue(store, redis_server, stream, "w1")
     q.take("w1", lease_s=30)
-    store.insert_many([queued_job(f"j{i}") for i in range(10)])
+    store.insert_many([new_job(f"j{i}") for i in range(10)])
     q.announce([f"j{i}" for i in range(10)])
     first = q.take("w1", lease_s=30, limit=4)
     rest = q.take("w1", lease_s=30, limit=100)

@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from darkroom.jobs.model import Job
-from darkroom.jobs.status import JobStatus
 from darkroom.queue.doorbell import wait_for_doorbells
 from darkroom.store import JobStore, open_engine, open_job_listener
-
-
-def queued(job_id: str) -> Job:
-    now = time.time()
-    return Job(
-        id=job_id,
-        status=JobStatus.QUEUED,
-        created_at=now,
-        updated_at=now,
-        available_at=now,
-        spec={"outputs": []},
-        sources=[],
-    )
+from tests.helpers import new_job
 
 
 def test_a_committed_job_wakes_a_listener(postgres_url: str) -> None:
@@ -30,7 +15,7 @@ def test_a_committed_job_wakes_a_listener(postgres_url: str) -> None:
     assert listener is not None
     try:
         assert not wait_for_doorbells([listener], 0.05)
-        store.insert(queued("a"))
+        store.insert(new_job("a"))
         assert wait_for_doorbells([listener], 5)
         assert not wait_for_doorbells([listener], 0.05)  # drained
 

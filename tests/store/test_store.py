@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from darkroom.jobs.model import Job, JobFilter
+from darkroom.jobs.model import JobFilter
 from darkroom.jobs.status import JobStatus
 from darkroom.store import JobStore, open_engine
+from tests.helpers import new_job
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -18,19 +19,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> JobStore:
     if request.param == "sqlite":
         return JobStore(open_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))
     return JobStore(open_engine(request.getfixturevalue("postgres_url")))
-
-
-def new_job(job_id: str, created: float, **extra: object) -> Job:
-    return Job(
-        id=job_id,
-        status=JobStatus.QUEUED,
-        created_at=created,
-        updated_at=created,
-        available_at=created,
-        spec={"outputs": []},
-        sources=[],
-        **extra,
-    )  # type: ignore[arg-type]
 
 
 def test_claims_are_exclusive_and_in_order(store: JobStore) -> None:

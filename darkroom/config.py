@@ -52,6 +52,10 @@ class Settings(BaseSettings):
 
     download_timeout_s: float = Field(20.0, gt=0)
     download_max_redirects: int = Field(5, ge=0)
+    # hosts and CIDR ranges that source and webhook URLs may reach despite being loopback,
+    # private or link-local (comma-separated); empty: public addresses only
+    outbound_allow: str = ""
+    webhook_url: str | None = None  # for jobs that name none
 
     variant_cache: bool = True
     admin_token: str | None = None

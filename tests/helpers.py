@@ -209,6 +209,7 @@ def darkroom_env(data_dir: Path, **overrides: str) -> dict[str, str]:
         DARKROOM_LEASE_S="3",
         DARKROOM_POLL_INTERVAL_S="0.2",
         DARKROOM_RETRY_BACKOFF_S="0.2",
+        DARKROOM_OUTBOUND_ALLOW="127.0.0.0/8,::1",  # the tests' own servers
         PYTHONUNBUFFERED="1",
     )
     env.update(overrides)

@@ -18,6 +18,7 @@ from darkroom.blobs import open_blobs
 from darkroom.config import Settings
 from darkroom.jobs.service import JobService
 from darkroom.jobs.spec import JobOptions, JobRequest
+from darkroom.outbound import AllowList, OutboundGuard
 from darkroom.queue import open_queue
 from darkroom.store import JobStore, open_engine
 from darkroom.worker.pool import WorkerPool
@@ -39,7 +40,12 @@ def create_app(settings: Settings, *, pool_size: int = 0) -> FastAPI:
         app.state.pool = pool
         queue = open_queue(settings, store, consumer=f"api-{socket.gethostname()}-{os.getpid()}")
         app.state.service = JobService(
-            store, blobs, queue, settings, on_submitted=pool.notify if pool else None
+            store,
+            blobs,
+            queue,
+            settings,
+            OutboundGuard(AllowList.parse(settings.outbound_allow)),
+            on_submitted=pool.notify if pool else None,
         )
         if pool is not None:
             pool.start()

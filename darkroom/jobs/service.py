@@ -17,12 +17,14 @@ from darkroom.jobs.errors import (
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
+    ServiceError,
     from_image_error,
 )
 from darkroom.jobs.model import Job, JobFilter, JobPage
 from darkroom.jobs.sources import IncomingSource, resolve_input_path
 from darkroom.jobs.spec import JobOptions, request_fingerprint
 from darkroom.jobs.status import JobStatus
+from darkroom.outbound import ForbiddenDestination, OutboundGuard, Unresolvable
 from darkroom.queue import JobQueue
 from darkroom.store import JobStore, Stats
 
@@ -36,8 +38,10 @@ class JobService:
         blobs: BlobStore,
         queue: JobQueue,
         settings: Settings,
+        guard: OutboundGuard,
         on_submitted: Callable[[], None] | None = None,
     ) -> None:
+        self.guard = guard
         self.store = store
         self.blobs = blobs
         self.queue = queue
@@ -56,6 +60,10 @@ class JobService:
             raise InvalidRequest(f"at most {self.settings.max_outputs} outputs per job")
         for out in outputs:
             self._check_output_size(out.width, out.height)
+        webhook_url = options.webhook_url or self.settings.webhook_url
+        for url in [s.url for s in sources if s.url is not None] + [webhook_url]:
+            if url is not None:
+                self._check_destination(url)
 
         fingerprint = request_fingerprint(options, [s.digest() for s in sources])
         if options.idempotency_key:
@@ -87,7 +95,7 @@ class JobService:
             labels=dict(options.labels),
             idempotency_key=options.idempotency_key,
             request_hash=fingerprint,
-            webhook_url=options.webhook_url,
+            webhook_url=webhook_url,
         )
         saved = self.store.insert(job)
         if saved.id != job.id:  # lost an idempotency race to an identical request
@@ -104,6 +112,17 @@ class JobService:
                 code="idempotency_conflict",
             )
         return existing
+
+    def _check_destination(self, url: str) -> None:
+        """Refuse now a URL the worker or the webhook sender would refuse later (they check
+        again: DNS may answer differently by then). A name that does not resolve yet is
+        left to them."""
+        try:
+            self.guard.check(url)
+        except Unresolvable:
+            return
+        except ForbiddenDestination as exc:
+            raise ServiceError(exc.message, code=exc.code, status_code=403) from exc
 
     def _check_output_size(self, width: int | None, height: int | None) -> None:
         limit = self.settings.max_output_dimension

@@ -104,7 +104,11 @@ class JobOptions(BaseModel):
         None,
         description="Outputs to make. Default: one 512x512 WebP thumbnail named 'default'.",
     )
-    webhook_url: str | None = None
+    webhook_url: str | None = Field(
+        None,
+        max_length=2048,
+        description="POSTed a signed JSON description of the job when it succeeds or fails.",
+    )
     idempotency_key: str | None = Field(None, min_length=1, max_length=200)
     labels: dict[str, str] = Field(default_factory=dict)
 
@@ -118,6 +122,13 @@ class JobOptions(BaseModel):
             if len(set(names)) != len(names):
                 raise ValueError("output names must be unique")
         return outputs
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_scheme(cls, url: str | None) -> str | None:
+        if url is not None and not url.lower().startswith(("http://", "https://")):
+            raise ValueError("webhook_url must be http:// or https://")
+        return url
 
     @field_validator("labels")
     @classmethod

@@ -14,6 +14,7 @@ from darkroom.blobs import BlobStore
 from darkroom.jobs import keys
 from darkroom.jobs.model import Job
 from darkroom.jobs.spec import OutputIn, output_name
+from darkroom.outbound import OutboundGuard
 from darkroom.worker.fetch import FetchError, download
 
 
@@ -21,6 +22,7 @@ from darkroom.worker.fetch import FetchError, download
 class SourceLoader:
     blobs: BlobStore
     http: httpx.Client
+    guard: OutboundGuard
     input_root: Path | None
     max_bytes: int
     timeout_s: float
@@ -43,6 +45,7 @@ class SourceLoader:
             return _read_if_small(path)
         return download(
             self.http,
+            self.guard,
             source["url"],
             max_bytes=self.max_bytes,
             timeout_s=self.timeout_s,

@@ -1,4 +1,5 @@
-"""Downloading a source URL within size, time and redirect limits."""
+"""Downloading a source URL within size, time and redirect limits, to allowed
+destinations only (every hop checked by the outbound guard)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import time
 from urllib.parse import urljoin
 
 import httpx
+
+from darkroom.outbound import ForbiddenDestination, OutboundGuard, Unresolvable
 
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 
@@ -18,21 +21,39 @@ class FetchError(Exception):
 
 
 def download(
-    client: httpx.Client, url: str, *, max_bytes: int, timeout_s: float, max_redirects: int
+    client: httpx.Client,
+    guard: OutboundGuard,
+    url: str,
+    *,
+    max_bytes: int,
+    timeout_s: float,
+    max_redirects: int,
 ) -> bytes:
     """GET ``url`` following at most ``max_redirects`` redirects, refusing bodies over
-    ``max_bytes`` and giving up after ``timeout_s`` seconds in all."""
+    ``max_bytes``, giving up after ``timeout_s`` seconds in all, and refusing any hop
+    whose host resolves to a forbidden address."""
     deadline = time.monotonic() + timeout_s
     for _hop in range(max_redirects + 1):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchError("download_timeout", f"download took longer than {timeout_s:g} s")
         try:
-            with client.stream("GET", url, timeout=remaining, follow_redirects=False) as resp:
+            destination = guard.check(url)
+        except Unresolvable as exc:  # DNS may answer on a later attempt
+            raise FetchError("download_failed", exc.message) from exc
+        except ForbiddenDestination as exc:
+            raise FetchError(exc.code, exc.message) from exc
+        try:
+            with client.stream(
+                "GET",
+                destination.url,
+                headers=destination.headers,
+                extensions=destination.extensions,
+                timeout=remaining,
+                follow_redirects=False,
+            ) as resp:
                 if resp.status_code in REDIRECT_CODES and "location" in resp.headers:
-                    url = urljoin(url, resp.headers["location"])
-                    if not url.lower().startswith(("http://", "https://")):
-                        raise FetchError("download_failed", "redirect to a non-http(s) URL")
+                    url = urljoin(url, resp.headers["location"])  # checked on the next hop
                     continue
                 _check_status(resp)
                 declared = resp.headers.get("content-length")

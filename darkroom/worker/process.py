@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-import httpx
-
 from darkroom import imaging
 from darkroom.blobs import BlobNotFound, BlobStore, open_blobs
 from darkroom.config import Settings
@@ -23,6 +21,7 @@ from darkroom.jobs.model import Job
 from darkroom.jobs.retry import next_attempt_at
 from darkroom.jobs.status import JobStatus
 from darkroom.logs import configure
+from darkroom.outbound import AllowList, OutboundGuard, outbound_client
 from darkroom.queue import JobQueue, open_queue
 from darkroom.store import JobStore, open_engine
 from darkroom.worker.execute import SourceLoader, execute
@@ -116,10 +115,11 @@ class Worker:
         self.queue = queue
         self.signals = signals
         self.limits = settings.image_limits()
-        self.http = httpx.Client(headers={"user-agent": "darkroom"})
+        self.http = outbound_client()
         self.loader = SourceLoader(
             blobs=blobs,
             http=self.http,
+            guard=OutboundGuard(AllowList.parse(settings.outbound_allow)),
             input_root=settings.input_root,
             max_bytes=settings.max_upload_bytes,
             timeout_s=settings.download_timeout_s,

@@ -136,3 +136,47 @@ def test_download_limits(serve_factory: Any, loopback: LoopbackServer) -> None:
     job = api.wait_job(api.submit({"source": {"url": loopback.url("/r1")}})["id"])
     assert job["status"] == "succeeded"
     assert small.endswith("/small.jpg")
+
+
+def test_forbidden_destinations_are_refused_at_submission(
+    serve_factory: Any, loopback: LoopbackServer
+) -> None:
+    """Loopback left out of the allow-list: source and webhook URLs that resolve to it are
+    refused before any request is made. (Metadata and private addresses are refused by the
+    same check; tests/outbound shows it without sending anything there.)"""
+    api = serve_factory(workers=1, DARKROOM_OUTBOUND_ALLOW="")
+    image = loopback.serve_bytes("/a.jpg", make_image(64, 64))
+    for url in (
+        image,
+        image.replace("127.0.0.1", "localhost"),
+        image.replace("127.0.0.1", "[::1]"),
+    ):
+        status, code = error_of(api.client.post("/v1/jobs", json={"source": {"url": url}}))
+        assert (status, code) == (403, "forbidden_destination")
+    refused = api.client.post(
+        "/v1/jobs",
+        json={
+            "source": {"base64": base64.b64encode(make_image(8, 8)).decode()},
+            "webhook_url": loopback.url("/hook"),
+        },
+    )
+    assert error_of(refused) == (403, "forbidden_destination")
+    assert "loopback" in refused.json()["error"]["message"]
+    assert loopback.hits == {}
+
+
+def test_every_redirect_hop_is_checked(serve_factory: Any, loopback: LoopbackServer) -> None:
+    api = serve_factory(workers=1, DARKROOM_OUTBOUND_ALLOW="127.0.0.1", DARKROOM_MAX_ATTEMPTS="1")
+
+    def elsewhere(handler: Any) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", f"http://127.0.0.2:{loopback.port}/a.jpg")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    loopback.routes["/away"] = elsewhere
+    loopback.serve_bytes("/a.jpg", make_image(64, 64))
+    job = api.wait_job(api.submit({"source": {"url": loopback.url("/away")}})["id"])
+    assert (job["status"], job["error"]["code"]) == ("failed", "forbidden_destination")
+    assert "127.0.0.2" in job["error"]["message"]
+    assert loopback.hits == {"/away": 1}

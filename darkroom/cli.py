@@ -84,6 +84,8 @@ def worker(concurrency: int | None) -> None:
     """Run worker processes only (no API), against the configured database and storage.
 
     SIGTERM or Ctrl-C lets running jobs finish before exiting."""
+    from darkroom.background import Background
+    from darkroom.blobs import open_blobs
     from darkroom.store import JobStore, open_engine
     from darkroom.worker.pool import WorkerPool
 
@@ -97,11 +99,16 @@ def worker(concurrency: int | None) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    background = Background(
+        settings, engine, open_blobs(settings.resolved_storage_url(), **settings.blob_options())
+    )
     pool.start()
+    background.start()
     click.echo(f"darkroom worker: {size} process(es); Ctrl-C to stop", err=True)
     stop.wait()
     click.echo("stopping: waiting for running jobs", err=True)
     pool.stop()
+    background.stop()
     engine.dispose()
 
 

@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from darkroom.imaging import Limits
+from darkroom.webhooks.signing import secret_key
 
 
 def _default_workers() -> int:
@@ -56,12 +57,32 @@ class Settings(BaseSettings):
     # private or link-local (comma-separated); empty: public addresses only
     outbound_allow: str = ""
     webhook_url: str | None = None  # for jobs that name none
+    webhook_secret: str | None = None  # whsec_ + base64; unset: deliveries are not signed
+    webhook_timeout_s: float = Field(15.0, gt=0, le=300)
+    webhook_attempts: int = Field(3, ge=1, le=50)
+    webhook_backoff_s: float = Field(2.0, ge=0)  # before the second attempt; doubles, ±20 %
+    webhook_backoff_max_s: float = Field(3600.0, ge=0)
+    webhook_concurrency: int = Field(4, ge=1, le=64)  # deliveries in flight per process
+
+    retention_s: int | None = Field(None, ge=1)  # keep finished jobs this long; unset: forever
+    sweep_interval_s: float = Field(60.0, gt=0)  # how often expired jobs are looked for
 
     variant_cache: bool = True
     admin_token: str | None = None
 
     log_format: Literal["plain", "json"] = "plain"
     log_level: str = "info"
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, secret: str | None) -> str | None:
+        if secret:
+            secret_key(secret)  # raises ValueError with the reason
+        return secret or None
+
+    def link_base(self) -> str:
+        """The base of links made outside a request (webhook payloads)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def sqlite_path(self) -> Path:
         return self.data_dir / "darkroom.db"

@@ -201,6 +201,17 @@ class DarkroomProcess:
         return result
 
 
+def answer(status: int) -> Route:
+    """A route that answers ``status`` with an empty body."""
+
+    def route(handler: http.server.BaseHTTPRequestHandler) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    return route
+
+
 def darkroom_env(data_dir: Path, **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DARKROOM_")}
     env.update(
@@ -219,14 +230,25 @@ def darkroom_env(data_dir: Path, **overrides: str) -> dict[str, str]:
 Route = Callable[[http.server.BaseHTTPRequestHandler], None]
 
 
-class LoopbackServer:
-    """An HTTP server on 127.0.0.1 whose routes are functions set by the test."""
+@dataclass(frozen=True)
+class Received:
+    """A request a LoopbackServer was sent."""
 
-    def __init__(self) -> None:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class LoopbackServer:
+    """An HTTP server on 127.0.0.1 whose routes are functions set by the test. POSTs are
+    recorded in ``received`` and answered 204 unless a route says otherwise."""
+
+    def __init__(self, port: int = 0) -> None:
         routes: dict[str, Route] = {}
         self.routes = routes
         self.hits: dict[str, int] = {}
-        hits = self.hits
+        self.received: list[Received] = []
+        hits, received = self.hits, self.received
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
@@ -238,10 +260,23 @@ class LoopbackServer:
                 else:
                     route(self)
 
+            def do_POST(self) -> None:
+                path = self.path.split("?", 1)[0]
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                received.append(
+                    Received(path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
+                route = routes.get(path)
+                if route is None:
+                    self.send_response(204)
+                    self.end_headers()
+                else:
+                    route(self)
+
             def log_message(self, *_args: Any) -> None:
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()

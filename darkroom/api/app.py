@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from darkroom import __version__
 from darkroom.api import errors, openapi
 from darkroom.api.routes import admin, health, jobs, outputs
+from darkroom.background import Background
 from darkroom.blobs import open_blobs
 from darkroom.config import Settings
 from darkroom.jobs.service import JobService
@@ -21,6 +22,7 @@ from darkroom.jobs.spec import JobOptions, JobRequest
 from darkroom.outbound import AllowList, OutboundGuard
 from darkroom.queue import open_queue
 from darkroom.store import JobStore, open_engine
+from darkroom.store.webhooks import WebhookStore
 from darkroom.worker.pool import WorkerPool
 
 log = logging.getLogger("darkroom.api")
@@ -45,8 +47,11 @@ def create_app(settings: Settings, *, pool_size: int = 0) -> FastAPI:
             queue,
             settings,
             OutboundGuard(AllowList.parse(settings.outbound_allow)),
+            WebhookStore(engine),
             on_submitted=pool.notify if pool else None,
         )
+        background = Background(settings, engine, blobs)
+        background.start()
         if pool is not None:
             pool.start()
         log.info("darkroom api ready", extra={"workers": pool_size})
@@ -56,6 +61,7 @@ def create_app(settings: Settings, *, pool_size: int = 0) -> FastAPI:
             if pool is not None:
                 log.info("stopping workers: waiting for running jobs")
                 await run_in_threadpool(pool.stop)
+            await run_in_threadpool(background.stop)
             queue.close()
             engine.dispose()
 

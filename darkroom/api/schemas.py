@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from darkroom.jobs.delivery import DELIVERED, PENDING, Delivery
 from darkroom.jobs.model import Job
 from darkroom.jobs.spec import planned_output_names
 from darkroom.jobs.status import JobStatus
@@ -54,6 +55,25 @@ class JobLinks(BaseModel):
     )
 
 
+class WebhookOut(BaseModel):
+    enabled: bool = Field(description="Whether the job has a webhook_url.")
+    url: str | None = None
+    state: str | None = Field(
+        None,
+        description="waiting (the job has not finished), pending (being sent or retried), "
+        "delivered or failed (out of attempts); null without a webhook",
+    )
+    delivered: bool = False
+    message_id: str | None = Field(None, description="The webhook-id header, stable over retries")
+    attempts: int = 0
+    last_status_code: int | None = None
+    last_error: str | None = None
+    scheduled_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
 class JobOut(BaseModel):
     id: str
     status: JobStatus
@@ -72,6 +92,9 @@ class JobOut(BaseModel):
     idempotency_key: str | None
     webhook_url: str | None
     artifacts_deleted: bool
+    retention_s: int | None = Field(description="Seconds the job is kept after it finishes")
+    expires_at: datetime | None = Field(description="When its outputs and record are deleted")
+    webhook: WebhookOut
     links: JobLinks
 
 
@@ -121,7 +144,31 @@ def _source_out(source: dict[str, Any], facts: dict[str, Any] | None) -> SourceO
     )
 
 
-def job_out(job: Job, base_url: str, queue_position: int | None) -> JobOut:
+def webhook_out(job: Job, delivery: Delivery | None) -> WebhookOut:
+    if delivery is None:
+        enabled = job.webhook_url is not None
+        return WebhookOut(
+            enabled=enabled, url=job.webhook_url, state="waiting" if enabled else None
+        )
+    return WebhookOut(
+        enabled=True,
+        url=delivery.url,
+        state=delivery.state,
+        delivered=delivery.state == DELIVERED,
+        message_id=delivery.message_id,
+        attempts=delivery.attempts,
+        last_status_code=delivery.last_status_code,
+        last_error=delivery.last_error,
+        scheduled_at=iso(delivery.created_at),
+        last_attempt_at=iso(delivery.last_attempt_at),
+        next_attempt_at=iso(delivery.next_attempt_at) if delivery.state == PENDING else None,
+        delivered_at=iso(delivery.delivered_at),
+    )
+
+
+def job_out(
+    job: Job, base_url: str, queue_position: int | None, delivery: Delivery | None = None
+) -> JobOut:
     self_url = f"{base_url}/v1/jobs/{job.id}"
     facts = job.source_facts or []
     outputs = [
@@ -154,5 +201,8 @@ def job_out(job: Job, base_url: str, queue_position: int | None) -> JobOut:
         idempotency_key=job.idempotency_key,
         webhook_url=job.webhook_url,
         artifacts_deleted=job.artifacts_deleted,
+        retention_s=job.retention_s,
+        expires_at=iso(job.expires_at),
+        webhook=webhook_out(job, delivery),
         links=JobLinks(self=self_url, outputs={n: f"{self_url}/outputs/{n}" for n in planned}),
     )

@@ -33,6 +33,9 @@ class Job:
     lease_owner: str | None = None
     lease_expires_at: float | None = None
     artifacts_deleted: bool = False
+    retention_s: int | None = None
+    expires_at: float | None = None
+    expired_at: float | None = None
 
     def output(self, name: str) -> dict[str, Any] | None:
         for out in self.outputs or []:

@@ -12,6 +12,7 @@ from darkroom import imaging
 from darkroom.blobs import BlobStore
 from darkroom.config import Settings
 from darkroom.jobs import keys
+from darkroom.jobs.delivery import EVENT_FAILED, EVENT_SUCCEEDED, Delivery
 from darkroom.jobs.errors import (
     Conflict,
     InvalidRequest,
@@ -27,6 +28,7 @@ from darkroom.jobs.status import JobStatus
 from darkroom.outbound import ForbiddenDestination, OutboundGuard, Unresolvable
 from darkroom.queue import JobQueue
 from darkroom.store import JobStore, Stats
+from darkroom.store.webhooks import WebhookStore
 
 log = logging.getLogger("darkroom.jobs")
 
@@ -39,9 +41,11 @@ class JobService:
         queue: JobQueue,
         settings: Settings,
         guard: OutboundGuard,
+        webhooks: WebhookStore,
         on_submitted: Callable[[], None] | None = None,
     ) -> None:
         self.guard = guard
+        self.webhooks = webhooks
         self.store = store
         self.blobs = blobs
         self.queue = queue
@@ -96,6 +100,7 @@ class JobService:
             idempotency_key=options.idempotency_key,
             request_hash=fingerprint,
             webhook_url=webhook_url,
+            retention_s=options.retention_s or self.settings.retention_s,
         )
         saved = self.store.insert(job)
         if saved.id != job.id:  # lost an idempotency race to an identical request
@@ -158,6 +163,32 @@ class JobService:
         job = self.store.get(job_id)
         if job is None:
             raise NotFound(f"no job {job_id}")
+        if job.expired_at is not None:
+            raise NotFound(f"job {job_id} expired and was deleted", code="expired")
+        return job
+
+    def delivery(self, job_id: str) -> Delivery | None:
+        return self.webhooks.get(job_id)
+
+    def deliveries(self, jobs: list[Job]) -> dict[str, Delivery]:
+        return self.webhooks.get_many([j.id for j in jobs if j.webhook_url])
+
+    def redeliver(self, job_id: str) -> Job:
+        """Send the webhook of a finished job again, from a fresh set of attempts."""
+        job = self.get(job_id)
+        if job.webhook_url is None:
+            raise Conflict("this job has no webhook_url", code="no_webhook")
+        if job.status not in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+            raise Conflict(
+                f"webhooks are sent when a job succeeds or fails; this one is {job.status.value}",
+                code="invalid_state",
+            )
+        if self.webhooks.redeliver(job_id) is None:
+            if self.webhooks.get(job_id) is not None:
+                raise Conflict("the webhook is being sent right now", code="delivery_in_progress")
+            event = EVENT_SUCCEEDED if job.status is JobStatus.SUCCEEDED else EVENT_FAILED
+            self.webhooks.schedule(job_id, job.webhook_url, event)
+        log.info("webhook to be sent again", extra={"job_id": job_id})
         return job
 
     def list_jobs(self, filters: JobFilter, *, limit: int, cursor: str | None) -> JobPage:

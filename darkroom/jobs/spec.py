@@ -110,6 +110,12 @@ class JobOptions(BaseModel):
         description="POSTed a signed JSON description of the job when it succeeds or fails.",
     )
     idempotency_key: str | None = Field(None, min_length=1, max_length=200)
+    retention_s: int | None = Field(
+        None,
+        ge=1,
+        description="Delete the job's outputs and record this many seconds after it "
+        "finishes. Default: DARKROOM_RETENTION_S (unset: kept until deleted).",
+    )
     labels: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("outputs")

@@ -30,10 +30,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from darkroom.jobs.delivery import EVENT_FAILED, EVENT_SUCCEEDED
 from darkroom.jobs.model import Job, JobFilter, JobPage
 from darkroom.jobs.status import JobStatus
 from darkroom.store.listen import NOTIFY_JOBS
-from darkroom.store.tables import job_labels, jobs, workers
+from darkroom.store.tables import job_labels, jobs, webhook_deliveries, workers
+from darkroom.store.webhooks import schedule_deliveries
 
 _JOB_FIELDS = [c.name for c in jobs.columns if c.name != "source_sha256"]
 
@@ -109,12 +111,18 @@ def _build_claim_named() -> Update:
     return _take(and_(named, _runnable(now)), now)
 
 
+def _finished(now: Any) -> dict[str, Any]:
+    """What every finishing job's row gets: when it finished, and when it expires if it has
+    a retention (null + a number is null)."""
+    return {"finished_at": now, "expires_at": jobs.c.retention_s + now}
+
+
 def _succeeded(now: Any) -> dict[str, Any]:
     """What a succeeding job's row becomes, besides its outputs (and facts)."""
     return {
         "status": JobStatus.SUCCEEDED.value,
         "progress": 100,
-        "finished_at": now,
+        **_finished(now),
         "updated_at": now,
         "lease_owner": null(),
         "lease_expires_at": null(),
@@ -165,6 +173,16 @@ def _first_sha256(facts: list[dict[str, Any]]) -> str | None:
 
 def _facts_values(facts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"source_facts": facts, "source_sha256": _first_sha256(facts)}
+
+
+def _schedule_failed(conn: Connection, rows: Sequence[RowMapping]) -> None:
+    """Webhook deliveries for the rows (full job rows) that just failed for good."""
+    failed = [
+        (row["id"], row["webhook_url"], EVENT_FAILED)
+        for row in rows
+        if row["webhook_url"] and row["status"] == JobStatus.FAILED.value
+    ]
+    schedule_deliveries(conn, failed)
 
 
 def _announce_work(conn: Connection) -> None:
@@ -245,7 +263,7 @@ class JobStore:
         return _row_to_job(row) if row else None
 
     def list_jobs(self, filters: JobFilter, *, limit: int, cursor: str | None) -> JobPage:
-        query = select(jobs)
+        query = select(jobs).where(jobs.c.expired_at.is_(None))
         if filters.status is not None:
             query = query.where(jobs.c.status == filters.status.value)
         if filters.created_after is not None:
@@ -315,7 +333,7 @@ class JobStore:
             [jobs.c.status.in_([JobStatus.QUEUED.value, JobStatus.PROCESSING.value])],
             {
                 "status": JobStatus.CANCELED.value,
-                "finished_at": now,
+                **_finished(now),
                 "lease_owner": None,
                 "lease_expires_at": None,
             },
@@ -338,6 +356,7 @@ class JobStore:
                 "error_message": None,
                 "finished_at": None,
                 "started_at": None,
+                "expires_at": None,
             },
         )
 
@@ -385,8 +404,8 @@ class JobStore:
                         error_code="worker_lost",
                         error_message="the worker running this job stopped answering "
                         "on every attempt",
-                        finished_at=now,
                         updated_at=now,
+                        **_finished(now),
                         lease_owner=None,
                         lease_expires_at=None,
                     )
@@ -395,6 +414,7 @@ class JobStore:
                 .mappings()
                 .all()
             )
+            _schedule_failed(conn, rows)
         return [_row_to_job(r) for r in rows]
 
     def owned_by(self, worker_id: str) -> list[Job]:
@@ -456,7 +476,16 @@ class JobStore:
             for job_id, records in outputs.items()
         ]
         with self.engine.begin() as conn:
+            hooks = conn.execute(
+                select(jobs.c.id, jobs.c.webhook_url).where(
+                    jobs.c.id.in_(list(outputs)),
+                    jobs.c.webhook_url.is_not(None),
+                    jobs.c.status == JobStatus.PROCESSING.value,
+                    jobs.c.lease_owner == worker_id,
+                )
+            ).all()
             result = conn.execute(_SUCCEED, params)
+            schedule_deliveries(conn, [(job_id, url, EVENT_SUCCEEDED) for job_id, url in hooks])
         return int(result.rowcount)
 
     def succeed(
@@ -469,7 +498,7 @@ class JobStore:
         """Record the outputs; False when this worker no longer owns the job."""
         now = time.time()
         with self.engine.begin() as conn:
-            result = conn.execute(
+            row = conn.execute(
                 update(jobs)
                 .where(*self._owned(job_id, worker_id))
                 .values(
@@ -477,8 +506,11 @@ class JobStore:
                     **(_facts_values(facts) if facts is not None else {}),
                     **_succeeded(now),
                 )
-            )
-        return result.rowcount == 1
+                .returning(jobs.c.webhook_url)
+            ).first()
+            if row is not None and row.webhook_url:
+                schedule_deliveries(conn, [(job_id, row.webhook_url, EVENT_SUCCEEDED)])
+        return row is not None
 
     def fail(
         self,
@@ -502,7 +534,7 @@ class JobStore:
         if facts:
             values.update(_facts_values(facts))
         if retry_at is None:
-            values.update(status=JobStatus.FAILED.value, finished_at=now)
+            values.update(status=JobStatus.FAILED.value, **_finished(now))
         else:
             values.update(status=JobStatus.QUEUED.value, available_at=retry_at, progress=0)
         with self.engine.begin() as conn:
@@ -516,7 +548,53 @@ class JobStore:
                 .mappings()
                 .first()
             )
+            if row is not None:
+                _schedule_failed(conn, [row])
         return _row_to_job(row) if row else None
+
+    # -- retention ---------------------------------------------------------------------
+
+    def due_to_expire(self, *, limit: int) -> list[str]:
+        """Ids of finished jobs whose retention has run out and that are not yet expired."""
+        now = time.time()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(jobs.c.id)
+                .where(jobs.c.expires_at < now, jobs.c.expired_at.is_(None))
+                .order_by(jobs.c.expires_at)
+                .limit(limit)
+            ).all()
+        return [r[0] for r in rows]
+
+    def expire(self, job_id: str) -> bool:
+        """Reduce an expired job (its artifacts already deleted) to a tombstone: id, status
+        and times stay, so the API can answer ``expired``; everything the client sent or
+        the worker learnt is erased. False when it was not due (or already expired)."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.expires_at < now, jobs.c.expired_at.is_(None))
+                .values(
+                    expired_at=now,
+                    updated_at=now,
+                    artifacts_deleted=True,
+                    spec={},
+                    sources=[],
+                    source_facts=null(),
+                    source_sha256=null(),
+                    outputs=null(),
+                    labels={},
+                    error_message=null(),
+                    webhook_url=null(),
+                    idempotency_key=null(),
+                )
+            )
+            if result.rowcount != 1:
+                return False
+            conn.execute(delete(job_labels).where(job_labels.c.job_id == job_id))
+            conn.execute(delete(webhook_deliveries).where(webhook_deliveries.c.job_id == job_id))
+        return True
 
     # -- workers and figures ---------------------------------------------------------------
 

@@ -45,11 +45,15 @@ jobs = Table(
     Column("lease_owner", String(64)),
     Column("lease_expires_at", Float),
     Column("artifacts_deleted", Boolean, nullable=False, default=False),
+    Column("retention_s", Integer),  # keep results this long after finishing; null: forever
+    Column("expires_at", Float),  # set when the job finishes, if it has a retention
+    Column("expired_at", Float),  # when the sweeper deleted its artifacts
     Index("ix_jobs_claim", "status", "available_at"),
     Index("ix_jobs_created", "created_at", "id"),
     Index("ix_jobs_status_created", "status", "created_at"),
     Index("ix_jobs_source_sha256", "source_sha256"),
     Index("ix_jobs_lease_owner", "lease_owner"),
+    Index("ix_jobs_expires_at", "expires_at"),
 )
 
 job_labels = Table(
@@ -69,4 +73,26 @@ workers = Table(
     Column("pid", Integer, nullable=False),
     Column("started_at", Float, nullable=False),
     Column("last_seen", Float, nullable=False),
+)
+
+# One delivery per finished job with a webhook: the latest outcome, retried until it is
+# delivered or out of attempts. Sent by the webhook sender of any darkroom process.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("job_id", String(36), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("message_id", String(64), nullable=False),  # webhook-id, the same on every retry
+    Column("event", String(32), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Float),
+    Column("lease_owner", String(64)),
+    Column("lease_expires_at", Float),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("created_at", Float, nullable=False),
+    Column("last_attempt_at", Float),
+    Column("delivered_at", Float),
+    Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
 )

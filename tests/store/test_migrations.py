@@ -6,11 +6,13 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from darkroom.store import open_engine
+from darkroom.store.migrate import FIRST_REVISION, alembic_config
 from darkroom.store.tables import metadata
 
 
@@ -48,7 +50,9 @@ def test_many_processes_starting_at_once_migrate_once(database_url: str) -> None
 
 def test_a_database_made_before_migrations_is_adopted(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    metadata.create_all(create_engine(url))  # how darkroom 0.1 made its schema
+    with create_engine(url).begin() as conn:  # darkroom 0.1's schema, made by create_all:
+        command.upgrade(alembic_config(conn), FIRST_REVISION)  # the first migration's tables
+        conn.execute(text("DROP TABLE alembic_version"))  # and no record of migrations
     engine = open_engine(url)
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() is not None

@@ -164,8 +164,9 @@ async def create_job(
 
 @router.get("/{job_id}", response_model=JobOut, responses=error_responses(404))
 def get_job(job_id: str, service: ServiceDep, base_url: BaseUrlDep) -> JobOut:
+    """The job; 404 `not_found` if unknown, 404 `expired` once its retention ran out."""
     job = service.get(job_id)
-    return job_out(job, base_url, service.queue_position(job))
+    return job_out(job, base_url, service.queue_position(job), service.delivery(job_id))
 
 
 @router.get("", response_model=JobList, responses=error_responses(422))
@@ -198,8 +199,10 @@ def list_jobs(
         limit=limit,
         cursor=cursor,
     )
+    deliveries = service.deliveries(page.jobs)
     return JobList(
-        jobs=[job_out(j, base_url, None) for j in page.jobs], next_cursor=page.next_cursor
+        jobs=[job_out(j, base_url, None, deliveries.get(j.id)) for j in page.jobs],
+        next_cursor=page.next_cursor,
     )
 
 
@@ -214,4 +217,17 @@ def delete_job(job_id: str, service: ServiceDep, base_url: BaseUrlDep) -> JobOut
 def retry_job(job_id: str, service: ServiceDep, base_url: BaseUrlDep) -> JobOut:
     """Queue a failed job again, with a fresh set of attempts."""
     job = service.retry(job_id)
-    return job_out(job, base_url, service.queue_position(job))
+    return job_out(job, base_url, service.queue_position(job), service.delivery(job_id))
+
+
+@router.post(
+    "/{job_id}/webhook/redeliver",
+    status_code=202,
+    response_model=JobOut,
+    responses=error_responses(404, 409),
+)
+def redeliver_webhook(job_id: str, service: ServiceDep, base_url: BaseUrlDep) -> JobOut:
+    """Send the finished job's webhook again, with the same `webhook-id` and a fresh set of
+    attempts. 409 `no_webhook`, `invalid_state` (not finished) or `delivery_in_progress`."""
+    job = service.redeliver(job_id)
+    return job_out(job, base_url, None, service.delivery(job_id))

@@ -1,0 +1,169 @@
+"""Webhook deliveries: scheduled in the transaction that finishes a job, then claimed,
+retried and recorded by the webhook sender of any darkroom process."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, and_, delete, insert, or_, select, update
+from sqlalchemy.engine import Connection, RowMapping
+
+from darkroom.jobs.delivery import DELIVERED, FAILED, PENDING, Delivery
+from darkroom.store.tables import webhook_deliveries as deliveries
+
+
+def _delivery(row: RowMapping) -> Delivery:
+    return Delivery(**{name: row[name] for name in Delivery.__dataclass_fields__})
+
+
+def schedule_deliveries(conn: Connection, finished: Sequence[tuple[str, str, str]]) -> None:
+    """Queue a delivery for each (job id, webhook URL, event) that just finished, replacing
+    the delivery of an earlier outcome (a failed job run again)."""
+    if not finished:
+        return
+    now = time.time()
+    conn.execute(delete(deliveries).where(deliveries.c.job_id.in_([f[0] for f in finished])))
+    conn.execute(
+        insert(deliveries),
+        [
+            {
+                "job_id": job_id,
+                "message_id": f"msg_{uuid.uuid4().hex}",
+                "event": event,
+                "url": url,
+                "state": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for job_id, url, event in finished
+        ],
+    )
+
+
+class WebhookStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get(self, job_id: str) -> Delivery | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(deliveries).where(deliveries.c.job_id == job_id))
+                .mappings()
+                .first()
+            )
+        return _delivery(row) if row else None
+
+    def get_many(self, job_ids: Sequence[str]) -> dict[str, Delivery]:
+        if not job_ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(deliveries).where(deliveries.c.job_id.in_(list(job_ids)))
+            ).mappings()
+            return {row["job_id"]: _delivery(row) for row in rows}
+
+    def schedule(self, job_id: str, url: str, event: str) -> None:
+        """A delivery for a job that finished without one being made."""
+        with self.engine.begin() as conn:
+            schedule_deliveries(conn, [(job_id, url, event)])
+
+    def claim_due(self, owner: str, *, limit: int, lease_s: float) -> list[Delivery]:
+        """Take up to ``limit`` deliveries that are due and not being sent by another
+        sender (or whose sender's lease ran out)."""
+        now = time.time()
+        due = (
+            select(deliveries.c.job_id)
+            .where(
+                deliveries.c.state == PENDING,
+                deliveries.c.next_attempt_at <= now,
+                or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at < now),
+            )
+            .order_by(deliveries.c.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        with self.engine.begin() as conn:
+            rows = (
+                conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.job_id.in_(due))
+                    .values(lease_owner=owner, lease_expires_at=now + lease_s)
+                    .returning(*deliveries.c)
+                )
+                .mappings()
+                .all()
+            )
+        return [_delivery(r) for r in rows]
+
+    def record_attempt(
+        self,
+        delivery: Delivery,
+        owner: str,
+        *,
+        status_code: int | None,
+        error: str | None,
+        retry_at: float | None,
+    ) -> None:
+        """Record one attempt: delivered when ``error`` is None, else pending again at
+        ``retry_at`` or failed for good. Ignored if another sender took the delivery over,
+        or if it was replaced meanwhile."""
+        now = time.time()
+        if error is None:
+            outcome = {"state": DELIVERED, "delivered_at": now, "next_attempt_at": None}
+        elif retry_at is not None:
+            outcome = {"state": PENDING, "next_attempt_at": retry_at}
+        else:
+            outcome = {"state": FAILED, "next_attempt_at": None}
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.job_id == delivery.job_id,
+                    deliveries.c.message_id == delivery.message_id,
+                    deliveries.c.lease_owner == owner,
+                )
+                .values(
+                    attempts=deliveries.c.attempts + 1,
+                    last_status_code=status_code,
+                    last_error=error,
+                    last_attempt_at=now,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    **outcome,
+                )
+            )
+
+    def redeliver(self, job_id: str) -> Delivery | None:
+        """Send the job's delivery again from its first attempt, with the same message id
+        (receivers deduplicate on it). None when the job has no delivery."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            row = (
+                conn.execute(
+                    update(deliveries)
+                    .where(
+                        and_(
+                            deliveries.c.job_id == job_id,
+                            or_(
+                                deliveries.c.state != PENDING,
+                                deliveries.c.lease_expires_at.is_(None),
+                            ),
+                        )
+                    )
+                    .values(
+                        state=PENDING,
+                        attempts=0,
+                        next_attempt_at=now,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                    )
+                    .returning(*deliveries.c)
+                )
+                .mappings()
+                .first()
+            )
+        return _delivery(row) if row else None

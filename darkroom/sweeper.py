@@ -1,0 +1,55 @@
+"""Retention: deletes the artifacts of jobs whose retention ran out, then their records'
+content. Runs in every darkroom process beside the webhook sender; two sweepers meeting
+on one job do the same idempotent work."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from darkroom.blobs import BlobStore
+from darkroom.jobs import keys
+from darkroom.store import JobStore
+
+log = logging.getLogger("darkroom.retention")
+
+BATCH = 100
+
+
+class RetentionSweeper:
+    def __init__(self, store: JobStore, blobs: BlobStore, *, interval_s: float) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("retention sweep failed; trying again next interval")
+
+    def sweep(self) -> int:
+        """Expire every job that is due; returns how many."""
+        expired = 0
+        while not self._stop.is_set():
+            due = self.store.due_to_expire(limit=BATCH)
+            for job_id in due:
+                self.blobs.delete_prefix(keys.job_prefix(job_id))
+                if self.store.expire(job_id):
+                    expired += 1
+                    log.info("job expired", extra={"job_id": job_id})
+            if len(due) < BATCH:
+                break
+        return expired

@@ -1,0 +1,1 @@
+"""Telling applications that a job finished: signed, retried, persisted deliveries."""

@@ -1,0 +1,160 @@
+"""Sends due webhook deliveries from a few threads of any darkroom process.
+
+Deliveries are rows (store/webhooks.py): a sender claims due ones under a lease, POSTs
+them and records each attempt. Work is never held up by a slow receiver: sending happens
+here, beside the workers, never in them. A delivery whose sender died is taken over when
+its lease runs out; one pending at shutdown is sent by the next process to start.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+import httpx
+
+from darkroom.config import Settings
+from darkroom.jobs.delivery import Delivery
+from darkroom.outbound import ForbiddenDestination, OutboundGuard, Unresolvable, outbound_client
+from darkroom.store import JobStore
+from darkroom.store.webhooks import WebhookStore
+from darkroom.webhooks.payload import delivery_body
+from darkroom.webhooks.signing import signature_headers
+
+log = logging.getLogger("darkroom.webhooks")
+
+
+class Attempt:
+    """What one POST came to: a status code, an error, and whether to try again."""
+
+    def __init__(self, status_code: int | None, error: str | None, permanent: bool = False):
+        self.status_code = status_code
+        self.error = error
+        self.permanent = permanent
+
+
+class WebhookSender:
+    def __init__(
+        self,
+        settings: Settings,
+        jobs: JobStore,
+        deliveries: WebhookStore,
+        guard: OutboundGuard,
+        *,
+        owner: str,
+    ) -> None:
+        self.settings = settings
+        self.jobs = jobs
+        self.deliveries = deliveries
+        self.guard = guard
+        self.owner = owner
+        self.client = outbound_client()
+        self.lease_s = settings.webhook_timeout_s * 2 + 10
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(settings.webhook_concurrency, "webhook")
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop claiming; let deliveries in flight finish (each within its timeout)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(self.settings.webhook_timeout_s + 5)
+        self._pool.shutdown(wait=True)
+        self.client.close()
+
+    def _run(self) -> None:
+        running: set[Future[None]] = set()
+        while not self._stop.is_set():
+            free = self.settings.webhook_concurrency - len(running)
+            claimed: list[Delivery] = []
+            if free > 0:
+                try:
+                    claimed = self.deliveries.claim_due(
+                        self.owner, limit=free, lease_s=self.lease_s
+                    )
+                except Exception:
+                    log.exception("could not look for due webhook deliveries")
+            running |= {self._pool.submit(self.send, delivery) for delivery in claimed}
+            if running:
+                _done, pending = wait(
+                    running, timeout=self.settings.poll_interval_s, return_when=FIRST_COMPLETED
+                )
+                running = set(pending)
+            elif not claimed:
+                self._stop.wait(self.settings.poll_interval_s)
+        wait(running)
+
+    def send(self, delivery: Delivery) -> None:
+        """One attempt at one delivery, recorded whatever happens."""
+        try:
+            attempt = self._post(delivery)
+        except Exception as exc:  # a bug must not lose the delivery
+            log.exception("webhook attempt failed unexpectedly", extra={"job_id": delivery.job_id})
+            attempt = Attempt(None, f"internal error: {type(exc).__name__}: {exc}")
+        attempts = delivery.attempts + 1
+        retry_at = None
+        if attempt.error is not None and not attempt.permanent:
+            retry_at = self._retry_at(attempts)
+        self.deliveries.record_attempt(
+            delivery,
+            self.owner,
+            status_code=attempt.status_code,
+            error=attempt.error,
+            retry_at=retry_at,
+        )
+        fields = {"job_id": delivery.job_id, "attempt": attempts, "status": attempt.status_code}
+        if attempt.error is None:
+            log.info("webhook delivered", extra=fields)
+        else:
+            final = "" if retry_at else "; giving up"
+            log.warning(f"webhook attempt failed: {attempt.error}{final}", extra=fields)
+
+    def _retry_at(self, attempts: int) -> float | None:
+        if attempts >= self.settings.webhook_attempts:
+            return None
+        delay = self.settings.webhook_backoff_s * 2.0 ** (attempts - 1)
+        delay = min(self.settings.webhook_backoff_max_s, delay) * random.uniform(0.8, 1.2)
+        return time.time() + delay
+
+    def _post(self, delivery: Delivery) -> Attempt:
+        job = self.jobs.get(delivery.job_id)
+        if job is None:
+            return Attempt(None, "the job no longer exists", permanent=True)
+        try:
+            destination = self.guard.check(delivery.url)
+        except Unresolvable as exc:
+            return Attempt(None, exc.message)
+        except ForbiddenDestination as exc:
+            return Attempt(None, f"{exc.code}: {exc.message}", permanent=True)
+        body = delivery_body(delivery.event, job, self.settings.link_base())
+        headers = {"content-type": "application/json", **destination.headers}
+        timestamp = int(time.time())
+        if self.settings.webhook_secret:
+            headers |= signature_headers(
+                self.settings.webhook_secret, delivery.message_id, timestamp, body
+            )
+        else:
+            headers |= {"webhook-id": delivery.message_id, "webhook-timestamp": str(timestamp)}
+        try:
+            response = self.client.post(
+                destination.url,
+                content=body,
+                headers=headers,
+                extensions=destination.extensions,
+                timeout=self.settings.webhook_timeout_s,
+                follow_redirects=False,
+            )
+        except httpx.TimeoutException:
+            return Attempt(None, f"timed out after {self.settings.webhook_timeout_s:g} s")
+        except httpx.HTTPError as exc:
+            return Attempt(None, f"connection failed: {type(exc).__name__}: {exc}")
+        if 200 <= response.status_code < 300:
+            return Attempt(response.status_code, None)
+        return Attempt(response.status_code, f"receiver answered {response.status_code}")

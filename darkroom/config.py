@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     webhook_backoff_max_s: float = Field(3600.0, ge=0)
     webhook_concurrency: int = Field(4, ge=1, le=64)  # deliveries in flight per process
 
+    events_poll_s: float = Field(0.25, gt=0, le=5)  # how often an event stream reads its job
+
     retention_s: int | None = Field(None, ge=1)  # keep finished jobs this long; unset: forever
     sweep_interval_s: float = Field(60.0, gt=0)  # how often expired jobs are looked for
 

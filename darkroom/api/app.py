@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from darkroom import __version__
 from darkroom.api import errors, openapi
-from darkroom.api.routes import admin, health, jobs, outputs
+from darkroom.api.routes import admin, events, health, jobs, outputs
 from darkroom.background import Background
 from darkroom.blobs import open_blobs
 from darkroom.config import Settings
@@ -73,7 +73,7 @@ def create_app(settings: Settings, *, pool_size: int = 0) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for router in (jobs.router, outputs.router, health.router, admin.router):
+    for router in (jobs.router, events.router, outputs.router, health.router, admin.router):
         app.include_router(router)
     openapi.install(app, [JobRequest, JobOptions])
     return app

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from darkroom.webhooks.signing import new_secret, verify
@@ -156,3 +160,38 @@ def test_a_delivery_pending_at_shutdown_is_sent_after_restart(
 def _b64(data: bytes) -> str:
 
     return base64.b64encode(data).decode()
+
+
+@SQLITE
+def test_the_example_receiver_verifies_real_deliveries(serve_factory: Any, tmp_path: Path) -> None:
+    """examples/webhook_receiver.py, as documented, against a real darkroom."""
+    secret = new_secret()
+    port = free_port()
+    log = (tmp_path / "receiver.log").open("w+")
+    receiver = subprocess.Popen(
+        [sys.executable, "examples/webhook_receiver.py", "--port", str(port)],
+        env={**os.environ, "DARKROOM_WEBHOOK_SECRET": secret},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        wait_until(lambda: "listening" in (tmp_path / "receiver.log").read_text(), 30)
+        api = serve_factory(workers=1, DARKROOM_WEBHOOK_SECRET=secret, **QUICK)
+        hook = f"http://127.0.0.1:{port}/darkroom"
+        job = api.submit({"source": {"base64": _b64(make_image(32, 32))}, "webhook_url": hook})
+        assert delivered(api, job["id"])["last_status_code"] == 204
+        lines = (tmp_path / "receiver.log").read_text().splitlines()
+        event = json.loads(lines[-1])
+        assert (event["type"], event["job"]) == ("job.succeeded", job["id"])
+        assert event["outputs"][0].endswith(f"/v1/jobs/{job['id']}/outputs/default")
+        # a forged delivery is refused
+        forged = httpx.post(
+            hook,
+            content=b"{}",
+            headers={"webhook-id": "x", "webhook-timestamp": "1", "webhook-signature": "v1,AAAA"},
+        )
+        assert forged.status_code == 400
+    finally:
+        receiver.terminate()
+        receiver.wait(10)

@@ -167,8 +167,11 @@ class JobService:
             raise NotFound(f"job {job_id} expired and was deleted", code="expired")
         return job
 
-    def delivery(self, job_id: str) -> Delivery | None:
-        return self.webhooks.get(job_id)
+    def delivery(self, job: Job) -> Delivery | None:
+        """The job's webhook delivery; looked up only for a finished job with a webhook."""
+        if job.webhook_url is None or not job.status.finished:
+            return None
+        return self.webhooks.get(job.id)
 
     def deliveries(self, jobs: list[Job]) -> dict[str, Delivery]:
         return self.webhooks.get_many([j.id for j in jobs if j.webhook_url])

@@ -143,18 +143,22 @@ class WebhookSender:
         else:
             headers |= {"webhook-id": delivery.message_id, "webhook-timestamp": str(timestamp)}
         try:
-            response = self.client.post(
+            # Streamed, and the body never read: only the status matters, and a receiver
+            # cannot make darkroom hold an answer of any size.
+            with self.client.stream(
+                "POST",
                 destination.url,
                 content=body,
                 headers=headers,
                 extensions=destination.extensions,
                 timeout=self.settings.webhook_timeout_s,
                 follow_redirects=False,
-            )
+            ) as response:
+                status = response.status_code
         except httpx.TimeoutException:
             return Attempt(None, f"timed out after {self.settings.webhook_timeout_s:g} s")
         except httpx.HTTPError as exc:
             return Attempt(None, f"connection failed: {type(exc).__name__}: {exc}")
-        if 200 <= response.status_code < 300:
-            return Attempt(response.status_code, None)
-        return Attempt(response.status_code, f"receiver answered {response.status_code}")
+        if 200 <= status < 300:
+            return Attempt(status, None)
+        return Attempt(status, f"receiver answered {status}")

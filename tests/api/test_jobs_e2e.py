@@ -248,6 +248,13 @@ def test_health_ready_stats_and_openapi(server: DarkroomProcess) -> None:
     assert set(post["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
     assert "JobRequest" in spec["components"]["schemas"]
     assert "/v1/jobs/{job_id}/outputs/{name}" in spec["paths"]
+    events = spec["paths"]["/v1/jobs/{job_id}/events"]["get"]["responses"]
+    assert "text/event-stream" in events["200"]["content"]
+    assert "202" in spec["paths"]["/v1/jobs/{job_id}/webhook/redeliver"]["post"]["responses"]
+    job_schema = spec["components"]["schemas"]["JobOut"]["properties"]
+    assert {"webhook", "retention_s", "expires_at"} <= set(job_schema)
+    options = spec["components"]["schemas"]["JobRequest"]["properties"]
+    assert {"webhook_url", "retention_s"} <= set(options)
     assert server.client.get("/docs").status_code == 200
 
 

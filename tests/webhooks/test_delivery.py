@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,32 @@ def test_the_example_receiver_verifies_real_deliveries(serve_factory: Any, tmp_p
     finally:
         receiver.terminate()
         receiver.wait(10)
+
+
+@SQLITE
+def test_a_stalled_receiver_holds_up_no_job(serve_factory: Any, loopback: LoopbackServer) -> None:
+    """Every delivery hangs until the test lets the receiver answer; meanwhile every job
+    still runs to the end."""
+    release = threading.Event()
+
+    def stalled(handler: Any) -> None:
+        release.wait(60)
+        answer(204)(handler)
+
+    loopback.routes["/slow"] = stalled
+    api = serve_factory(
+        workers=1, DARKROOM_WEBHOOK_TIMEOUT_S="60", DARKROOM_WEBHOOK_CONCURRENCY="1"
+    )
+    hook = loopback.url("/slow")
+    ids = [
+        api.submit({"source": {"base64": _b64(make_image(32, 32))}, "webhook_url": hook})["id"]
+        for _ in range(4)
+    ]
+    try:
+        assert all(api.wait_job(job_id)["status"] == "succeeded" for job_id in ids)
+        wait_until(lambda: len(loopback.received) >= 1, 30)
+        assert not release.is_set() and len(loopback.received) == 1  # one stuck in flight
+    finally:
+        release.set()
+    for job_id in ids:
+        assert delivered(api, job_id)["attempts"] == 1

@@ -52,7 +52,7 @@ async def job_events(
         state = (job.status.value, job.progress)
         if job.status.finished:
             number += 1
-            delivery = await run_in_threadpool(service.delivery, job.id)
+            delivery = await run_in_threadpool(service.delivery, job)
             view = job_out(job, base_url, None, delivery).model_dump(mode="json")
             yield _frame("status", number, view)
             return

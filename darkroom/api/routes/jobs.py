@@ -166,7 +166,7 @@ async def create_job(
 def get_job(job_id: str, service: ServiceDep, base_url: BaseUrlDep) -> JobOut:
     """The job; 404 `not_found` if unknown, 404 `expired` once its retention ran out."""
     job = service.get(job_id)
-    return job_out(job, base_url, service.queue_position(job), service.delivery(job_id))
+    return job_out(job, base_url, service.queue_position(job), service.delivery(job))
 
 
 @router.get("", response_model=JobList, responses=error_responses(422))
@@ -217,7 +217,7 @@ def delete_job(job_id: str, service: ServiceDep, base_url: BaseUrlDep) -> JobOut
 def retry_job(job_id: str, service: ServiceDep, base_url: BaseUrlDep) -> JobOut:
     """Queue a failed job again, with a fresh set of attempts."""
     job = service.retry(job_id)
-    return job_out(job, base_url, service.queue_position(job), service.delivery(job_id))
+    return job_out(job, base_url, service.queue_position(job), service.delivery(job))
 
 
 @router.post(
@@ -230,4 +230,4 @@ def redeliver_webhook(job_id: str, service: ServiceDep, base_url: BaseUrlDep) ->
     """Send the finished job's webhook again, with the same `webhook-id` and a fresh set of
     attempts. 409 `no_webhook`, `invalid_state` (not finished) or `delivery_in_progress`."""
     job = service.redeliver(job_id)
-    return job_out(job, base_url, None, service.delivery(job_id))
+    return job_out(job, base_url, None, service.delivery(job))

@@ -225,3 +225,33 @@ def test_a_stalled_receiver_holds_up_no_job(serve_factory: Any, loopback: Loopba
         release.set()
     for job_id in ids:
         assert delivered(api, job_id)["attempts"] == 1
+
+
+@SQLITE
+def test_default_webhook_and_a_timed_out_attempt(
+    serve_factory: Any, loopback: LoopbackServer
+) -> None:
+    """DARKROOM_WEBHOOK_URL serves jobs that name none; an attempt the receiver does not
+    answer in time is retried."""
+    release = threading.Event()
+
+    def slow_first(handler: Any) -> None:
+        release.wait(30)  # until released, longer than the timeout: darkroom gives up
+        answer(204)(handler)
+
+    loopback.routes["/default"] = slow_first
+    api = serve_factory(
+        workers=1,
+        DARKROOM_WEBHOOK_URL=loopback.url("/default"),
+        **{**QUICK, "DARKROOM_WEBHOOK_TIMEOUT_S": "1", "DARKROOM_WEBHOOK_BACKOFF_S": "1"},
+    )
+    job = api.submit({"source": {"base64": _b64(make_image(32, 32))}})
+    assert job["webhook_url"] == loopback.url("/default")
+    try:
+        first = wait_until(lambda: (h := api.job(job["id"])["webhook"])["attempts"] >= 1 and h, 30)
+        assert first["last_error"] == "timed out after 1 s"
+        assert first["last_status_code"] is None
+    finally:
+        release.set()
+    hook = delivered(api, job["id"])
+    assert hook["attempts"] >= 2

@@ -74,14 +74,17 @@ class WebhookStore:
         """Take up to ``limit`` deliveries that are due and not being sent by another
         sender (or whose sender's lease ran out)."""
         now = time.time()
+        runnable = select(deliveries.c.job_id).where(
+            deliveries.c.state == PENDING,
+            deliveries.c.next_attempt_at <= now,
+            or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at < now),
+        )
+        # Asked every poll interval by every process: look before taking a write lock.
+        with self.engine.connect() as conn:
+            if conn.execute(runnable.limit(1)).first() is None:
+                return []
         due = (
-            select(deliveries.c.job_id)
-            .where(
-                deliveries.c.state == PENDING,
-                deliveries.c.next_attempt_at <= now,
-                or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at < now),
-            )
-            .order_by(deliveries.c.next_attempt_at)
+            runnable.order_by(deliveries.c.next_attempt_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
             .scalar_subquery()

@@ -15,6 +15,14 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+_READ_ONLY = "darkroom_read_only"
+
+
+def reader_of(engine: Engine) -> Engine:
+    """The same engine (and pool) for transactions that only read."""
+    return engine.execution_options(**{_READ_ONLY: True})
+
+
 def _prepare_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -31,7 +39,9 @@ def _prepare_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads begin deferred: under WAL they then run beside the writer, not after it.
+        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def open_engine(url: str, *, migrate: bool = True) -> Engine:

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from darkroom.jobs.delivery import EVENT_FAILED, EVENT_SUCCEEDED
 from darkroom.jobs.model import Job, JobFilter, JobPage
 from darkroom.jobs.status import JobStatus
+from darkroom.store.database import reader_of
 from darkroom.store.listen import NOTIFY_JOBS
 from darkroom.store.tables import job_labels, jobs, webhook_deliveries, workers
 from darkroom.store.webhooks import schedule_deliveries
@@ -214,6 +215,7 @@ class Stats:
 class JobStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.reader = reader_of(engine)
 
     # -- creation and lookup -------------------------------------------------------------
 
@@ -253,12 +255,12 @@ class JobStore:
             return existing
 
     def get(self, job_id: str) -> Job | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
         return _row_to_job(row) if row else None
 
     def get_by_idempotency_key(self, key: str) -> Job | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(jobs).where(jobs.c.idempotency_key == key)).mappings().first()
         return _row_to_job(row) if row else None
 
@@ -287,7 +289,7 @@ class JobStore:
                 )
             )
         query = query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit + 1)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             found = [_row_to_job(r) for r in conn.execute(query).mappings()]
         next_cursor = None
         if len(found) > limit:
@@ -300,7 +302,7 @@ class JobStore:
         if job.status is not JobStatus.QUEUED:
             return None
         params = {"available": job.available_at, "created": job.created_at}
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             ahead = conn.execute(_JOBS_AHEAD, params).scalar_one()
         return int(ahead) + 1
 
@@ -418,7 +420,7 @@ class JobStore:
         return [_row_to_job(r) for r in rows]
 
     def owned_by(self, worker_id: str) -> list[Job]:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(select(jobs).where(jobs.c.lease_owner == worker_id)).mappings()
             return [_row_to_job(r) for r in rows]
 
@@ -557,7 +559,7 @@ class JobStore:
     def due_to_expire(self, *, limit: int) -> list[str]:
         """Ids of finished jobs whose retention has run out and that are not yet expired."""
         now = time.time()
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(
                 select(jobs.c.id)
                 .where(jobs.c.expires_at < now, jobs.c.expired_at.is_(None))
@@ -613,7 +615,7 @@ class JobStore:
 
     def workers_alive(self, within_s: float) -> int:
         cutoff = time.time() - within_s
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return int(
                 conn.execute(
                     select(func.count()).select_from(workers).where(workers.c.last_seen >= cutoff)
@@ -632,7 +634,7 @@ class JobStore:
         per_status = {s.value: 0 for s in JobStatus}
         oldest_queued: float | None = None
         succeeded_last_minute = 0
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(
                 select(
                     jobs.c.status, func.count(), func.min(jobs.c.created_at), finished_last_minute
@@ -653,5 +655,5 @@ class JobStore:
         )
 
     def ping(self) -> None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             conn.execute(select(1))

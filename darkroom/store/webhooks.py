@@ -11,6 +11,7 @@ from sqlalchemy import Engine, and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from darkroom.jobs.delivery import DELIVERED, FAILED, PENDING, Delivery
+from darkroom.store.database import reader_of
 from darkroom.store.tables import webhook_deliveries as deliveries
 
 
@@ -46,9 +47,10 @@ def schedule_deliveries(conn: Connection, finished: Sequence[tuple[str, str, str
 class WebhookStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.reader = reader_of(engine)
 
     def get(self, job_id: str) -> Delivery | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = (
                 conn.execute(select(deliveries).where(deliveries.c.job_id == job_id))
                 .mappings()
@@ -59,7 +61,7 @@ class WebhookStore:
     def get_many(self, job_ids: Sequence[str]) -> dict[str, Delivery]:
         if not job_ids:
             return {}
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(
                 select(deliveries).where(deliveries.c.job_id.in_(list(job_ids)))
             ).mappings()
@@ -80,7 +82,7 @@ class WebhookStore:
             or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at < now),
         )
         # Asked every poll interval by every process: look before taking a write lock.
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             if conn.execute(runnable.limit(1)).first() is None:
                 return []
         due = (

@@ -144,3 +144,19 @@ def test_batches_insert_claim_and_succeed_together(store: JobStore) -> None:
     assert done.outputs == [{"name": "x"}]
     with pytest.raises(ValueError):
         store.insert_many([new_job("k", 1.0, idempotency_key="key")])
+
+
+def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
+    """Reads begin deferred: under WAL they see the last commit while a write is open."""
+    store = JobStore(open_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+    store.insert(new_job("j", 1.0))
+    read: list[object] = []
+    with store.engine.begin() as writer:  # BEGIN IMMEDIATE: holds the write lock
+        writer.exec_driver_sql("UPDATE jobs SET progress = 50")
+        reader = threading.Thread(target=lambda: read.append(store.get("j")))
+        reader.start()
+        reader.join(10)
+        assert not reader.is_alive()
+    [job] = read
+    assert job is not None and job.progress == 0  # type: ignore[attr-defined]
+    assert store.get("j").progress == 50  # type: ignore[union-attr]

@@ -22,6 +22,20 @@ class ErrorInfo(BaseModel):
     message: str
 
 
+class CropOut(BaseModel):
+    x: int
+    y: int
+    width: int
+    height: int
+    method: str = Field(
+        description="What placed it: the gravity given, or for auto and faces the method "
+        "that decided (faces, attention)."
+    )
+    confidence: float | None = Field(
+        None, description="0..1 for attention, entropy and faces; null for fixed gravities."
+    )
+
+
 class OutputOut(BaseModel):
     name: str
     source: int = Field(description="Index of the source this output was made from.")
@@ -32,6 +46,9 @@ class OutputOut(BaseModel):
     frames: int = 1
     bytes: int
     url: str
+    crop: CropOut | None = Field(
+        None, description="Cover outputs: the region cut out, in source pixels as displayed."
+    )
 
 
 class SourceOut(BaseModel):

@@ -126,7 +126,7 @@ def _cover_region(source: Size, target: Size, gravity: Gravity) -> Box:
         region_width, region_height = source.height * aspect, float(source.height)
     else:
         region_width, region_height = float(source.width), source.width / aspect
-    fx, fy = _GRAVITY_FRACTIONS[gravity]
+    fx, fy = _GRAVITY_FRACTIONS.get(gravity, (0.5, 0.5))  # smart ones move it after decoding
     return Box(
         (source.width - region_width) * fx,
         (source.height - region_height) * fy,

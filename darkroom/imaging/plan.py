@@ -8,16 +8,33 @@ from darkroom.imaging.errors import ImageTooLarge, InvalidSpec, OutputTooLarge
 from darkroom.imaging.formats import ANIMATED_OUTPUTS, ANIMATED_SOURCES, default_output
 from darkroom.imaging.geometry import Geometry, plan_geometry
 from darkroom.imaging.probe import Header
-from darkroom.imaging.spec import Gravity, Limits, Operation, OutputFormat, RenderSpec
+from darkroom.imaging.spec import (
+    DEFAULT_ANALYSIS_SIZE,
+    SMART_GRAVITIES,
+    Gravity,
+    Limits,
+    Operation,
+    OutputFormat,
+    RenderSpec,
+)
 
 
 @dataclass(frozen=True)
 class OutputPlan:
+    op: Operation
     geometry: Geometry
     format: OutputFormat
     quality: int | None  # None: the format's default
     animated: bool  # every source frame goes into the output
     keep_metadata: bool
+    gravity: Gravity = Gravity.CENTRE
+    focus: tuple[float, float] | None = None
+    max_analysis_size: int = DEFAULT_ANALYSIS_SIZE
+
+    @property
+    def smart(self) -> bool:
+        """The crop is placed by looking at the pixels, after decoding."""
+        return self.gravity in SMART_GRAVITIES
 
     @property
     def scale(self) -> float:
@@ -45,4 +62,18 @@ def plan_output(spec: RenderSpec, header: Header, limits: Limits) -> OutputPlan:
             f"{header.frames} frames of {header.stored.width}x{header.stored.height} "
             f"exceed {limits.max_source_pixels} pixels to animate"
         )
-    return OutputPlan(geometry, fmt, spec.quality, animated, spec.keep_metadata)
+    if gravity is Gravity.FOCUS and spec.focus is None:
+        raise InvalidSpec("gravity 'focus' needs a focal point")
+    if spec.max_analysis_size < 32:
+        raise InvalidSpec("max_analysis_size must be at least 32")
+    return OutputPlan(
+        op,
+        geometry,
+        fmt,
+        spec.quality,
+        animated,
+        spec.keep_metadata,
+        gravity,
+        spec.focus,
+        spec.max_analysis_size,
+    )

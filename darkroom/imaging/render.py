@@ -13,13 +13,15 @@ from dataclasses import dataclass
 
 from darkroom.imaging.decode import decoder_pixels, open_source
 from darkroom.imaging.encode import encode
-from darkroom.imaging.geometry import Size, round_half_up, to_stored
+from darkroom.imaging.geometry import Box, Size, round_half_up, to_stored
 from darkroom.imaging.libvips import VImage, libvips_errors
+from darkroom.imaging.placement import analysis_scale, fixed_crop, smart_region
 from darkroom.imaging.plan import OutputPlan, plan_output
 from darkroom.imaging.probe import Header, header_from_facts, read_header
 from darkroom.imaging.runtime import release_freed_memory
 from darkroom.imaging.source import ImageInput
 from darkroom.imaging.spec import (
+    Crop,
     Limits,
     Operation,
     OutputFormat,
@@ -37,6 +39,7 @@ from darkroom.imaging.transform import (
     resize_exact,
     to_srgb,
 )
+from darkroom.smart import Analyzer
 
 # A shared decode is held in memory: 16 MP is 48 MiB at 3 bands, 64 MiB at 4.
 SHARED_DECODE_MAX_PIXELS = 16_000_000
@@ -57,12 +60,14 @@ def render(
     on_progress: Callable[[int], None] | None = None,
     *,
     facts: SourceFacts | None = None,
+    analyzer: Analyzer | None = None,
 ) -> list[Rendered]:
     """One Rendered per spec, in order; ``on_progress(n_done)`` after each.
 
     ``source`` is the image's bytes or the path of a file, which is then read as it is
     decoded, never held whole. ``facts``, what ``probe`` reported for these very bytes,
-    spares parsing the header again. Raises SourceUnreadable, UnsupportedImage,
+    spares parsing the header again. ``analyzer`` places smart crops (a worker keeps one;
+    one is made here when needed and not given). Raises SourceUnreadable, UnsupportedImage,
     CorruptImage, ImageTooLarge, OutputTooLarge or InvalidSpec; limits and specs are
     checked from the header before any pixel is decoded.
     """
@@ -71,9 +76,12 @@ def render(
     results: dict[int, Rendered] = {}
     groups = _decode_groups(plans, header)
     largest = max((_decoder_pixels([plans[i] for i in g], header) for g in groups), default=0)
+    if analyzer is None and any(plan.smart for plan in plans):
+        analyzer = Analyzer()
     try:
         for group in groups:
-            for index, rendered in _render_group(source, header, {i: plans[i] for i in group}):
+            members = {i: plans[i] for i in group}
+            for index, rendered in _render_group(source, header, members, analyzer):
                 results[index] = rendered
                 if on_progress is not None:
                     on_progress(len(results))
@@ -127,7 +135,7 @@ def _decoder_pixels(plans: Sequence[OutputPlan], header: Header) -> int:
 
 
 def _render_group(
-    source: ImageInput, header: Header, plans: dict[int, OutputPlan]
+    source: ImageInput, header: Header, plans: dict[int, OutputPlan], analyzer: Analyzer | None
 ) -> Iterator[tuple[int, Rendered]]:
     all_frames = any(plan.animated for plan in plans.values())
     keep_metadata = any(plan.keep_metadata for plan in plans.values())
@@ -139,9 +147,22 @@ def _render_group(
         else:
             decoded = _Decoded(_shared_decode(opened, header, scale), in_memory=True)
     for index, plan in plans.items():
+        placed: tuple[Box, Crop] | None = None
+        if plan.smart:
+            assert analyzer is not None
+            with libvips_errors(context="analysing failed"):
+                # A streamed decode can be read once: analyse a small decode of its own.
+                sample = (
+                    decoded.image if decoded.in_memory else _analysis_decode(source, header, plan)
+                )
+                placed = smart_region(sample, header, plan, analyzer)
         with libvips_errors(context="rendering failed"):
-            rendered = _render_one(decoded, header, plan)
+            rendered = _render_one(decoded, header, plan, placed)
         yield index, rendered
+
+
+def _analysis_decode(source: ImageInput, header: Header, plan: OutputPlan) -> VImage:
+    return open_source(source, header, analysis_scale(header, plan), False, False)
 
 
 def _shared_decode(source: VImage, header: Header, scale: float) -> VImage:
@@ -153,10 +174,13 @@ def _shared_decode(source: VImage, header: Header, scale: float) -> VImage:
     return to_srgb(scaled).copy_memory()
 
 
-def _render_one(decoded: _Decoded, header: Header, plan: OutputPlan) -> Rendered:
+def _render_one(
+    decoded: _Decoded, header: Header, plan: OutputPlan, placed: tuple[Box, Crop] | None
+) -> Rendered:
     image = decoded.image if plan.animated else first_frame(decoded.image)
     frame = Size(int(image.width), page_height(image))
-    region = to_stored(plan.geometry.region, header.displayed, header.orientation).scaled(
+    displayed_region, crop = placed if placed is not None else (plan.geometry.region, None)
+    region = to_stored(displayed_region, header.displayed, header.orientation).scaled(
         frame.width / header.stored.width, frame.height / header.stored.height
     )
     output = plan.geometry.output
@@ -172,4 +196,5 @@ def _render_one(decoded: _Decoded, header: Header, plan: OutputPlan) -> Rendered
         width=int(image.width),
         height=page_height(image),
         frames=frame_count(image) if plan.animated else 1,
+        crop=crop or fixed_crop(plan),
     )

@@ -24,6 +24,18 @@ class Gravity(StrEnum):
     SOUTH_WEST = "south_west"
     WEST = "west"
     NORTH_WEST = "north_west"
+    # placed by looking at the pixels (darkroom.smart)
+    ATTENTION = "attention"
+    ENTROPY = "entropy"
+    FACES = "faces"
+    AUTO = "auto"
+    FOCUS = "focus"  # centred on RenderSpec.focus
+
+
+SMART_GRAVITIES = frozenset(
+    {Gravity.ATTENTION, Gravity.ENTROPY, Gravity.FACES, Gravity.AUTO, Gravity.FOCUS}
+)
+DEFAULT_ANALYSIS_SIZE = 512
 
 
 class OutputFormat(StrEnum):
@@ -75,6 +87,30 @@ class RenderSpec:
     format: OutputFormat | None = None
     quality: int | None = None
     keep_metadata: bool = False
+    focus: tuple[float, float] | None = None  # (x, y), fractions of the displayed picture
+    max_analysis_size: int = DEFAULT_ANALYSIS_SIZE  # longest side a smart gravity looks at
+
+
+@dataclass(frozen=True)
+class Crop:
+    """Where a cover output was cut from, in displayed source pixels, and who decided."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+    method: str  # a gravity: centre, north, …, attention, entropy, faces, focus
+    confidence: float | None  # 0..1 for attention, entropy and faces; None otherwise
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "x": self.left,
+            "y": self.top,
+            "width": self.width,
+            "height": self.height,
+            "method": self.method,
+            "confidence": self.confidence,
+        }
 
 
 @dataclass(frozen=True)
@@ -107,6 +143,7 @@ class Rendered:
     width: int
     height: int
     frames: int = 1
+    crop: Crop | None = None  # cover outputs
 
     @property
     def media_type(self) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from darkroom.imaging import Gravity, Operation, OutputFormat, RenderSpec
+from darkroom.imaging.spec import DEFAULT_ANALYSIS_SIZE
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -37,6 +38,15 @@ class SourceIn(BaseModel):
         return self
 
 
+class FocusIn(BaseModel):
+    """A focal point, as fractions of the displayed picture: (0, 0) top left."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    x: float = Field(ge=0, le=1)
+    y: float = Field(ge=0, le=1)
+
+
 class OutputIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -44,7 +54,21 @@ class OutputIn(BaseModel):
     op: Operation = Operation.THUMBNAIL
     width: int | None = Field(None, ge=1)
     height: int | None = Field(None, ge=1)
-    gravity: Gravity = Gravity.CENTRE
+    gravity: Gravity = Field(
+        Gravity.CENTRE,
+        description="Where a cover crop sits: a compass point, or placed by looking at the "
+        "picture: attention (edges, skin, saturation), entropy, faces, auto (faces when "
+        "there are any, else attention), focus (centred on `focus`).",
+    )
+    focus: FocusIn | None = Field(
+        None, description="Focal point for a cover crop; implies gravity 'focus'."
+    )
+    max_analysis_size: int = Field(
+        DEFAULT_ANALYSIS_SIZE,
+        ge=32,
+        le=4096,
+        description="Longest side, in pixels, of the copy a smart gravity analyses.",
+    )
     format: OutputFormat | None = Field(
         None, description="Output format; default: the source's when it is one, else jpeg."
     )
@@ -66,6 +90,16 @@ class OutputIn(BaseModel):
         return value
 
     @model_validator(mode="after")
+    def _focus_means_focus(self) -> OutputIn:
+        if self.focus is not None:
+            if self.gravity not in (Gravity.CENTRE, Gravity.FOCUS):
+                raise ValueError("give either a gravity or a focus point, not both")
+            self.gravity = Gravity.FOCUS
+        elif self.gravity is Gravity.FOCUS:
+            raise ValueError("gravity 'focus' needs a focus point {x, y}")
+        return self
+
+    @model_validator(mode="after")
     def _sizes_for_op(self) -> OutputIn:
         if self.op in (Operation.RESIZE, Operation.COVER) and not (self.width and self.height):
             raise ValueError(f"op {self.op.value!r} needs both width and height")
@@ -82,6 +116,8 @@ class OutputIn(BaseModel):
             format=self.format,
             quality=self.quality,
             keep_metadata=self.keep_metadata,
+            focus=(self.focus.x, self.focus.y) if self.focus else None,
+            max_analysis_size=self.max_analysis_size,
         )
 
 

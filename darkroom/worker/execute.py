@@ -15,6 +15,7 @@ from darkroom.jobs import keys
 from darkroom.jobs.model import Job
 from darkroom.jobs.spec import OutputIn, output_name
 from darkroom.outbound import OutboundGuard
+from darkroom.smart import Analyzer
 from darkroom.worker.fetch import FetchError, download
 
 
@@ -75,6 +76,7 @@ def execute(
     *,
     on_facts: Callable[[list[dict[str, Any]]], object],
     on_progress: Callable[[int], object],
+    analyzer: Analyzer | None = None,
 ) -> list[dict[str, Any]]:
     """Run ``job`` and return its output records. Raises ImageError or FetchError."""
     outputs_in = [OutputIn.model_validate(o) for o in job.spec["outputs"]]
@@ -105,7 +107,12 @@ def execute(
         on_facts(facts)
         report(1)
         rendered = imaging.render(
-            data, specs, limits, on_progress=lambda n: report(1 + n), facts=probed
+            data,
+            specs,
+            limits,
+            on_progress=lambda n: report(1 + n),
+            facts=probed,
+            analyzer=analyzer,
         )
         del data
         for out, result in zip(outputs_in, rendered, strict=True):
@@ -123,6 +130,7 @@ def execute(
                     "frames": result.frames,
                     "bytes": len(result.data),
                     "key": key,
+                    **({"crop": result.crop.to_dict()} if result.crop else {}),
                 }
             )
     return records

@@ -23,6 +23,7 @@ from darkroom.jobs.status import JobStatus
 from darkroom.logs import configure
 from darkroom.outbound import AllowList, OutboundGuard, outbound_client
 from darkroom.queue import JobQueue, open_queue
+from darkroom.smart import Analyzer
 from darkroom.store import JobStore, open_engine
 from darkroom.worker.execute import SourceLoader, execute
 from darkroom.worker.fetch import FetchError
@@ -125,6 +126,7 @@ class Worker:
             timeout_s=settings.download_timeout_s,
             max_redirects=settings.download_max_redirects,
         )
+        self.analyzer = Analyzer()  # loads its face model once, on first use
         self._current: str | None = None
         self._lock = threading.Lock()
         self._finished = threading.Event()  # the loop has ended; set after stop is honoured
@@ -184,6 +186,7 @@ class Worker:
                 self.limits,
                 on_facts=report.record_facts,
                 on_progress=report.record_progress,
+                analyzer=self.analyzer,
             )
         except Exception as exc:
             code, message = failure_of(exc)

@@ -16,6 +16,7 @@ from darkroom.imaging.probe import probe
 from darkroom.imaging.render import convert, render
 from darkroom.imaging.source import ImageInput
 from darkroom.imaging.spec import (
+    Crop,
     Gravity,
     Limits,
     Operation,
@@ -28,6 +29,7 @@ from darkroom.imaging.spec import (
 
 __all__ = [
     "CorruptImage",
+    "Crop",
     "Gravity",
     "ImageError",
     "ImageInput",

@@ -142,7 +142,11 @@ def _render_group(
     scale = max(plan.scale for plan in plans.values())
     with libvips_errors(context="decoding failed"):
         opened = open_source(source, header, scale, all_frames, keep_metadata)
-        if len(plans) == 1:
+        # A smart crop looks at the pixels before they are rendered: hold the (output-sized)
+        # decode in memory rather than decode twice, unless it is too large to hold.
+        smart = any(plan.smart for plan in plans.values())
+        holdable = _held_pixels(list(plans.values()), header) <= SHARED_DECODE_MAX_PIXELS
+        if len(plans) == 1 and not (smart and holdable):
             decoded = _Decoded(opened, in_memory=False)
         else:
             decoded = _Decoded(_shared_decode(opened, header, scale), in_memory=True)

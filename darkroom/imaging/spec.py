@@ -35,7 +35,7 @@ class Gravity(StrEnum):
 SMART_GRAVITIES = frozenset(
     {Gravity.ATTENTION, Gravity.ENTROPY, Gravity.FACES, Gravity.AUTO, Gravity.FOCUS}
 )
-DEFAULT_ANALYSIS_SIZE = 512
+DEFAULT_ANALYSIS_SIZE = 320
 
 
 class OutputFormat(StrEnum):

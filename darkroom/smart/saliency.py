@@ -12,37 +12,49 @@ from darkroom.smart.window import Scores
 RGB = NDArray[np.uint8]
 
 # Weights of the attention map's parts, each first scaled to 0..1 over the picture.
-EDGE_WEIGHT = 1.0
-CHROMA_WEIGHT = 0.8
-SKIN_WEIGHT = 1.2
+DETAIL_WEIGHT = 1.0
+RARE_COLOUR_WEIGHT = 0.8
+SKIN_WEIGHT = 0.6
 
 
 def _unit(values: Scores) -> Scores:
-    top = float(values.max())
-    return values / top if top > 0 else values
+    """Scaled so that the picture's median is 0 and its maximum 1; below median is 0."""
+    floor, top = float(np.median(values)), float(values.max())
+    if top <= floor:
+        return np.zeros_like(values)
+    return np.asarray(np.clip((values - floor) / (top - floor), 0.0, 1.0), np.float32)
+
+
+def _blur(values: Scores, sigma: float) -> Scores:
+    return np.asarray(cv2.GaussianBlur(values, (0, 0), sigma), np.float32)
 
 
 def attention(rgb: RGB) -> Scores:
-    """Edges (detail), chroma (saturated colour) and skin tones, smoothed so that a
-    subject's area counts rather than single pixels. Busy but even texture scores less
-    than detail that stands out from its surroundings: each part is taken relative to its
-    own median over the picture."""
-    pixels = rgb.astype(np.float32) / 255.0
+    """Where the eye goes: detail that stands out from its surroundings, colours that are
+    rare in this picture, and skin with detail in it (faces, hands; not a beige wall).
+    Large even areas, however saturated or busy, score little: each part is measured
+    against the picture around it. The map is squared, so that one striking subject
+    outweighs a wide spread of mild interest when windows are compared by their sums."""
+    side = max(rgb.shape[:2])
     grey = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), np.float32) / 255.0
-    grey = np.asarray(cv2.GaussianBlur(grey, (3, 3), 0), np.float32)
+    grey = _blur(grey, 0.8)
     dx, dy = cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)
-    edges = np.asarray(cv2.magnitude(dx, dy), np.float32)
-    chroma = pixels.max(axis=2) - pixels.min(axis=2)
+    density = _blur(np.asarray(cv2.magnitude(dx, dy), np.float32), 0.01 * side + 1)
+    detail = _unit(np.maximum(density - _blur(density, 0.15 * side), 0.0))
+
+    levels = (rgb >> 5).astype(np.int32)  # 8 levels per channel, 512 colours
+    colour = (levels[..., 0] << 6) | (levels[..., 1] << 3) | levels[..., 2]
+    counts = np.bincount(colour.ravel(), minlength=512).astype(np.float32)
+    rarity = -np.log2(counts[colour] / colour.size)
+    rare = _unit(_blur(rarity.astype(np.float32), 0.01 * side + 1))
+
     ycrcb = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
     luma, cr, cb = ycrcb[..., 0], ycrcb[..., 1], ycrcb[..., 2]
     skin = ((cr >= 135) & (cr <= 175) & (cb >= 85) & (cb <= 135) & (luma >= 50)).astype(np.float32)
-    parts = [(edges, EDGE_WEIGHT), (chroma, CHROMA_WEIGHT), (skin, SKIN_WEIGHT)]
-    score = np.zeros(grey.shape, np.float32)
-    for part, weight in parts:
-        standing_out = np.maximum(part - float(np.median(part)), 0.0)
-        score += weight * _unit(standing_out)
-    sigma = max(1.0, 0.02 * max(score.shape))
-    return np.asarray(cv2.GaussianBlur(score, (0, 0), sigma), np.float32)
+    skin_with_detail = _blur(skin, 0.02 * side) * np.minimum(1.0, 2.0 * detail)
+
+    score = DETAIL_WEIGHT * detail + RARE_COLOUR_WEIGHT * rare + SKIN_WEIGHT * skin_with_detail
+    return _blur(np.square(score), 0.02 * side + 1)
 
 
 def entropy_profile(rgb: RGB, width: int, height: int, steps: int = 32) -> tuple[int, int, float]:

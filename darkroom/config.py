@@ -64,6 +64,19 @@ class Settings(BaseSettings):
     webhook_backoff_max_s: float = Field(3600.0, ge=0)
     webhook_concurrency: int = Field(4, ge=1, le=64)  # deliveries in flight per process
 
+    # the pair cover's defaults; the seed's THUMBNAIL_PAIR_* names are read too
+    pair_width: int = Field(
+        1200, ge=16, validation_alias=AliasChoices("DARKROOM_PAIR_WIDTH", "THUMBNAIL_PAIR_WIDTH")
+    )
+    pair_gap: int = Field(
+        5, ge=0, validation_alias=AliasChoices("DARKROOM_PAIR_GAP", "THUMBNAIL_PAIR_GAP")
+    )
+    pair_skip_edges: int = Field(
+        2,
+        ge=0,
+        validation_alias=AliasChoices("DARKROOM_PAIR_SKIP_EDGES", "THUMBNAIL_PAIR_SKIP_EDGES"),
+    )
+
     events_poll_s: float = Field(0.25, gt=0, le=5)  # how often an event stream reads its job
 
     retention_s: int | None = Field(None, ge=1)  # keep finished jobs this long; unset: forever

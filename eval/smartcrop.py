@@ -10,6 +10,8 @@ Two labelled sets, each case a picture, a subject box and a crop aspect ratio:
 * photographs: scikit-image's sample pictures (astronaut, cat, coffee, rocket, cameraman)
   with subject boxes labelled by hand, at two aspect ratios each.
 
+and generated chapters (eval/pages.py) for the pair cover.
+
 For each gravity (centre, attention, entropy, faces, auto) it prints the share of cases
 that keep at least 90 % of the subject inside the crop, the same for the cases where the
 centre crop keeps under half of it, and the time per image through darkroom's real
@@ -17,7 +19,7 @@ render path (one thread). A last section times the analysis on 12 MP JPEGs: the 
 cover output with a fixed and with each smart gravity, run after run.
 
     .venv/bin/pip install -e '.[eval]'
-    .venv/bin/python eval/smartcrop.py --cases 200
+    .venv/bin/python -m eval.smartcrop --cases 200
 """
 
 from __future__ import annotations
@@ -213,12 +215,47 @@ def analysis_cost(analyzer: Analyzer, repeats: int) -> None:
         print(f"  {method:<10} {ms:7.1f} ms   analysis adds {ms - base:+6.1f} ms")
 
 
+def chapters(count: int, analyzer: Analyzer) -> None:
+    """Pair covers of generated chapters: how often both picked pages are art-heavy pages
+    outside the first and last two."""
+    from eval.pages import chapter
+
+    rng = np.random.default_rng(11)
+    good, times, text_ranked_last = 0, [], 0
+    for _ in range(count):
+        pages = chapter(rng, int(rng.integers(8, 17)))
+        data = [jpeg_of(page.pixels) for page in pages]
+        started = time.perf_counter()
+        cover = imaging.compose_pair(
+            data, imaging.PairSpec(return_candidates=True), LIMITS, analyzer
+        )
+        times.append(time.perf_counter() - started)
+        picked = cover.picked
+        if all(pages[p["index"]].kind == "art" and not p["in_edge"] for p in picked):
+            good += 1
+        assert cover.candidates is not None
+        texts = [c for c in cover.candidates if pages[c["index"]].kind == "text"]
+        arts = [c for c in cover.candidates if pages[c["index"]].kind == "art"]
+        if (
+            texts
+            and arts
+            and max(c["text_ratio"] for c in arts) < min(c["text_ratio"] for c in texts)
+        ):
+            text_ranked_last += 1
+    print(f"\nchapters: {count} generated, 8-16 pages each (covers first and last)")
+    print(f"  both picked pages art-heavy and outside the edges: {good / count:.1%}")
+    separated = text_ranked_last / count
+    print(f"  text ratio separates every text page from every art page: {separated:.1%}")
+    print(f"  ms per chapter (median): {statistics.median(times) * 1000:.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--cases", type=int, default=200, help="generated cases")
     parser.add_argument("--repeats", type=int, default=5, help="runs of the 12 MP timing")
+    parser.add_argument("--chapters", type=int, default=50, help="generated chapters")
     args = parser.parse_args()
     pyvips.concurrency_set(1)
     analyzer = Analyzer()
@@ -227,6 +264,7 @@ def main() -> None:
     photos = photo_cases()
     report("photographs (scikit-image)", photos, run(photos, analyzer))
     analysis_cost(analyzer, args.repeats)
+    chapters(args.chapters, analyzer)
 
 
 if __name__ == "__main__":

@@ -36,9 +36,28 @@ class CropOut(BaseModel):
     )
 
 
+class PairPageOut(BaseModel):
+    index: int = Field(description="The page's place among the job's sources (0 first)")
+    score: float
+    text_ratio: float = Field(description="Share of the page covered by text and bubbles")
+    in_edge: bool = Field(description="Among the first or last skip_edges pages")
+    box: dict[str, int] = Field(description="The portrait window used: x, y, width, height")
+
+
+class PairOut(BaseModel):
+    picked: list[PairPageOut] = Field(description="The left page, then the right one")
+    candidates: list[PairPageOut] | None = Field(
+        None, description="Every page, in order, when return_candidates was set"
+    )
+    fallback_used: bool = False
+    warning: str | None = None
+
+
 class OutputOut(BaseModel):
     name: str
-    source: int = Field(description="Index of the source this output was made from.")
+    source: int | None = Field(
+        description="Index of the source this output was made from; null for a pair cover."
+    )
     op: str
     format: str
     width: int
@@ -49,6 +68,7 @@ class OutputOut(BaseModel):
     crop: CropOut | None = Field(
         None, description="Cover outputs: the region cut out, in source pixels as displayed."
     )
+    pair: PairOut | None = Field(None, description="Pair covers: the pages picked, and why.")
 
 
 class SourceOut(BaseModel):

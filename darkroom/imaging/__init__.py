@@ -12,6 +12,7 @@ from darkroom.imaging.errors import (
     SourceUnreadable,
     UnsupportedImage,
 )
+from darkroom.imaging.pair import PairCover, PairSpec, compose_pair
 from darkroom.imaging.probe import probe
 from darkroom.imaging.render import convert, render
 from darkroom.imaging.source import ImageInput
@@ -39,11 +40,14 @@ __all__ = [
     "Operation",
     "OutputFormat",
     "OutputTooLarge",
+    "PairCover",
+    "PairSpec",
     "RenderSpec",
     "Rendered",
     "SourceFacts",
     "SourceUnreadable",
     "UnsupportedImage",
+    "compose_pair",
     "convert",
     "media_type",
     "probe",

@@ -32,7 +32,7 @@ def smart_region(
 ) -> tuple[Box, Crop]:
     """The cover region placed by the plan's smart gravity, looking at ``decoded`` (stored
     orientation, any scale), and the crop to report."""
-    pixels = _analysis_pixels(decoded, header, plan.max_analysis_size)
+    pixels = analysis_pixels(decoded, header, plan.max_analysis_size)
     rows, cols = pixels.shape[:2]
     displayed = header.displayed
     sx, sy = cols / displayed.width, rows / displayed.height
@@ -46,7 +46,7 @@ def smart_region(
     return placed, _crop(placed, choice.method, choice.confidence)
 
 
-def _analysis_pixels(decoded: VImage, header: Header, max_size: int) -> Any:
+def analysis_pixels(decoded: VImage, header: Header, max_size: int) -> Any:
     """The picture as displayed, at most ``max_size`` on its longer side, 8-bit RGB (a
     NumPy array; NumPy is imported here, by the processes that make smart crops only)."""
     import numpy as np

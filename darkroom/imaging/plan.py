@@ -48,6 +48,8 @@ def plan_output(spec: RenderSpec, header: Header, limits: Limits) -> OutputPlan:
         fmt = OutputFormat(spec.format) if spec.format else default_output(header.format)
     except ValueError as exc:
         raise InvalidSpec(str(exc)) from exc
+    if op is Operation.PAIR:
+        raise InvalidSpec("a pair is made from all of a job's pages together, not per page")
     if spec.quality is not None and not 1 <= spec.quality <= 100:
         raise InvalidSpec(f"quality must be 1..100, got {spec.quality}")
     geometry = plan_geometry(op, spec.width, spec.height, gravity, header.displayed)

@@ -12,6 +12,7 @@ class Operation(StrEnum):
     RESIZE = "resize"  # exactly width x height, may distort
     COVER = "cover"  # fill width x height, crop by gravity
     CONVERT = "convert"  # same size, other format
+    PAIR = "pair"  # one cover from all of a job's pages (imaging.pair), not per source
 
 
 class Gravity(StrEnum):

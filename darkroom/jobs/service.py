@@ -11,6 +11,7 @@ from typing import Any
 from darkroom import imaging
 from darkroom.blobs import BlobStore
 from darkroom.config import Settings
+from darkroom.imaging import Operation
 from darkroom.jobs import keys
 from darkroom.jobs.delivery import EVENT_FAILED, EVENT_SUCCEEDED, Delivery
 from darkroom.jobs.errors import (
@@ -64,6 +65,8 @@ class JobService:
             raise InvalidRequest(f"at most {self.settings.max_outputs} outputs per job")
         for out in outputs:
             self._check_output_size(out.width, out.height)
+            if out.op is Operation.PAIR and len(sources) < 2:
+                raise InvalidRequest("op 'pair' needs at least two sources: a chapter's pages")
         webhook_url = options.webhook_url or self.settings.webhook_url
         for url in [s.url for s in sources if s.url is not None] + [webhook_url]:
             if url is not None:

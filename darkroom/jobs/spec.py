@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from darkroom.imaging import Gravity, Operation, OutputFormat, RenderSpec
+from darkroom.imaging import Gravity, Operation, OutputFormat, PairSpec, RenderSpec
+from darkroom.imaging.pair import PAIR_ANALYSIS_SIZE
 from darkroom.imaging.spec import DEFAULT_ANALYSIS_SIZE
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -63,17 +64,27 @@ class OutputIn(BaseModel):
     focus: FocusIn | None = Field(
         None, description="Focal point for a cover crop; implies gravity 'focus'."
     )
-    max_analysis_size: int = Field(
-        DEFAULT_ANALYSIS_SIZE,
+    max_analysis_size: int | None = Field(
+        None,
         ge=32,
         le=4096,
-        description="Longest side, in pixels, of the copy a smart gravity analyses.",
+        description="Longest side, in pixels, of the copy a smart gravity or a pair "
+        f"analyses. Default: {DEFAULT_ANALYSIS_SIZE} for a cover, "
+        f"{PAIR_ANALYSIS_SIZE} for each page of a pair (lettering must stay legible).",
     )
     format: OutputFormat | None = Field(
         None, description="Output format; default: the source's when it is one, else jpeg."
     )
     quality: int | None = Field(None, ge=1, le=100)
     keep_metadata: bool = False
+    # op "pair" only (docs/smart-crop.md); unset: the DARKROOM_PAIR_* settings
+    gap: int | None = Field(None, ge=0, le=200, description="pair: pixels between the halves")
+    skip_edges: int | None = Field(
+        None, ge=0, le=50, description="pair: first and last pages penalised as covers/credits"
+    )
+    text_soft_ratio: float = Field(0.12, ge=0, le=1, description="pair: text share penalised")
+    text_hard_ratio: float = Field(0.3, ge=0, le=1, description="pair: text share ranked last")
+    return_candidates: bool = Field(False, description="pair: list every page's analysis")
 
     @field_validator("gravity", mode="before")
     @classmethod
@@ -105,6 +116,8 @@ class OutputIn(BaseModel):
             raise ValueError(f"op {self.op.value!r} needs both width and height")
         if self.op is Operation.THUMBNAIL and not (self.width or self.height):
             raise ValueError("op 'thumbnail' needs width, height or both")
+        if self.op is Operation.PAIR and self.height is not None:
+            raise ValueError("op 'pair' takes a width only: the cover is 16:9")
         return self
 
     def render_spec(self) -> RenderSpec:
@@ -117,7 +130,7 @@ class OutputIn(BaseModel):
             quality=self.quality,
             keep_metadata=self.keep_metadata,
             focus=(self.focus.x, self.focus.y) if self.focus else None,
-            max_analysis_size=self.max_analysis_size,
+            max_analysis_size=self.max_analysis_size or DEFAULT_ANALYSIS_SIZE,
         )
 
 
@@ -202,17 +215,32 @@ class JobRequest(JobOptions):
         return [self.source] if self.source is not None else list(self.sources or [])
 
 
+def pair_spec(out: OutputIn, width: int, gap: int, skip_edges: int) -> PairSpec:
+    """The pair cover ``out`` asks for; the arguments are the configured defaults."""
+    return PairSpec(
+        width=out.width or width,
+        gap=gap if out.gap is None else out.gap,
+        skip_edges=skip_edges if out.skip_edges is None else out.skip_edges,
+        text_soft_ratio=out.text_soft_ratio,
+        text_hard_ratio=out.text_hard_ratio,
+        max_analysis_size=out.max_analysis_size or PAIR_ANALYSIS_SIZE,
+        return_candidates=out.return_candidates,
+        format=out.format or OutputFormat.JPEG,
+        quality=out.quality,
+    )
+
+
 def output_name(base: str, source_index: int, source_count: int) -> str:
     """Outputs of a one-source job keep their names; with several, each gets ``-<index>``."""
     return base if source_count == 1 else f"{base}-{source_index}"
 
 
 def planned_output_names(spec: dict[str, Any], source_count: int) -> list[str]:
+    outputs = spec.get("outputs", [])
+    per_source = [o for o in outputs if o.get("op") != Operation.PAIR.value]
     return [
-        output_name(o["name"], i, source_count)
-        for i in range(source_count)
-        for o in spec.get("outputs", [])
-    ]
+        output_name(o["name"], i, source_count) for i in range(source_count) for o in per_source
+    ] + [o["name"] for o in outputs if o.get("op") == Operation.PAIR.value]
 
 
 def request_fingerprint(options: JobOptions, source_digests: list[str]) -> str:

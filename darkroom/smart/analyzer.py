@@ -9,6 +9,7 @@ from darkroom.smart.types import CropChoice, SmartMethod
 
 if TYPE_CHECKING:
     from darkroom.smart.crop import SmartCropper
+    from darkroom.smart.pages import PageAnalysis
 
 
 class Analyzer:
@@ -32,3 +33,9 @@ class Analyzer:
 
             self._cropper = SmartCropper()
         return self._cropper.choose(rgb, width, height, method, focus)
+
+    def page(self, rgb: Any) -> PageAnalysis:
+        """A comic page's text ratio and best portrait window (darkroom.smart.pages)."""
+        from darkroom.smart.pages import analyse_page
+
+        return analyse_page(rgb)

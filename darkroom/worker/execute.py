@@ -13,7 +13,7 @@ from darkroom import imaging
 from darkroom.blobs import BlobStore
 from darkroom.jobs import keys
 from darkroom.jobs.model import Job
-from darkroom.jobs.spec import OutputIn, output_name
+from darkroom.jobs.spec import OutputIn, output_name, pair_spec
 from darkroom.outbound import OutboundGuard
 from darkroom.smart import Analyzer
 from darkroom.worker.fetch import FetchError, download
@@ -68,6 +68,15 @@ def _read_if_small(path: Path) -> imaging.ImageInput:
     return path
 
 
+@dataclass(frozen=True)
+class PairDefaults:
+    """The configured pair cover defaults (DARKROOM_PAIR_* or THUMBNAIL_PAIR_*)."""
+
+    width: int = 1200
+    gap: int = 5
+    skip_edges: int = 2
+
+
 def execute(
     job: Job,
     loader: SourceLoader,
@@ -77,22 +86,32 @@ def execute(
     on_facts: Callable[[list[dict[str, Any]]], object],
     on_progress: Callable[[int], object],
     analyzer: Analyzer | None = None,
+    pair_defaults: PairDefaults = PairDefaults(),
 ) -> list[dict[str, Any]]:
-    """Run ``job`` and return its output records. Raises ImageError or FetchError."""
+    """Run ``job`` and return its output records. Raises ImageError or FetchError.
+
+    Outputs are made source by source, except pair covers, which are made from all the
+    sources together once each has been read."""
     outputs_in = [OutputIn.model_validate(o) for o in job.spec["outputs"]]
-    specs = [o.render_spec() for o in outputs_in]
+    per_source = [o for o in outputs_in if o.op is not imaging.Operation.PAIR]
+    pairs = [o for o in outputs_in if o.op is imaging.Operation.PAIR]
+    specs = [o.render_spec() for o in per_source]
     count = len(job.sources)
     steps_per_source = len(specs) + 1
-    total_steps = count * steps_per_source
+    total_steps = count * steps_per_source + len(pairs)
     known = job.source_facts or []
     facts: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
+    pages: list[imaging.ImageInput] = []  # kept for pair covers only
+
+    def report(steps_done: int) -> None:
+        on_progress(min(99, 5 + 90 * steps_done // total_steps))
 
     for index, source in enumerate(job.sources):
         first_step = index * steps_per_source
 
-        def report(steps_done: int, first: int = first_step) -> None:
-            on_progress(min(99, 5 + 90 * (first + steps_done) // total_steps))
+        def rendered_so_far(n: int, first: int = first_step) -> None:
+            report(first + 1 + n)
 
         data = loader.load(source)
         # Uploads were probed at submission and their stored bytes never change; a file or
@@ -105,32 +124,50 @@ def execute(
         )
         facts.append(probed.to_dict())
         on_facts(facts)
-        report(1)
+        report(first_step + 1)
         rendered = imaging.render(
             data,
             specs,
             limits,
-            on_progress=lambda n: report(1 + n),
+            on_progress=rendered_so_far,
             facts=probed,
             analyzer=analyzer,
         )
+        if pairs:
+            pages.append(data)
         del data
-        for out, result in zip(outputs_in, rendered, strict=True):
+        for out, result in zip(per_source, rendered, strict=True):
             name = output_name(out.name, index, count)
-            key = keys.output_key(job.id, name, result.format)
-            blobs.put(key, result.data)
-            records.append(
-                {
-                    "name": name,
-                    "source": index,
-                    "op": out.op.value,
-                    "format": result.format.value,
-                    "width": result.width,
-                    "height": result.height,
-                    "frames": result.frames,
-                    "bytes": len(result.data),
-                    "key": key,
-                    **({"crop": result.crop.to_dict()} if result.crop else {}),
-                }
-            )
+            records.append(_store(blobs, job.id, name, index, out, result))
+    for done, out in enumerate(pairs, start=1):
+        spec = pair_spec(out, pair_defaults.width, pair_defaults.gap, pair_defaults.skip_edges)
+        cover = imaging.compose_pair(pages, spec, limits, analyzer or Analyzer())
+        record = _store(blobs, job.id, out.name, None, out, cover.rendered)
+        records.append({**record, "pair": cover.to_dict()})
+        report(count * steps_per_source + done)
     return records
+
+
+def _store(
+    blobs: BlobStore,
+    job_id: str,
+    name: str,
+    source: int | None,
+    out: OutputIn,
+    result: imaging.Rendered,
+) -> dict[str, Any]:
+    """Write an output and return its record."""
+    key = keys.output_key(job_id, name, result.format)
+    blobs.put(key, result.data)
+    return {
+        "name": name,
+        "source": source,
+        "op": out.op.value,
+        "format": result.format.value,
+        "width": result.width,
+        "height": result.height,
+        "frames": result.frames,
+        "bytes": len(result.data),
+        "key": key,
+        **({"crop": result.crop.to_dict()} if result.crop else {}),
+    }

@@ -25,7 +25,7 @@ from darkroom.outbound import AllowList, OutboundGuard, outbound_client
 from darkroom.queue import JobQueue, open_queue
 from darkroom.smart import Analyzer
 from darkroom.store import JobStore, open_engine
-from darkroom.worker.execute import SourceLoader, execute
+from darkroom.worker.execute import PairDefaults, SourceLoader, execute
 from darkroom.worker.fetch import FetchError
 from darkroom.worker.progress import AttemptReport
 from darkroom.worker.wake import PipeDoorbell
@@ -127,6 +127,9 @@ class Worker:
             max_redirects=settings.download_max_redirects,
         )
         self.analyzer = Analyzer()  # loads its face model once, on first use
+        self.pair_defaults = PairDefaults(
+            settings.pair_width, settings.pair_gap, settings.pair_skip_edges
+        )
         self._current: str | None = None
         self._lock = threading.Lock()
         self._finished = threading.Event()  # the loop has ended; set after stop is honoured
@@ -187,6 +190,7 @@ class Worker:
                 on_facts=report.record_facts,
                 on_progress=report.record_progress,
                 analyzer=self.analyzer,
+                pair_defaults=self.pair_defaults,
             )
         except Exception as exc:
             code, message = failure_of(exc)

@@ -101,11 +101,12 @@ def page_of(kind: str, rng: np.random.Generator) -> Page:
 
 
 def chapter(rng: np.random.Generator, pages: int) -> list[Page]:
-    """A cover, ``pages - 2`` inner pages (two or more art-heavy ones not among the first or
-    last two pages of the chapter), a back cover."""
+    """A cover, ``pages - 2`` inner pages (from 6 pages on, two or more art-heavy ones not
+    among the first or last two pages of the chapter), a back cover."""
     inner = ["art" if rng.uniform() < 0.4 else "text" for _ in range(pages - 2)]
     # at least two art-heavy pages outside the first and last two, so a good pick exists
     middle = list(range(1, len(inner) - 1))
-    for spot in rng.choice(middle, size=2, replace=False):
-        inner[spot] = "art"
+    if len(middle) >= 2:
+        for spot in rng.choice(middle, size=2, replace=False):
+            inner[spot] = "art"
     return [page_of("cover", rng), *(page_of(k, rng) for k in inner), page_of("cover", rng)]

@@ -26,7 +26,7 @@ from darkroom.imaging.placement import analysis_pixels
 from darkroom.imaging.probe import Header, read_header
 from darkroom.imaging.source import ImageInput
 from darkroom.imaging.spec import Limits, OutputFormat, Rendered
-from darkroom.imaging.transform import crop_and_resize, first_frame, orient, to_srgb
+from darkroom.imaging.transform import crop_and_resize, displayed_rgb, first_frame
 from darkroom.smart import Analyzer
 from darkroom.smart.pairing import PairRules, RankedPage, rank_pages
 
@@ -203,15 +203,7 @@ def _fill(cell: _Cell, size: Size) -> VImage:
         decoded.width / header.stored.width, decoded.height / header.stored.height
     )
     target = size.transposed() if header.quarter_turned else size
-    image = crop_and_resize(decoded, stored, target).copy_memory()
-    if header.orientation != 1:
-        image = orient(image, header.orientation)
-    image = to_srgb(image)
-    if image.hasalpha():
-        image = image.flatten(background=[0] * (image.bands - 1))
-    if image.bands == 1:
-        image = image.bandjoin([image, image])
-    return image.copy(interpretation="srgb")
+    return displayed_rgb(crop_and_resize(decoded, stored, target), header.orientation, 0)
 
 
 def _box_dict(box: Box) -> dict[str, int]:

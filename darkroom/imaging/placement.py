@@ -10,7 +10,7 @@ from darkroom.imaging.libvips import VImage
 from darkroom.imaging.plan import OutputPlan
 from darkroom.imaging.probe import Header
 from darkroom.imaging.spec import Crop, Operation
-from darkroom.imaging.transform import first_frame, orient, page_height, to_srgb
+from darkroom.imaging.transform import displayed_rgb, first_frame, page_height
 from darkroom.smart import Analyzer, SmartMethod
 
 
@@ -55,14 +55,7 @@ def analysis_pixels(decoded: VImage, header: Header, max_size: int) -> Any:
     shrink = min(1.0, max_size / max(int(image.width), page_height(image)))
     if shrink < 1.0:
         image = image.resize(shrink)
-    image = image.copy_memory()
-    if header.orientation != 1:
-        image = orient(image, header.orientation)
-    image = to_srgb(image)
-    if image.hasalpha():
-        image = image.flatten(background=[255] * (image.bands - 1))
-    if image.bands == 1:
-        image = image.bandjoin([image, image])
+    image = displayed_rgb(image.copy_memory(), header.orientation, background=255)
     return np.ascontiguousarray(image.numpy()[..., :3], dtype=np.uint8)
 
 

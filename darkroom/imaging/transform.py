@@ -88,3 +88,16 @@ def orient(image: VImage, orientation: int) -> VImage:
     tagged = image.copy()
     tagged.set_type(pyvips.GValue.gint_type, "orientation", orientation)
     return map_frames(tagged, lambda frame: frame.autorot())
+
+
+def displayed_rgb(image: VImage, orientation: int, background: float) -> VImage:
+    """A single frame as displayed (EXIF ``orientation`` applied), 8-bit sRGB with three
+    bands: transparency flattened onto ``background``, grey repeated into each band."""
+    if orientation != 1:
+        image = orient(image.copy_memory(), orientation)
+    image = to_srgb(image)
+    if image.hasalpha():
+        image = image.flatten(background=[background] * (image.bands - 1))
+    if image.bands == 1:
+        image = image.bandjoin([image, image])
+    return image.copy(interpretation="srgb")

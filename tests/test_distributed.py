@@ -36,16 +36,19 @@ def in_flight(worker: DarkroomProcess) -> set[str]:
     return started
 
 
-def kill_mid_job(worker: DarkroomProcess) -> set[str]:
+def kill_mid_job(worker: DarkroomProcess, api: DarkroomProcess) -> set[str]:
     """SIGKILL the worker and its processes while a job runs; return that job's id.
 
     The processes are frozen (SIGSTOP) first, so the job cannot finish between looking
-    at the log and the kill; frozen between two jobs, they are let go and tried again."""
+    and the kill. A job counts as running when the log says it started and the database
+    still says processing: the log line of a finished job comes just after its commit, so
+    the log alone can call a job running that has already finished. Frozen between two
+    jobs, the processes are let go and tried again."""
     for _ in range(500):
         children = worker.child_pids()
         for pid in children:
             os.kill(pid, signal.SIGSTOP)
-        running = in_flight(worker)
+        running = {j for j in in_flight(worker) if api.job(j)["status"] == "processing"}
         if running:
             worker.kill_group()
             return running
@@ -94,7 +97,7 @@ def test_300_jobs_survive_a_killed_and_a_stopped_worker(
             return int(apis[0].client.get("/v1/stats").json()["jobs"]["succeeded"])
 
         wait_until(lambda: done() >= JOBS // 4, 120)
-        interrupted = kill_mid_job(workers[0])  # gone without a word
+        interrupted = kill_mid_job(workers[0], apis[0])  # gone without a word
         wait_until(lambda: done() >= JOBS // 2, 120)
         workers[1].signal(signal.SIGTERM)  # finishes its job, then leaves
         assert workers[1].process is not None

@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from darkroom.imaging import Limits
+from darkroom.smart.yolo import DEFAULT_TEXT_LABELS, YoloSettings
 from darkroom.webhooks.signing import secret_key
 
 
@@ -77,6 +78,21 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DARKROOM_PAIR_SKIP_EDGES", "THUMBNAIL_PAIR_SKIP_EDGES"),
     )
 
+    # an ultralytics YOLO model file for smart crops and page text (docs/smart-crop.md);
+    # the seed's THUMBNAIL_YOLO_* names are read too
+    yolo_model: Path | None = Field(
+        None, validation_alias=AliasChoices("DARKROOM_YOLO_MODEL", "THUMBNAIL_YOLO_MODEL")
+    )
+    yolo_device: str = Field(
+        "cpu",
+        pattern=r"^(cpu|cuda(:[0-9]+)?)$",
+        validation_alias=AliasChoices("DARKROOM_YOLO_DEVICE", "THUMBNAIL_YOLO_DEVICE"),
+    )
+    yolo_confidence: float = Field(0.25, gt=0, le=1)
+    yolo_image_size: int = Field(640, ge=32, le=4096)
+    # class names that count as lettering when measuring a page's text (comma-separated)
+    yolo_text_classes: str = ",".join(sorted(DEFAULT_TEXT_LABELS))
+
     events_poll_s: float = Field(0.25, gt=0, le=5)  # how often an event stream reads its job
 
     retention_s: int | None = Field(None, ge=1)  # keep finished jobs this long; unset: forever
@@ -111,6 +127,18 @@ class Settings(BaseSettings):
     def blob_options(self) -> dict[str, str | None]:
         """What open_blobs takes besides the URL."""
         return {"s3_addressing": self.s3_addressing_style}
+
+    def yolo(self) -> YoloSettings | None:
+        if self.yolo_model is None:
+            return None
+        labels = {name.strip().lower() for name in self.yolo_text_classes.split(",")}
+        return YoloSettings(
+            model=self.yolo_model,
+            device=self.yolo_device,
+            confidence=self.yolo_confidence,
+            image_size=self.yolo_image_size,
+            text_labels=frozenset(labels - {""}),
+        )
 
     def image_limits(self) -> Limits:
         return Limits(

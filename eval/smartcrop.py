@@ -20,6 +20,10 @@ cover output with a fixed and with each smart gravity, run after run.
 
     .venv/bin/pip install -e '.[eval]'
     .venv/bin/python -m eval.smartcrop --cases 200
+
+With ``--yolo-model model.pt`` (and the ``yolo`` extra installed), auto also asks that
+model for objects, and pages with text classes are measured by it: the way to judge a
+model before configuring it with THUMBNAIL_YOLO_MODEL.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ import argparse
 import statistics
 import time
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pyvips
@@ -35,6 +41,7 @@ import pyvips
 from darkroom import imaging
 from darkroom.imaging import Gravity, Limits, Operation, RenderSpec
 from darkroom.smart import Analyzer
+from darkroom.smart.yolo import YoloDetector, YoloSettings
 
 METHODS = ["centre", "attention", "entropy", "faces", "auto"]
 KEEP = 0.9
@@ -256,9 +263,19 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=200, help="generated cases")
     parser.add_argument("--repeats", type=int, default=5, help="runs of the 12 MP timing")
     parser.add_argument("--chapters", type=int, default=50, help="generated chapters")
+    parser.add_argument("--yolo-model", type=Path, help="a YOLO model file for auto and pages")
+    parser.add_argument("--yolo-device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--yolo-confidence", type=float, default=0.25)
+    parser.add_argument("--yolo-image-size", type=int, default=640)
     args = parser.parse_args()
     pyvips.concurrency_set(1)
     analyzer = Analyzer()
+    if args.yolo_model is not None:
+        settings = YoloSettings(
+            args.yolo_model, args.yolo_device, args.yolo_confidence, args.yolo_image_size
+        )
+        analyzer = Analyzer(partial(YoloDetector, settings))
+        print(f"auto and pages with {analyzer.detector()!r}")
     generated = generated_cases(args.cases)
     report("generated", generated, run(generated, analyzer))
     photos = photo_cases()

@@ -7,6 +7,7 @@ import pytest
 
 from tests.helpers import DarkroomProcess, LoopbackServer, darkroom_env, free_port
 from tests.servers import S3, Postgres, Redis
+from tests.yolo_models import build_model
 
 
 @pytest.fixture(scope="session")
@@ -97,3 +98,15 @@ def serve_factory(tmp_path: Path, backend: dict[str, str]) -> Iterator[object]:
 def server(serve_factory: object) -> DarkroomProcess:
     proc: DarkroomProcess = serve_factory(workers=2)  # type: ignore[operator]
     return proc
+
+
+@pytest.fixture(scope="session")
+def yolo_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Random-weight YOLO models: "objects" (80 classes named "0" to "79"), "text" (class 0 named
+    "speech bubble") and "classify" (a classifier, which gives no boxes)."""
+    folder = tmp_path_factory.mktemp("yolo")
+    return {
+        "objects": build_model("yolov8n.yaml", folder / "objects.pt"),
+        "text": build_model("yolov8n.yaml", folder / "text.pt", first_class="speech bubble"),
+        "classify": build_model("yolov8n-cls.yaml", folder / "classify.pt"),
+    }

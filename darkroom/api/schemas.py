@@ -29,10 +29,11 @@ class CropOut(BaseModel):
     height: int
     method: str = Field(
         description="What placed it: the gravity given, or for auto and faces the method "
-        "that decided (faces, attention)."
+        "that decided (faces, objects, attention)."
     )
     confidence: float | None = Field(
-        None, description="0..1 for attention, entropy and faces; null for fixed gravities."
+        None,
+        description="0..1 for attention, entropy, faces and objects; null for fixed gravities.",
     )
 
 
@@ -42,6 +43,11 @@ class PairPageOut(BaseModel):
     text_ratio: float = Field(description="Share of the page covered by text and bubbles")
     in_edge: bool = Field(description="Among the first or last skip_edges pages")
     box: dict[str, int] = Field(description="The portrait window used: x, y, width, height")
+    text_source: str = Field(
+        "glyphs",
+        description="What measured text_ratio: glyphs (lettering found without a model), "
+        "objects (the configured YOLO model's text classes) or none (fallback composer)",
+    )
 
 
 class PairOut(BaseModel):

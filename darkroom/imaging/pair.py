@@ -101,6 +101,7 @@ def compose_pair(
             "text_ratio": round(page.text_ratio, 4),
             "in_edge": page.in_edge,
             "box": _box_dict(windows[page.index]),
+            "text_source": page.text_source,
         }
 
     candidates = (
@@ -146,6 +147,7 @@ def _fallback(headers: list[Header], rules: PairRules) -> tuple[list[RankedPage]
                 text_ratio=0.0,
                 in_edge=i < rules.skip_edges or i >= count - rules.skip_edges,
                 over_hard_limit=False,
+                text_source="none",
             )
             for i in range(count)
         ),

@@ -2,7 +2,9 @@
 
 Text is found without any trained model: dark marks of glyph size, close enough together
 to form lines, merged into blocks with morphology; the blocks' area over the page's is the
-text ratio (speech bubbles full of text count as text). The portrait window is a 3:4 frame
+text ratio (speech bubbles full of text count as text). When a trained detector whose
+classes include text or bubbles is configured, the share of the page its boxes cover is
+the text ratio instead. The portrait window is a 3:4 frame
 across the page's full width (full height for a landscape page), slid along the page and
 scored by edge density, tonal variance and saturation, with a penalty for blank windows
 and a slight preference for the top.
@@ -10,11 +12,13 @@ and a slight preference for the top.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from darkroom.smart.objects import Detection, covered_share
 from darkroom.smart.saliency import RGB
 
 WINDOW_ASPECT = 3 / 4  # width / height of the portrait window
@@ -41,6 +45,7 @@ class PageWindow:
 class PageAnalysis:
     text_ratio: float  # 0..1 of the page's area
     window: PageWindow  # in the analysed page's pixels
+    text_source: str = "glyphs"  # or "objects": a trained detector's text boxes
 
 
 def text_ratio(rgb: RGB) -> float:
@@ -129,5 +134,10 @@ def best_window(rgb: RGB) -> PageWindow:
     return best
 
 
-def analyse_page(rgb: RGB) -> PageAnalysis:
-    return PageAnalysis(text_ratio=text_ratio(rgb), window=best_window(rgb))
+def analyse_page(rgb: RGB, text_boxes: Sequence[Detection] | None = None) -> PageAnalysis:
+    """``text_boxes``: lettering a detector found; without them, glyphs are looked for."""
+    window = best_window(rgb)
+    if text_boxes is None:
+        return PageAnalysis(text_ratio(rgb), window)
+    rows, cols = rgb.shape[:2]
+    return PageAnalysis(covered_share(text_boxes, rows, cols), window, "objects")

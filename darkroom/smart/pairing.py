@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from darkroom.smart.pages import PageAnalysis
+if TYPE_CHECKING:  # pages loads OpenCV; this module is imported by every process
+    from darkroom.smart.pages import PageAnalysis
 
 MIDDLE_BONUS = 0.15  # at the middle page, falling to 0 at either end
 EDGE_PENALTY = 0.5  # for the first and last skip_edges pages
@@ -27,6 +29,7 @@ class RankedPage:
     text_ratio: float
     in_edge: bool
     over_hard_limit: bool
+    text_source: str = "glyphs"  # what measured text_ratio (PageAnalysis.text_source)
 
 
 def rank_pages(pages: list[PageAnalysis], rules: PairRules) -> list[RankedPage]:
@@ -47,5 +50,9 @@ def rank_pages(pages: list[PageAnalysis], rules: PairRules) -> list[RankedPage]:
         elif page.text_ratio > rules.text_soft_ratio:
             score -= SOFT_PENALTY_PER_RATIO * (page.text_ratio - rules.text_soft_ratio)
         over_hard = page.text_ratio > rules.text_hard_ratio
-        ranked.append(RankedPage(index, round(score, 4), page.text_ratio, in_edge, over_hard))
+        ranked.append(
+            RankedPage(
+                index, round(score, 4), page.text_ratio, in_edge, over_hard, page.text_source
+            )
+        )
     return sorted(ranked, key=lambda p: (p.over_hard_limit, -p.score, p.index))

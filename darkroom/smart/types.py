@@ -14,6 +14,10 @@ class SmartMethod(StrEnum):
     FOCUS = "focus"
 
 
+# The method an ``auto`` crop reports when a trained detector's objects placed it.
+OBJECTS = "objects"
+
+
 @dataclass(frozen=True)
 class CropChoice:
     """A window in the analysed picture's pixels; ``method`` is the one that decided it

@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -24,6 +25,7 @@ from darkroom.logs import configure
 from darkroom.outbound import AllowList, OutboundGuard, outbound_client
 from darkroom.queue import JobQueue, open_queue
 from darkroom.smart import Analyzer
+from darkroom.smart.yolo import YoloDetector
 from darkroom.store import JobStore, open_engine
 from darkroom.worker.execute import PairDefaults, SourceLoader, execute
 from darkroom.worker.fetch import FetchError
@@ -126,7 +128,9 @@ class Worker:
             timeout_s=settings.download_timeout_s,
             max_redirects=settings.download_max_redirects,
         )
-        self.analyzer = Analyzer()  # loads its face model once, on first use
+        yolo = settings.yolo()
+        # loads its models once: the face model on first use, the object detector at start
+        self.analyzer = Analyzer(partial(YoloDetector, yolo) if yolo is not None else None)
         self.pair_defaults = PairDefaults(
             settings.pair_width, settings.pair_gap, settings.pair_skip_edges
         )
@@ -136,6 +140,7 @@ class Worker:
         self._doorbells = [PipeDoorbell(signals.wake)] if signals.wake is not None else []
 
     def run(self) -> None:
+        self.analyzer.detector()  # a configured model is loaded before the first job
         self.store.register_worker(self.worker_id, socket.gethostname(), os.getpid())
         beat = threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True)
         beat.start()

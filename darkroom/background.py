@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 
 from sqlalchemy import Engine
 
@@ -15,11 +16,18 @@ from darkroom.outbound import AllowList, OutboundGuard
 from darkroom.store import JobStore
 from darkroom.store.webhooks import WebhookStore
 from darkroom.sweeper import RetentionSweeper
+from darkroom.webhooks.payload import BodyBuilder
 from darkroom.webhooks.sender import WebhookSender
 
 
 class Background:
-    def __init__(self, settings: Settings, engine: Engine, blobs: BlobStore) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        blobs: BlobStore,
+        webhook_bodies: Mapping[str, BodyBuilder] | None = None,
+    ) -> None:
         store = JobStore(engine)
         self.sender = WebhookSender(
             settings,
@@ -27,6 +35,7 @@ class Background:
             WebhookStore(engine),
             OutboundGuard(AllowList.parse(settings.outbound_allow)),
             owner=f"{socket.gethostname()}-{os.getpid()}",
+            bodies=webhook_bodies,
         )
         self.sweeper = RetentionSweeper(store, blobs, interval_s=settings.sweep_interval_s)
 

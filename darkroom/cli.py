@@ -8,12 +8,15 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from darkroom.config import Settings
 from darkroom.logs import configure
+
+if TYPE_CHECKING:
+    from darkroom.dialects.registry import Enabled
 
 IMAGE_SUFFIXES = {
     ".jpg",
@@ -57,10 +60,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
     from darkroom.api.app import create_app
 
-    settings = Settings()
+    settings, dialects = _settings_and_dialects()
     configure(settings.log_format, settings.log_level)
     pool_size = settings.workers if workers is None else workers
-    app = create_app(settings, pool_size=pool_size)
+    app = create_app(settings, pool_size=pool_size, dialects=dialects)
     config = uvicorn.Config(
         app,
         host=host or settings.host,
@@ -86,10 +89,11 @@ def worker(concurrency: int | None) -> None:
     SIGTERM or Ctrl-C lets running jobs finish before exiting."""
     from darkroom.background import Background
     from darkroom.blobs import open_blobs
+    from darkroom.dialects.registry import webhook_bodies
     from darkroom.store import JobStore, open_engine
     from darkroom.worker.pool import WorkerPool
 
-    settings = Settings()
+    settings, dialects = _settings_and_dialects()
     configure(settings.log_format, settings.log_level)
     size = settings.workers if concurrency is None else concurrency
     if size < 1:
@@ -100,7 +104,10 @@ def worker(concurrency: int | None) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     background = Background(
-        settings, engine, open_blobs(settings.resolved_storage_url(), **settings.blob_options())
+        settings,
+        engine,
+        open_blobs(settings.resolved_storage_url(), **settings.blob_options()),
+        webhook_bodies(dialects),
     )
     pool.start()
     background.start()
@@ -110,6 +117,19 @@ def worker(concurrency: int | None) -> None:
     pool.stop()
     background.stop()
     engine.dispose()
+
+
+def _settings_and_dialects() -> tuple[Settings, list[Enabled]]:
+    """Settings, and the drop-in dialects DARKROOM_DIALECTS names, whose systems'
+    variables (PORT, WORKER_POOL_SIZE, …) fill settings left unset."""
+    from darkroom.dialects.registry import DialectConfigError, enabled, with_seed_settings
+
+    settings = Settings()
+    try:
+        dialects = enabled(settings.dialects, os.environ)
+    except (DialectConfigError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    return with_seed_settings(settings, dialects), dialects
 
 
 def _expand(targets: tuple[str, ...]) -> list[str]:

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     workers: int = Field(default_factory=_default_workers, ge=0)
     worker_threads: int = Field(1, ge=1)  # libvips threads per worker process
     job_timeout_s: float = Field(300.0, gt=0)
+    # one job at a time across every worker, as the smart-crop seed's single worker did
+    sequential: bool = False
     lease_s: float = Field(30.0, gt=1, le=60)
     max_attempts: int = Field(3, ge=1)
     retry_backoff_s: float = Field(2.0, ge=0)
@@ -97,6 +99,10 @@ class Settings(BaseSettings):
 
     retention_s: int | None = Field(None, ge=1)  # keep finished jobs this long; unset: forever
     sweep_interval_s: float = Field(60.0, gt=0)  # how often expired jobs are looked for
+
+    # drop-in APIs of the systems darkroom replaces (docs/compatibility.md): names, each
+    # optionally at a path prefix, e.g. "smartcrop,imageproc@/legacy"
+    dialects: str = ""
 
     variant_cache: bool = True
     admin_token: str | None = None

@@ -121,7 +121,7 @@ class DarkroomProcess:
             wait_until(self._ready, 30)
             if wait_workers:
                 wait_until(
-                    lambda: self.client.get("/healthz").json()["workers_alive"] >= wait_workers,
+                    lambda: self.client.get("/v1/stats").json()["workers_alive"] >= wait_workers,
                     30,
                 )
         return self

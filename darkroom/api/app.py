@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -17,6 +17,7 @@ from darkroom.api.routes import admin, events, health, jobs, outputs
 from darkroom.background import Background
 from darkroom.blobs import open_blobs
 from darkroom.config import Settings
+from darkroom.dialects.registry import Enabled, install, unclaimed, webhook_bodies
 from darkroom.jobs.service import JobService
 from darkroom.jobs.spec import JobOptions, JobRequest
 from darkroom.outbound import AllowList, OutboundGuard
@@ -28,8 +29,11 @@ from darkroom.worker.pool import WorkerPool
 log = logging.getLogger("darkroom.api")
 
 
-def create_app(settings: Settings, *, pool_size: int = 0) -> FastAPI:
-    """The API; with ``pool_size`` > 0 it also runs that many worker processes."""
+def create_app(
+    settings: Settings, *, pool_size: int = 0, dialects: Sequence[Enabled] = ()
+) -> FastAPI:
+    """The API; with ``pool_size`` > 0 it also runs that many worker processes; with
+    ``dialects``, it also answers their routes (docs/compatibility.md)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,7 +54,7 @@ def create_app(settings: Settings, *, pool_size: int = 0) -> FastAPI:
             WebhookStore(engine),
             on_submitted=pool.notify if pool else None,
         )
-        background = Background(settings, engine, blobs)
+        background = Background(settings, engine, blobs, webhook_bodies(dialects))
         background.start()
         if pool is not None:
             pool.start()
@@ -73,7 +77,8 @@ def create_app(settings: Settings, *, pool_size: int = 0) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    claimed = install(app, dialects)  # first: a route they share is theirs
     for router in (jobs.router, events.router, outputs.router, health.router, admin.router):
-        app.include_router(router)
+        app.include_router(unclaimed(router, claimed))
     openapi.install(app, [JobRequest, JobOptions])
     return app

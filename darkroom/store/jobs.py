@@ -14,6 +14,7 @@ from sqlalchemy import (
     Float,
     Integer,
     RowMapping,
+    Select,
     String,
     Update,
     and_,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -92,12 +94,26 @@ def _take(which: Any, now: Any) -> Update:
     )
 
 
-def _build_claim() -> Update:
+def _none_running(now: Any) -> Any:
+    """No job is processing under a live lease (for strictly sequential processing)."""
+    running = jobs.alias("running")
+    return ~(
+        select(running.c.id)
+        .where(
+            running.c.status == JobStatus.PROCESSING.value,
+            running.c.lease_expires_at >= now,
+        )
+        .exists()
+    )
+
+
+def _build_claim(sequential: bool = False) -> Update:
     """The claim statement, built once: its values are bound per call."""
     now = bindparam("now", type_=Float)
+    runnable = and_(_runnable(now), _none_running(now)) if sequential else _runnable(now)
     oldest_runnable = (
         select(jobs.c.id)
-        .where(_runnable(now))
+        .where(runnable)
         .order_by(jobs.c.available_at, jobs.c.created_at)
         .limit(bindparam("limit", type_=Integer))
         .with_for_update(skip_locked=True)
@@ -106,10 +122,11 @@ def _build_claim() -> Update:
     return _take(jobs.c.id.in_(oldest_runnable), now)
 
 
-def _build_claim_named() -> Update:
+def _build_claim_named(sequential: bool = False) -> Update:
     now = bindparam("now", type_=Float)
     named = jobs.c.id.in_(bindparam("job_ids", expanding=True))
-    return _take(and_(named, _runnable(now)), now)
+    runnable = and_(_runnable(now), _none_running(now)) if sequential else _runnable(now)
+    return _take(and_(named, runnable), now)
 
 
 def _finished(now: Any) -> dict[str, Any]:
@@ -149,6 +166,11 @@ def _build_succeed() -> Update:
 
 _CLAIM = _build_claim()
 _CLAIM_NAMED = _build_claim_named()
+_CLAIM_ONE_AT_A_TIME = _build_claim(sequential=True)
+_CLAIM_NAMED_ONE_AT_A_TIME = _build_claim_named(sequential=True)
+# Claims of a sequential store take this lock first (PostgreSQL), so that two claimers
+# cannot both see no job running; SQLite's writers are serialised anyway.
+_SEQUENTIAL_LOCK = text("SELECT pg_advisory_xact_lock(4242001)")
 _SUCCEED = _build_succeed()
 
 _JOBS_AHEAD = (
@@ -165,6 +187,26 @@ _JOBS_AHEAD = (
         ),
     )
 )
+
+
+def _filtered(query: Select[Any], filters: JobFilter) -> Select[Any]:
+    """``query`` narrowed to the jobs ``filters`` select, expired ones left out."""
+    query = query.where(jobs.c.expired_at.is_(None))
+    if filters.status is not None:
+        query = query.where(jobs.c.status == filters.status.value)
+    if filters.created_after is not None:
+        query = query.where(jobs.c.created_at > filters.created_after)
+    if filters.created_before is not None:
+        query = query.where(jobs.c.created_at < filters.created_before)
+    for key, value in filters.labels.items():
+        query = query.where(
+            jobs.c.id.in_(
+                select(job_labels.c.job_id).where(
+                    and_(job_labels.c.key == key, job_labels.c.value == value)
+                )
+            )
+        )
+    return query
 
 
 def _first_sha256(facts: list[dict[str, Any]]) -> str | None:
@@ -213,9 +255,15 @@ class Stats:
 
 
 class JobStore:
-    def __init__(self, engine: Engine) -> None:
+    """``sequential``: claims take a job only while no other is processing, so that one
+    job runs at a time across every worker (DARKROOM_SEQUENTIAL)."""
+
+    def __init__(self, engine: Engine, *, sequential: bool = False) -> None:
         self.engine = engine
         self.reader = reader_of(engine)
+        self.sequential = sequential
+        self._claim = _CLAIM_ONE_AT_A_TIME if sequential else _CLAIM
+        self._claim_named = _CLAIM_NAMED_ONE_AT_A_TIME if sequential else _CLAIM_NAMED
 
     # -- creation and lookup -------------------------------------------------------------
 
@@ -265,21 +313,7 @@ class JobStore:
         return _row_to_job(row) if row else None
 
     def list_jobs(self, filters: JobFilter, *, limit: int, cursor: str | None) -> JobPage:
-        query = select(jobs).where(jobs.c.expired_at.is_(None))
-        if filters.status is not None:
-            query = query.where(jobs.c.status == filters.status.value)
-        if filters.created_after is not None:
-            query = query.where(jobs.c.created_at > filters.created_after)
-        if filters.created_before is not None:
-            query = query.where(jobs.c.created_at < filters.created_before)
-        for key, value in filters.labels.items():
-            query = query.where(
-                jobs.c.id.in_(
-                    select(job_labels.c.job_id).where(
-                        and_(job_labels.c.key == key, job_labels.c.value == value)
-                    )
-                )
-            )
+        query = _filtered(select(jobs), filters)
         if cursor:
             after_created, after_id = decode_cursor(cursor)
             query = query.where(
@@ -296,6 +330,27 @@ class JobStore:
             found = found[:limit]
             next_cursor = encode_cursor(found[-1].created_at, found[-1].id)
         return JobPage(jobs=found, next_cursor=next_cursor)
+
+    def list_offset(self, filters: JobFilter, *, limit: int, offset: int) -> tuple[list[Job], int]:
+        """A page of jobs, newest first, by offset; and how many match in all."""
+        query = _filtered(select(jobs), filters)
+        query = query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
+        counting = _filtered(select(func.count()).select_from(jobs), filters)
+        with self.reader.connect() as conn:
+            total = int(conn.execute(counting).scalar_one())
+            rows = conn.execute(query.limit(limit).offset(offset)).mappings()
+            return [_row_to_job(r) for r in rows], total
+
+    def status_counts(self, labels: dict[str, str]) -> dict[JobStatus, int]:
+        """Jobs with these labels (not expired), per status; every status is present."""
+        query = _filtered(
+            select(jobs.c.status, func.count()).select_from(jobs), JobFilter(labels=labels)
+        ).group_by(jobs.c.status)
+        counts = dict.fromkeys(JobStatus, 0)
+        with self.reader.connect() as conn:
+            for status, count in conn.execute(query).all():
+                counts[JobStatus(status)] = int(count)
+        return counts
 
     def queue_position(self, job: Job) -> int | None:
         """1 for the next job to run; None when the job is not waiting."""
@@ -371,9 +426,12 @@ class JobStore:
         never take the same job; SQLite serialises writers instead.
         """
         now = time.time()
+        if self.sequential:
+            limit = 1
         params = {"now": now, "limit": limit, "worker": worker_id, "until": now + lease_s}
         with self.engine.begin() as conn:
-            rows = conn.execute(_CLAIM, params).mappings().all()
+            self._serialise_claims(conn)
+            rows = conn.execute(self._claim, params).mappings().all()
         claimed = [_row_to_job(r) for r in rows]
         claimed.sort(key=lambda j: (j.available_at, j.created_at))
         return claimed
@@ -384,10 +442,17 @@ class JobStore:
         if not job_ids:
             return []
         now = time.time()
+        if self.sequential:
+            job_ids = list(job_ids)[:1]
         params = {"now": now, "job_ids": list(job_ids), "worker": worker_id, "until": now + lease_s}
         with self.engine.begin() as conn:
-            rows = conn.execute(_CLAIM_NAMED, params).mappings().all()
+            self._serialise_claims(conn)
+            rows = conn.execute(self._claim_named, params).mappings().all()
         return [_row_to_job(row) for row in rows]
+
+    def _serialise_claims(self, conn: Connection) -> None:
+        if self.sequential and conn.dialect.name == "postgresql":
+            conn.execute(_SEQUENTIAL_LOCK)
 
     def fail_lost(self) -> list[Job]:
         """Fail jobs whose lease expired with no attempts left (their workers kept dying)."""

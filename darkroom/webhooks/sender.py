@@ -12,6 +12,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 import httpx
@@ -21,7 +22,7 @@ from darkroom.jobs.delivery import Delivery
 from darkroom.outbound import ForbiddenDestination, OutboundGuard, Unresolvable, outbound_client
 from darkroom.store import JobStore
 from darkroom.store.webhooks import WebhookStore
-from darkroom.webhooks.payload import delivery_body
+from darkroom.webhooks.payload import BodyBuilder, delivery_body
 from darkroom.webhooks.signing import signature_headers
 
 log = logging.getLogger("darkroom.webhooks")
@@ -45,8 +46,11 @@ class WebhookSender:
         guard: OutboundGuard,
         *,
         owner: str,
+        bodies: Mapping[str, BodyBuilder] | None = None,
     ) -> None:
+        """``bodies``: by the value of a job's ``dialect`` label, what builds its body."""
         self.settings = settings
+        self.bodies = bodies or {}
         self.jobs = jobs
         self.deliveries = deliveries
         self.guard = guard
@@ -133,7 +137,11 @@ class WebhookSender:
             return Attempt(None, exc.message)
         except ForbiddenDestination as exc:
             return Attempt(None, f"{exc.code}: {exc.message}", permanent=True)
-        body = delivery_body(delivery.event, job, self.settings.link_base())
+        link_base = self.settings.link_base()
+        build = self.bodies.get(job.labels.get("dialect", ""))
+        body = build(delivery.event, job, link_base) if build is not None else None
+        if body is None:
+            body = delivery_body(delivery.event, job, link_base)
         headers = {"content-type": "application/json", **destination.headers}
         timestamp = int(time.time())
         if self.settings.webhook_secret:

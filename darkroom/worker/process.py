@@ -278,7 +278,7 @@ def worker_main(
     # Ctrl-C reaches the whole process group; the supervising parent turns it into SIGTERM.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     engine = open_engine(settings.resolved_database_url())
-    store = JobStore(engine)
+    store = JobStore(engine, sequential=settings.sequential)
     blobs = open_blobs(settings.resolved_storage_url(), **settings.blob_options())
     queue = open_queue(settings, store, consumer=worker_id)
     try:

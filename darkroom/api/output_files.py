@@ -1,0 +1,81 @@
+"""A finished job's output, as stored or converted on the fly: what the native outputs
+route and the drop-in dialects serve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from starlette.concurrency import run_in_threadpool
+
+from darkroom import imaging
+from darkroom.blobs import BlobNotFound, BlobStore
+from darkroom.config import Settings
+from darkroom.jobs import keys
+from darkroom.jobs.errors import Conflict, JobFailed, NotFinished, NotFound, from_image_error
+from darkroom.jobs.model import Job
+from darkroom.jobs.status import JobStatus
+
+# Conversions decode images; bound how many run at once in one API process.
+_conversions = anyio.CapacityLimiter(2)
+
+
+def finished_output(job: Job, name: str) -> dict[str, Any]:
+    """The output's record; NotFinished, JobFailed, Conflict or NotFound otherwise."""
+    if job.artifacts_deleted:
+        raise NotFound("this job's artifacts were deleted", code="artifacts_deleted")
+    if job.status in (JobStatus.QUEUED, JobStatus.PROCESSING):
+        raise NotFinished(f"the job is {job.status.value}; outputs are ready when it succeeds")
+    if job.status is JobStatus.FAILED:
+        raise JobFailed(f"the job failed ({job.error_code}): {job.error_message}")
+    if job.status is JobStatus.CANCELED:
+        raise Conflict("the job was canceled", code="job_canceled")
+    output = job.output(name)
+    if output is None:
+        raise NotFound(f"the job has no output named {name!r}", code="output_not_found")
+    return output
+
+
+async def output_bytes(
+    blobs: BlobStore,
+    settings: Settings,
+    job: Job,
+    output: dict[str, Any],
+    target: imaging.OutputFormat | None = None,
+    width: int | None = None,
+    quality: int | None = None,
+) -> tuple[bytes, imaging.OutputFormat]:
+    """The output's bytes: as stored, or in ``target`` format, ``width`` wide (aspect
+    kept) or at ``quality``. Converted variants are cached beside the output when
+    DARKROOM_VARIANT_CACHE is on."""
+    stored_format = imaging.OutputFormat(str(output["format"]))
+    key = str(output["key"])
+    if width is not None and width > settings.max_output_dimension:
+        raise from_image_error(
+            imaging.OutputTooLarge(f"width is limited to {settings.max_output_dimension} px")
+        )
+    try:
+        if target is None and width is None and quality is None:
+            return await run_in_threadpool(blobs.get, key), stored_format
+        target = target or stored_format
+        variant_key = keys.variant_key(
+            job.id, str(output["name"]), f"w{width or 0}-q{quality or 0}", target
+        )
+        if settings.variant_cache:
+            try:
+                return await run_in_threadpool(blobs.get, variant_key), target
+            except BlobNotFound:
+                pass
+        original = await run_in_threadpool(blobs.get, key)
+    except BlobNotFound as exc:
+        raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
+    try:
+        async with _conversions:
+            rendered = await run_in_threadpool(
+                imaging.convert, original, target, width, quality, settings.image_limits()
+            )
+    except imaging.ImageError as exc:
+        raise from_image_error(exc) from exc
+    if settings.variant_cache:
+        await run_in_threadpool(blobs.put, variant_key, rendered.data)
+    return rendered.data, target

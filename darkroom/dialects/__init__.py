@@ -1,0 +1,1 @@
+"""Drop-in APIs of the systems darkroom replaces (docs/compatibility.md)."""

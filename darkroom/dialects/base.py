@@ -1,0 +1,110 @@
+"""What every drop-in dialect is made of: a router answering another system's routes,
+field names, status words and error bodies over darkroom's job service, the variables
+that system read, and optionally the body of its webhook."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.exceptions import HTTPException
+
+from darkroom.jobs.errors import ServiceError
+from darkroom.jobs.model import Job
+
+# The label every job a dialect submits carries: the dialect's name.
+DIALECT_LABEL = "dialect"
+
+ErrorResponder = Callable[[Exception], Response]
+# What a dialect's routes answer in their own shape.
+_ANSWERED = (RequestValidationError, ValidationError, ServiceError, HTTPException)
+
+
+class Dialect(Protocol):
+    name: str  # as DARKROOM_DIALECTS names it
+    seed: str  # the document in ../shared/seeds/ it follows
+    default_prefix: str  # where its routes go unless DARKROOM_DIALECTS says otherwise
+
+    def settings(self) -> dict[str, Any]:
+        """darkroom settings its system's variables stand for (``{"port": 8080}``)."""
+        ...
+
+    def router(self, prefix: str) -> Any:
+        """Its routes (a FastAPI APIRouter), under ``prefix``."""
+        ...
+
+    def webhook_body(self, event: str, job: Job, link_base: str) -> bytes | None:
+        """The body its system POSTed for ``job``; None: darkroom's own."""
+        ...
+
+
+class SeedVariables(BaseModel):
+    """A seed's environment variables, read by their own names from a mapping; values
+    that do not parse are refused at start-up, with the variable's name."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=False, frozen=True)
+
+    @classmethod
+    def read(cls, environ: Mapping[str, str]) -> Any:
+        names = {field.alias or name for name, field in cls.model_fields.items()}
+        present = {k: v for k, v in environ.items() if k in names and v.strip() != ""}
+        return cls.model_validate(present)
+
+
+def route_class(respond: ErrorResponder) -> type[APIRoute]:
+    """Routes whose validation and service errors answer in the dialect's own shape."""
+
+    class DialectRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def handle(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except (
+                    RequestValidationError,
+                    ValidationError,
+                    ServiceError,
+                    HTTPException,
+                ) as exc:
+                    return respond(exc)
+
+            return handle
+
+    return DialectRoute
+
+
+def first_problem(exc: RequestValidationError | ValidationError) -> tuple[str, str, str]:
+    """The first validation error as (field, pydantic type, message); the field is the
+    body's JSON name ("" for the body itself)."""
+    error = exc.errors()[0]
+    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+    return ".".join(loc), str(error.get("type", "")), str(error.get("msg", ""))
+
+
+def rfc3339(ts: float | None) -> str | None:
+    """UTC, to the second: 2026-02-23T10:00:00Z."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_utc(ts: float) -> str:
+    """UTC with microseconds, as pydantic writes an aware datetime: …T10:00:00.123456Z."""
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def base_url(request: Request, public_url: str | None) -> str:
+    """The absolute base clients reach this API at: DARKROOM_PUBLIC_URL, else the scheme
+    (X-Forwarded-Proto when a proxy set it) and the Host the request was sent to."""
+    if public_url:
+        return public_url.rstrip("/")
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip()
+    scheme = forwarded or request.url.scheme
+    host = request.headers.get("host") or request.url.netloc
+    return f"{scheme}://{host}"

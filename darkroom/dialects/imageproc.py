@@ -1,0 +1,237 @@
+"""Seed 003 (../shared/seeds/003_*.txt): the Go worker-pool image processing service.
+
+POST /jobs with base64 image data, GET /jobs/{id}, GET /jobs/{id}/download, GET /health.
+Errors answer ``{"error": message}``: 400 for a request that is not valid, 413 over
+MAX_UPLOAD_SIZE, 404 for an unknown job, 400 "Image not ready" for a download before the
+job completed (as the service did).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from fastapi import APIRouter, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from darkroom import imaging
+from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
+from darkroom.api.output_files import finished_output, output_bytes
+from darkroom.dialects.base import (
+    DIALECT_LABEL,
+    SeedVariables,
+    first_problem,
+    iso_utc,
+    route_class,
+)
+from darkroom.imaging.formats import default_output
+from darkroom.jobs import keys
+from darkroom.jobs.errors import JobFailed, NotFinished, NotFound, ServiceError
+from darkroom.jobs.model import Job
+from darkroom.jobs.service import JobService
+from darkroom.jobs.sources import IncomingSource, decode_base64
+from darkroom.jobs.spec import JobOptions, OutputIn
+from darkroom.jobs.status import JobStatus
+
+NAME = "imageproc"
+OUTPUT = "output"
+JPEG_QUALITY = 90  # the service wrote JPEG at 90
+STATUS = {
+    JobStatus.QUEUED: "pending",
+    JobStatus.PROCESSING: "processing",
+    JobStatus.SUCCEEDED: "completed",
+    JobStatus.FAILED: "failed",
+    JobStatus.CANCELED: "failed",
+}
+
+
+class Variables(SeedVariables):
+    port: int | None = Field(None, alias="PORT", ge=1, le=65535)
+    db_path: str | None = Field(None, alias="DB_PATH")
+    worker_pool_size: int | None = Field(None, alias="WORKER_POOL_SIZE", ge=1)
+    max_upload_size: int = Field(10 * 1024 * 1024, alias="MAX_UPLOAD_SIZE", ge=1)
+    # accepted; darkroom keeps images in its own store (DARKROOM_STORAGE_URL)
+    upload_dir: str | None = Field(None, alias="UPLOAD_DIR")
+    output_dir: str | None = Field(None, alias="OUTPUT_DIR")
+
+
+class SubmitIn(BaseModel):
+    model_config = ConfigDict(strict=True)  # as Go decoded it: "100" is not a number
+
+    image_data: str = Field(min_length=1, description="The image, base64")
+    operation: Literal["resize", "thumbnail"] = Field(
+        description="resize: exactly width x height (may distort); thumbnail: fit within, "
+        "aspect kept"
+    )
+    width: int = Field(ge=1, le=4096)
+    height: int = Field(ge=1, le=4096)
+    output_format: Literal["jpeg", "png"] | None = Field(
+        None, description="Default: the input's format"
+    )
+
+
+class SubmitOut(BaseModel):
+    job_id: str
+    status: str = "pending"
+    message: str = "Image processing job submitted"
+
+
+class JobRecord(BaseModel):
+    id: str
+    status: str = Field(description="pending, processing, completed or failed")
+    input_path: str = Field(description="Where the input is kept in darkroom's store")
+    output_path: str = Field(description="Where the output is (or will be) kept")
+    operation: str
+    width: int
+    height: int
+    error: str | None = Field(None, description="Only on failed jobs")
+    created_at: str
+    updated_at: str
+
+
+class HealthOut(BaseModel):
+    status: str = "healthy"
+    timestamp: int
+
+
+class ErrorOut(BaseModel):
+    error: str
+
+
+def _respond(exc: Exception) -> Response:
+    if isinstance(exc, RequestValidationError | ValidationError):
+        field, kind, message = first_problem(exc)
+        if kind.startswith("json") or not field:
+            return JSONResponse({"error": f"request body is not valid JSON: {message}"}, 400)
+        return JSONResponse({"error": f"{field}: {message}"}, 400)
+    if isinstance(exc, ServiceError):
+        status = exc.status_code if exc.status_code in (404, 409, 413) else 400
+        if exc.status_code >= 500:
+            status = exc.status_code
+        return JSONResponse({"error": exc.message}, status)
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": str(exc.detail)}, exc.status_code)
+
+
+def _record(job: Job) -> JobRecord:
+    spec = job.spec["outputs"][0]
+    output = job.output(OUTPUT)
+    if output is not None:
+        output_path = str(output["key"])
+    else:
+        planned = imaging.OutputFormat(spec["format"]) if spec.get("format") else None
+        facts = job.source_facts or []
+        source_format = facts[0]["format"] if facts else "jpeg"
+        fmt = planned or default_output(source_format)
+        output_path = keys.output_key(job.id, OUTPUT, fmt)
+    failed = job.status in (JobStatus.FAILED, JobStatus.CANCELED)
+    return JobRecord(
+        id=job.id,
+        status=STATUS[job.status],
+        input_path=str(job.sources[0].get("key", "")),
+        output_path=output_path,
+        operation=spec["op"],
+        width=spec["width"],
+        height=spec["height"],
+        error=(job.error_message or job.error_code or "failed") if failed else None,
+        created_at=iso_utc(job.created_at),
+        updated_at=iso_utc(job.updated_at),
+    )
+
+
+class ImageProc:
+    name = NAME
+    seed = "003"
+    default_prefix = ""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.variables: Variables = Variables.read(environ)
+
+    def settings(self) -> dict[str, Any]:
+        v = self.variables
+        found: dict[str, Any] = {"port": v.port, "workers": v.worker_pool_size}
+        if v.db_path:
+            found["database_url"] = f"sqlite:///{v.db_path}"
+        return {k: value for k, value in found.items() if value is not None}
+
+    def webhook_body(self, event: str, job: Job, link_base: str) -> bytes | None:
+        return None  # the service had no webhooks
+
+    def router(self, prefix: str) -> APIRouter:
+        max_bytes = self.variables.max_upload_size
+        router = APIRouter(
+            prefix=prefix,
+            tags=["drop-in: imageproc (seed 003)"],
+            route_class=route_class(_respond),
+            responses={400: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+        )
+
+        @router.post(
+            "/jobs", status_code=202, response_model=SubmitOut, responses={413: {"model": ErrorOut}}
+        )
+        async def submit(body: SubmitIn, service: ServiceDep) -> SubmitOut:
+            """Queue a resize or thumbnail of a base64 image."""
+            try:
+                data = decode_base64(body.image_data, max_bytes=max_bytes)
+            except ServiceError as exc:
+                if exc.status_code == 413:
+                    raise
+                raise ServiceError("Invalid base64 image data") from exc
+            output = OutputIn(
+                name=OUTPUT,
+                op=imaging.Operation(body.operation),
+                width=body.width,
+                height=body.height,
+                format=imaging.OutputFormat(body.output_format) if body.output_format else None,
+                quality=JPEG_QUALITY,
+            )
+            options = JobOptions(outputs=[output], labels={DIALECT_LABEL: NAME})
+            job, _ = await run_in_threadpool(
+                service.submit, options, [IncomingSource(data=data, filename="input")]
+            )
+            return SubmitOut(job_id=job.id)
+
+        @router.get("/jobs/{job_id}", response_model=JobRecord, response_model_exclude_none=True)
+        def get_job(job_id: str, service: ServiceDep) -> JobRecord:
+            """The job; `error` only when it failed."""
+            return _record(_own_job(service, job_id))
+
+        @router.get(
+            "/jobs/{job_id}/download",
+            response_class=Response,
+            responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
+        )
+        async def download(
+            job_id: str, service: ServiceDep, blobs: BlobsDep, settings: SettingsDep
+        ) -> Response:
+            """The processed image; 400 "Image not ready" until the job completed."""
+            job = await run_in_threadpool(_own_job, service, job_id)
+            try:
+                output = finished_output(job, OUTPUT)
+            except (NotFinished, JobFailed) as exc:
+                raise ServiceError("Image not ready") from exc
+            data, fmt = await output_bytes(blobs, settings, job, output)
+            return Response(data, media_type=imaging.media_type(fmt))
+
+        @router.get("/health", response_model=HealthOut)
+        def health() -> HealthOut:
+            """The process answers."""
+            return HealthOut(timestamp=int(time.time()))
+
+        return router
+
+
+def _own_job(service: JobService, job_id: str) -> Job:
+    """A job this dialect submitted; others are not found here."""
+    try:
+        job: Job = service.get(job_id)
+    except NotFound as exc:
+        raise NotFound("Job not found") from exc
+    if job.labels.get(DIALECT_LABEL) != NAME:
+        raise NotFound("Job not found")
+    return job

@@ -1,0 +1,332 @@
+"""Seed 004 (../shared/seeds/004_*.txt): ThumbForge, thumbnails of images by URL.
+
+Under ``/v1`` (THUMBFORGE_API_V1_PREFIX): POST /images, GET /images (limit/offset,
+status and created_at filters), GET /images/{job_id}, GET /images/{job_id}/thumbnail,
+GET /metrics. Errors answer as FastAPI does, ``{"detail": …}``: 422 with the validation
+errors, 404 "Job not found", 404 "Thumbnail unavailable" before the thumbnail exists,
+409 for a duplicate under ``reject-active``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import AnyHttpUrl, BaseModel, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from darkroom import imaging
+from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
+from darkroom.api.output_files import finished_output, output_bytes
+from darkroom.dialects.base import DIALECT_LABEL, SeedVariables, iso_utc, route_class
+from darkroom.jobs.errors import NotFound, ServiceError
+from darkroom.jobs.model import Job, JobFilter
+from darkroom.jobs.service import JobService
+from darkroom.jobs.sources import IncomingSource
+from darkroom.jobs.spec import JobOptions, OutputIn
+from darkroom.jobs.status import JobStatus
+
+NAME = "thumbforge"
+OUTPUT = "thumbnail"
+URL_HASH_LABEL = "thumbforge.url_hash"
+JPEG_QUALITY = 90
+# A created_at bound is inclusive here; the store's are strict.
+_EDGE = 1e-6
+
+Status = Literal["pending", "processing", "completed", "failed"]
+STATUS: dict[JobStatus, Status] = {
+    JobStatus.QUEUED: "pending",
+    JobStatus.PROCESSING: "processing",
+    JobStatus.SUCCEEDED: "completed",
+    JobStatus.FAILED: "failed",
+    JobStatus.CANCELED: "failed",
+}
+FROM_STATUS = {
+    "pending": JobStatus.QUEUED,
+    "processing": JobStatus.PROCESSING,
+    "completed": JobStatus.SUCCEEDED,
+    "failed": JobStatus.FAILED,
+}
+DuplicateHandling = Literal["allow-retry", "reuse-completed", "reject-active"]
+
+
+class Variables(SeedVariables):
+    database_url: str | None = Field(None, alias="THUMBFORGE_DATABASE_URL")
+    redis_url: str | None = Field(None, alias="THUMBFORGE_REDIS_URL")
+    storage_path: str | None = Field(None, alias="THUMBFORGE_STORAGE_PATH")
+    queue_name: str | None = Field(None, alias="THUMBFORGE_QUEUE_NAME")
+    duplicate_handling: DuplicateHandling = Field(
+        "allow-retry", alias="THUMBFORGE_DUPLICATE_HANDLING"
+    )
+    thumbnail_size: int = Field(256, alias="THUMBFORGE_THUMBNAIL_SIZE", ge=16)
+    default_page_size: int = Field(20, alias="THUMBFORGE_DEFAULT_PAGE_SIZE", ge=1)
+    max_page_size: int = Field(100, alias="THUMBFORGE_MAX_PAGE_SIZE", ge=1)
+    api_v1_prefix: str = Field("/v1", alias="THUMBFORGE_API_V1_PREFIX")
+    http_timeout_seconds: float | None = Field(None, alias="THUMBFORGE_HTTP_TIMEOUT_SECONDS", gt=0)
+    worker_processes: int | None = Field(None, alias="THUMBFORGE_WORKER_PROCESSES", ge=1)
+    log_level: str | None = Field(None, alias="THUMBFORGE_LOG_LEVEL")
+    # accepted, no effect: darkroom's own names (docs/compatibility.md)
+    app_name: str | None = Field(None, alias="THUMBFORGE_APP_NAME")
+    worker_poll_timeout: float | None = Field(None, alias="THUMBFORGE_WORKER_POLL_TIMEOUT")
+
+
+class ImageIn(BaseModel):
+    url: AnyHttpUrl
+
+
+class ImageJob(BaseModel):
+    id: uuid.UUID
+    url: str
+    status: Status
+    attempts: int
+    created_at: str
+    updated_at: str
+    result: dict[str, Any] | None = Field(
+        None,
+        description="When completed: the source's width, height, format, size_bytes, "
+        "thumbnail_path, source_content_type and source_url",
+    )
+    error: str | None = None
+
+
+class Pagination(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class ImageJobList(BaseModel):
+    items: list[ImageJob]
+    pagination: Pagination
+
+
+class Metrics(BaseModel):
+    total: int
+    pending: int
+    processing: int
+    completed: int
+    failed: int
+
+
+class Detail(BaseModel):
+    detail: Any
+
+
+def _respond(exc: Exception) -> Response:
+    if isinstance(exc, RequestValidationError | ValidationError):
+        return JSONResponse({"detail": jsonable_encoder(exc.errors())}, 422)
+    if isinstance(exc, ServiceError):
+        return JSONResponse({"detail": exc.details or exc.message}, exc.status_code)
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"detail": exc.detail}, exc.status_code)
+
+
+def url_hash(url: str) -> str:
+    return hashlib.sha256(url.strip().lower().encode()).hexdigest()
+
+
+def _record(job: Job) -> ImageJob:
+    source_url = str(job.sources[0].get("url", ""))
+    result = None
+    output = job.output(OUTPUT)
+    if job.status is JobStatus.SUCCEEDED and output is not None and job.source_facts:
+        facts = job.source_facts[0]
+        result = {
+            "width": facts["width"],
+            "height": facts["height"],
+            "format": str(facts["format"]).upper(),
+            "size_bytes": facts["bytes"],
+            "thumbnail_path": output["key"],
+            "source_content_type": _media_type(str(facts["format"])),
+            "source_url": source_url,
+        }
+    failed = job.status in (JobStatus.FAILED, JobStatus.CANCELED)
+    return ImageJob(
+        id=uuid.UUID(job.id),
+        url=source_url,
+        status=STATUS[job.status],
+        attempts=job.attempts,
+        created_at=iso_utc(job.created_at),
+        updated_at=iso_utc(job.updated_at),
+        result=result,
+        error=(job.error_message or job.error_code) if failed else None,
+    )
+
+
+def _media_type(source_format: str) -> str:
+    try:
+        return imaging.media_type(imaging.OutputFormat(source_format))
+    except ValueError:
+        return f"image/{source_format}"
+
+
+class ThumbForge:
+    name = NAME
+    seed = "004"
+    default_prefix = ""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.variables: Variables = Variables.read(environ)
+
+    def settings(self) -> dict[str, Any]:
+        v = self.variables
+        found: dict[str, Any] = {
+            "broker_url": v.redis_url,
+            "broker_stream": v.queue_name,
+            "storage_url": v.storage_path,
+            "download_timeout_s": v.http_timeout_seconds,
+            "workers": v.worker_processes,
+            "log_level": v.log_level.lower() if v.log_level else None,
+        }
+        if v.database_url:
+            # The service's async driver; darkroom's is psycopg.
+            found["database_url"] = v.database_url.replace("+asyncpg", "+psycopg", 1)
+        return {k: value for k, value in found.items() if value is not None}
+
+    def webhook_body(self, event: str, job: Job, link_base: str) -> bytes | None:
+        return None  # the service had no webhooks
+
+    def router(self, prefix: str) -> APIRouter:
+        v = self.variables
+        router = APIRouter(
+            prefix=prefix,
+            tags=["drop-in: thumbforge (seed 004)"],
+            route_class=route_class(_respond),
+            responses={422: {"model": Detail}},
+        )
+        images = v.api_v1_prefix.rstrip("/") + "/images"
+
+        @router.post(
+            images, status_code=202, response_model=ImageJob, responses={409: {"model": Detail}}
+        )
+        def submit(body: ImageIn, service: ServiceDep) -> ImageJob:
+            """Queue a thumbnail of the image at `url`; THUMBFORGE_DUPLICATE_HANDLING decides
+            what a URL already submitted gets."""
+            url = str(body.url)
+            digest = url_hash(url)
+            latest = _latest(service, digest)
+            if latest is not None:
+                status = STATUS[latest.status]
+                if v.duplicate_handling == "reuse-completed" and status == "completed":
+                    return _record(latest)
+                if v.duplicate_handling == "reject-active" and status in ("pending", "processing"):
+                    raise ServiceError(
+                        "Job already active",
+                        code="duplicate_active",
+                        status_code=409,
+                        details={"message": "Job already active", "job_id": latest.id},
+                    )
+            size = v.thumbnail_size
+            output = OutputIn(
+                name=OUTPUT,
+                op=imaging.Operation.THUMBNAIL,
+                width=size,
+                height=size,
+                format=imaging.OutputFormat.JPEG,
+                quality=JPEG_QUALITY,
+            )
+            labels = {DIALECT_LABEL: NAME, URL_HASH_LABEL: digest}
+            job, _ = service.submit(
+                JobOptions(outputs=[output], labels=labels), [IncomingSource(url=url)]
+            )
+            return _record(job)
+
+        @router.get(images, response_model=ImageJobList)
+        def list_images(
+            service: ServiceDep,
+            status: Status | None = None,
+            created_before: datetime | None = None,
+            created_after: datetime | None = None,
+            limit: Annotated[int | None, Query(ge=1)] = None,
+            offset: Annotated[int, Query(ge=0)] = 0,
+        ) -> ImageJobList:
+            """Newest first; `limit` defaults to THUMBFORGE_DEFAULT_PAGE_SIZE and is capped
+            at THUMBFORGE_MAX_PAGE_SIZE; the created_at bounds are inclusive."""
+            effective = min(limit or v.default_page_size, v.max_page_size)
+            filters = JobFilter(
+                status=FROM_STATUS[status] if status else None,
+                created_after=created_after.timestamp() - _EDGE if created_after else None,
+                created_before=created_before.timestamp() + _EDGE if created_before else None,
+                labels={DIALECT_LABEL: NAME},
+            )
+            found, total = service.store.list_offset(filters, limit=effective, offset=offset)
+            return ImageJobList(
+                items=[_record(j) for j in found],
+                pagination=Pagination(
+                    total=total,
+                    limit=effective,
+                    offset=offset,
+                    has_more=offset + len(found) < total,
+                ),
+            )
+
+        @router.get(
+            images + "/{job_id}", response_model=ImageJob, responses={404: {"model": Detail}}
+        )
+        def get_image(job_id: uuid.UUID, service: ServiceDep) -> ImageJob:
+            return _record(_own_job(service, str(job_id)))
+
+        @router.get(
+            images + "/{job_id}/thumbnail",
+            response_class=Response,
+            responses={200: {"content": {"image/jpeg": {}}}, 404: {"model": Detail}},
+        )
+        async def thumbnail(
+            job_id: uuid.UUID, service: ServiceDep, blobs: BlobsDep, settings: SettingsDep
+        ) -> Response:
+            """The JPEG thumbnail; 404 "Thumbnail unavailable" until the job completed."""
+            job = await run_in_threadpool(_own_job, service, str(job_id))
+            try:
+                output = finished_output(job, OUTPUT)
+            except ServiceError as exc:
+                raise NotFound("Thumbnail unavailable") from exc
+            try:
+                data, _ = await output_bytes(blobs, settings, job, output)
+            except NotFound as exc:
+                raise NotFound("Thumbnail missing") from exc
+            disposition = f'attachment; filename="{job.id}.jpg"'
+            return Response(
+                data, media_type="image/jpeg", headers={"Content-Disposition": disposition}
+            )
+
+        @router.get(v.api_v1_prefix.rstrip("/") + "/metrics", response_model=Metrics)
+        def metrics(service: ServiceDep) -> Metrics:
+            """Jobs per status."""
+            counts = service.store.status_counts({DIALECT_LABEL: NAME})
+            per: dict[str, int] = dict.fromkeys(FROM_STATUS, 0)
+            for status, count in counts.items():
+                per[STATUS[status]] += count
+            return Metrics(total=sum(per.values()), **per)
+
+        if prefix:  # at the root, darkroom's own /healthz answers {"status": "ok", …}
+
+            @router.get("/healthz")
+            def healthz() -> dict[str, str]:
+                return {"status": "ok"}
+
+        return router
+
+
+def _latest(service: JobService, digest: str) -> Job | None:
+    filters = JobFilter(labels={DIALECT_LABEL: NAME, URL_HASH_LABEL: digest})
+    found, _ = service.store.list_offset(filters, limit=1, offset=0)
+    return found[0] if found else None
+
+
+def _own_job(service: JobService, job_id: str) -> Job:
+    try:
+        job = service.get(job_id)
+    except NotFound as exc:
+        raise NotFound("Job not found") from exc
+    if job.labels.get(DIALECT_LABEL) != NAME:
+        raise NotFound("Job not found")
+    return job

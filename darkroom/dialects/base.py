@@ -14,8 +14,9 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException
 
-from darkroom.jobs.errors import ServiceError
+from darkroom.jobs.errors import NotFound, ServiceError
 from darkroom.jobs.model import Job
+from darkroom.jobs.service import JobService
 
 # The label every job a dialect submits carries: the dialect's name.
 DIALECT_LABEL = "dialect"
@@ -108,3 +109,15 @@ def base_url(request: Request, public_url: str | None) -> str:
     scheme = forwarded or request.url.scheme
     host = request.headers.get("host") or request.url.netloc
     return f"{scheme}://{host}"
+
+
+def own_job(service: JobService, job_id: str, dialect: str, not_found: str) -> Job:
+    """The job, if ``dialect`` submitted it; any other is NotFound(``not_found``), as an
+    unknown or expired one is."""
+    try:
+        job = service.get(job_id)
+    except NotFound as exc:
+        raise NotFound(not_found) from exc
+    if job.labels.get(DIALECT_LABEL) != dialect:
+        raise NotFound(not_found)
+    return job

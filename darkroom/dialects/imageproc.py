@@ -27,17 +27,18 @@ from darkroom.dialects.base import (
     SeedVariables,
     first_problem,
     iso_utc,
+    own_job,
     route_class,
 )
 from darkroom.imaging.formats import default_output
 from darkroom.jobs import keys
-from darkroom.jobs.errors import JobFailed, NotFinished, NotFound, ServiceError
+from darkroom.jobs.errors import JobFailed, NotFinished, ServiceError
 from darkroom.jobs.model import Job
-from darkroom.jobs.service import JobService
 from darkroom.jobs.sources import IncomingSource, decode_base64
 from darkroom.jobs.spec import JobOptions, OutputIn
 from darkroom.jobs.status import JobStatus
 
+NOT_FOUND = "Job not found"
 NAME = "imageproc"
 OUTPUT = "output"
 JPEG_QUALITY = 90  # the service wrote JPEG at 90
@@ -199,7 +200,7 @@ class ImageProc:
         @router.get("/jobs/{job_id}", response_model=JobRecord, response_model_exclude_none=True)
         def get_job(job_id: str, service: ServiceDep) -> JobRecord:
             """The job; `error` only when it failed."""
-            return _record(_own_job(service, job_id))
+            return _record(own_job(service, job_id, NAME, NOT_FOUND))
 
         @router.get(
             "/jobs/{job_id}/download",
@@ -210,7 +211,7 @@ class ImageProc:
             job_id: str, service: ServiceDep, blobs: BlobsDep, settings: SettingsDep
         ) -> Response:
             """The processed image; 400 "Image not ready" until the job completed."""
-            job = await run_in_threadpool(_own_job, service, job_id)
+            job = await run_in_threadpool(own_job, service, job_id, NAME, NOT_FOUND)
             try:
                 output = finished_output(job, OUTPUT)
             except (NotFinished, JobFailed) as exc:
@@ -224,14 +225,3 @@ class ImageProc:
             return HealthOut(timestamp=int(time.time()))
 
         return router
-
-
-def _own_job(service: JobService, job_id: str) -> Job:
-    """A job this dialect submitted; others are not found here."""
-    try:
-        job: Job = service.get(job_id)
-    except NotFound as exc:
-        raise NotFound("Job not found") from exc
-    if job.labels.get(DIALECT_LABEL) != NAME:
-        raise NotFound("Job not found")
-    return job

@@ -26,7 +26,14 @@ from starlette.exceptions import HTTPException
 from darkroom import imaging
 from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
 from darkroom.api.output_files import finished_output, output_bytes
-from darkroom.dialects.base import DIALECT_LABEL, SeedVariables, base_url, rfc3339, route_class
+from darkroom.dialects.base import (
+    DIALECT_LABEL,
+    SeedVariables,
+    base_url,
+    own_job,
+    rfc3339,
+    route_class,
+)
 from darkroom.jobs.delivery import DELIVERED, Delivery
 from darkroom.jobs.errors import JobFailed, NotFinished, NotFound, ServiceError
 from darkroom.jobs.model import Job
@@ -35,6 +42,7 @@ from darkroom.jobs.sources import IncomingSource, decode_base64
 from darkroom.jobs.spec import JobOptions, OutputIn
 from darkroom.jobs.status import JobStatus
 
+NOT_FOUND = "job not found or expired"
 NAME = "smartcrop"
 OUTPUT = "thumbnail"
 BASE_LABEL = "smartcrop.base"  # the absolute base URL the job was submitted to
@@ -569,13 +577,13 @@ class SmartCrop:
                 image_url=image_url,
                 created_at=rfc3339(job.created_at) or "",
                 expires_in_seconds=ttl_s,
-                webhook_enabled=webhook is not None,
+                webhook_enabled=job.webhook_url is not None,
             )
 
         @router.get("/job/{job_id}", response_model=JobOut, response_model_exclude_none=True)
         def get_job(job_id: str, service: ServiceDep) -> JobOut:
             """The job: status, queue position, result and webhook delivery."""
-            return self._job_out(service, _own_job(service, job_id))
+            return self._job_out(service, own_job(service, job_id, NAME, NOT_FOUND))
 
         @router.get(
             "/job/{job_id}/image",
@@ -598,7 +606,7 @@ class SmartCrop:
         ) -> Response:
             """The cover as stored (JPEG at the job's quality), or converted: `format` jpg
             or avif, `width` (aspect kept), `quality` (0-100, default 95)."""
-            job = await run_in_threadpool(_own_job, service, job_id)
+            job = await run_in_threadpool(own_job, service, job_id, NAME, NOT_FOUND)
             try:
                 output = finished_output(job, OUTPUT)
             except NotFinished as exc:
@@ -649,6 +657,15 @@ class SmartCrop:
         return router
 
 
+def _query_int(text: str, not_a_number: str) -> int | None:
+    if not text.strip():
+        return None
+    try:
+        return int(text.strip())
+    except ValueError as exc:
+        raise _Invalid(not_a_number) from exc
+
+
 def _image_options(
     format: str, width: str, quality: str
 ) -> tuple[imaging.OutputFormat, int | None, int]:
@@ -660,30 +677,12 @@ def _image_options(
         target = imaging.OutputFormat.AVIF
     else:
         raise _Invalid("format must be one of: jpg, avif")
-    size = None
-    if width.strip():
-        try:
-            size = int(width.strip())
-        except ValueError as exc:
-            raise _Invalid("width must be a positive integer") from exc
-        if size <= 0:
-            raise _Invalid("width must be greater than 0")
-    q = DEFAULT_QUALITY
-    if quality.strip():
-        try:
-            q = int(quality.strip())
-        except ValueError as exc:
-            raise _Invalid("quality must be an integer between 0 and 100") from exc
-        if not 0 <= q <= 100:
-            raise _Invalid("quality must be between 0 and 100")
+    size = _query_int(width, "width must be a positive integer")
+    if size is not None and size <= 0:
+        raise _Invalid("width must be greater than 0")
+    q = _query_int(quality, "quality must be an integer between 0 and 100")
+    if q is None:
+        q = DEFAULT_QUALITY
+    elif not 0 <= q <= 100:
+        raise _Invalid("quality must be between 0 and 100")
     return target, size, q
-
-
-def _own_job(service: JobService, job_id: str) -> Job:
-    try:
-        job = service.get(job_id)
-    except NotFound as exc:
-        raise NotFound("job not found or expired") from exc
-    if job.labels.get(DIALECT_LABEL) != NAME:
-        raise NotFound("job not found or expired")
-    return job

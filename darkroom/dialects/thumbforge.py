@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException
 from darkroom import imaging
 from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
 from darkroom.api.output_files import finished_output, output_bytes
-from darkroom.dialects.base import DIALECT_LABEL, SeedVariables, iso_utc, route_class
+from darkroom.dialects.base import DIALECT_LABEL, SeedVariables, iso_utc, own_job, route_class
 from darkroom.jobs.errors import NotFound, ServiceError
 from darkroom.jobs.model import Job, JobFilter
 from darkroom.jobs.service import JobService
@@ -34,6 +34,7 @@ from darkroom.jobs.sources import IncomingSource
 from darkroom.jobs.spec import JobOptions, OutputIn
 from darkroom.jobs.status import JobStatus
 
+NOT_FOUND = "Job not found"
 NAME = "thumbforge"
 OUTPUT = "thumbnail"
 URL_HASH_LABEL = "thumbforge.url_hash"
@@ -273,7 +274,7 @@ class ThumbForge:
             images + "/{job_id}", response_model=ImageJob, responses={404: {"model": Detail}}
         )
         def get_image(job_id: uuid.UUID, service: ServiceDep) -> ImageJob:
-            return _record(_own_job(service, str(job_id)))
+            return _record(own_job(service, str(job_id), NAME, NOT_FOUND))
 
         @router.get(
             images + "/{job_id}/thumbnail",
@@ -284,7 +285,7 @@ class ThumbForge:
             job_id: uuid.UUID, service: ServiceDep, blobs: BlobsDep, settings: SettingsDep
         ) -> Response:
             """The JPEG thumbnail; 404 "Thumbnail unavailable" until the job completed."""
-            job = await run_in_threadpool(_own_job, service, str(job_id))
+            job = await run_in_threadpool(own_job, service, str(job_id), NAME, NOT_FOUND)
             try:
                 output = finished_output(job, OUTPUT)
             except ServiceError as exc:
@@ -320,13 +321,3 @@ def _latest(service: JobService, digest: str) -> Job | None:
     filters = JobFilter(labels={DIALECT_LABEL: NAME, URL_HASH_LABEL: digest})
     found, _ = service.store.list_offset(filters, limit=1, offset=0)
     return found[0] if found else None
-
-
-def _own_job(service: JobService, job_id: str) -> Job:
-    try:
-        job = service.get(job_id)
-    except NotFound as exc:
-        raise NotFound("Job not found") from exc
-    if job.labels.get(DIALECT_LABEL) != NAME:
-        raise NotFound("Job not found")
-    return job

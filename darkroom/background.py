@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Engine
 
 from darkroom.blobs import BlobStore
 from darkroom.config import Settings
+from darkroom.dialects.base import Service
 from darkroom.outbound import AllowList, OutboundGuard
 from darkroom.store import JobStore
 from darkroom.store.webhooks import WebhookStore
@@ -27,7 +28,10 @@ class Background:
         engine: Engine,
         blobs: BlobStore,
         webhook_bodies: Mapping[str, BodyBuilder] | None = None,
+        services: Sequence[Service] = (),
     ) -> None:
+        """``services``: more to start and stop with these (a dialect's consumer)."""
+        self.services = list(services)
         store = JobStore(engine)
         self.sender = WebhookSender(
             settings,
@@ -42,7 +46,11 @@ class Background:
     def start(self) -> None:
         self.sender.start()
         self.sweeper.start()
+        for service in self.services:
+            service.start()
 
     def stop(self) -> None:
+        for service in self.services:
+            service.stop()
         self.sweeper.stop()
         self.sender.stop()

@@ -89,7 +89,7 @@ def worker(concurrency: int | None) -> None:
     SIGTERM or Ctrl-C lets running jobs finish before exiting."""
     from darkroom.background import Background
     from darkroom.blobs import open_blobs
-    from darkroom.dialects.registry import webhook_bodies
+    from darkroom.dialects.registry import background_services, webhook_bodies
     from darkroom.store import JobStore, open_engine
     from darkroom.worker.pool import WorkerPool
 
@@ -108,6 +108,7 @@ def worker(concurrency: int | None) -> None:
         engine,
         open_blobs(settings.resolved_storage_url(), **settings.blob_options()),
         webhook_bodies(dialects),
+        background_services(dialects, settings, engine),
     )
     pool.start()
     background.start()

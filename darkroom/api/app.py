@@ -17,7 +17,13 @@ from darkroom.api.routes import admin, events, health, jobs, outputs
 from darkroom.background import Background
 from darkroom.blobs import open_blobs
 from darkroom.config import Settings
-from darkroom.dialects.registry import Enabled, install, unclaimed, webhook_bodies
+from darkroom.dialects.registry import (
+    Enabled,
+    background_services,
+    install,
+    unclaimed,
+    webhook_bodies,
+)
 from darkroom.jobs.service import JobService
 from darkroom.jobs.spec import JobOptions, JobRequest
 from darkroom.outbound import AllowList, OutboundGuard
@@ -54,7 +60,8 @@ def create_app(
             WebhookStore(engine),
             on_submitted=pool.notify if pool else None,
         )
-        background = Background(settings, engine, blobs, webhook_bodies(dialects))
+        services = background_services(dialects, settings, engine) if pool is not None else []
+        background = Background(settings, engine, blobs, webhook_bodies(dialects), services)
         background.start()
         if pool is not None:
             pool.start()

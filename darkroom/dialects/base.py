@@ -4,7 +4,7 @@ that system read, and optionally the body of its webhook."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -12,8 +12,10 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
+from darkroom.config import Settings
 from darkroom.jobs.errors import NotFound, ServiceError
 from darkroom.jobs.model import Job
 from darkroom.jobs.service import JobService
@@ -24,6 +26,14 @@ DIALECT_LABEL = "dialect"
 ErrorResponder = Callable[[Exception], Response]
 # What a dialect's routes answer in their own shape.
 _ANSWERED = (RequestValidationError, ValidationError, ServiceError, HTTPException)
+
+
+class Service(Protocol):
+    """Something a dialect runs beside the workers (seed 001's task queue consumer)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class Dialect(Protocol):
@@ -41,6 +51,10 @@ class Dialect(Protocol):
 
     def webhook_body(self, event: str, job: Job, link_base: str) -> bytes | None:
         """The body its system POSTed for ``job``; None: darkroom's own."""
+        ...
+
+    def background(self, settings: Settings, engine: Engine) -> Sequence[Service]:
+        """What it runs beside the workers, in processes that run workers."""
         ...
 
 

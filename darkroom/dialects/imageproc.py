@@ -16,15 +16,18 @@ from fastapi import APIRouter, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from darkroom import imaging
 from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
 from darkroom.api.output_files import finished_output, output_bytes
+from darkroom.config import Settings
 from darkroom.dialects.base import (
     DIALECT_LABEL,
     SeedVariables,
+    Service,
     first_problem,
     iso_utc,
     own_job,
@@ -159,6 +162,9 @@ class ImageProc:
         if v.db_path:
             found["database_url"] = f"sqlite:///{v.db_path}"
         return {k: value for k, value in found.items() if value is not None}
+
+    def background(self, settings: Settings, engine: Engine) -> list[Service]:
+        return []
 
     def webhook_body(self, event: str, job: Job, link_base: str) -> bytes | None:
         return None  # the service had no webhooks

@@ -8,9 +8,11 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from sqlalchemy import Engine
 
 from darkroom.config import Settings
-from darkroom.dialects.base import DIALECT_LABEL, Dialect
+from darkroom.dialects.base import DIALECT_LABEL, Dialect, Service
+from darkroom.dialects.imagejobs import ImageJobs
 from darkroom.dialects.imageproc import ImageProc
 from darkroom.dialects.smartcrop import SmartCrop
 from darkroom.dialects.thumbforge import ThumbForge
@@ -18,11 +20,12 @@ from darkroom.webhooks.payload import BodyBuilder
 
 KNOWN: dict[str, Callable[[Mapping[str, str]], Dialect]] = {
     "smartcrop": SmartCrop,
+    "imagejobs": ImageJobs,
     "imageproc": ImageProc,
     "thumbforge": ThumbForge,
 }
 # The seeds' numbers name them too.
-BY_SEED = {"000": "smartcrop", "003": "imageproc", "004": "thumbforge"}
+BY_SEED = {"000": "smartcrop", "001": "imagejobs", "003": "imageproc", "004": "thumbforge"}
 
 
 class DialectConfigError(ValueError):
@@ -100,6 +103,13 @@ def unclaimed(router: APIRouter, claimed: set[tuple[str, str]]) -> APIRouter:
             continue
         kept.routes.append(route)
     return kept
+
+
+def background_services(
+    dialects: Sequence[Enabled], settings: Settings, engine: Engine
+) -> list[Service]:
+    """What the dialects run beside the workers (processes that run workers only)."""
+    return [s for entry in dialects for s in entry.dialect.background(settings, engine)]
 
 
 def webhook_bodies(dialects: Sequence[Enabled]) -> dict[str, BodyBuilder]:

@@ -20,15 +20,18 @@ from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from darkroom import imaging
 from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
 from darkroom.api.output_files import finished_output, output_bytes
+from darkroom.config import Settings
 from darkroom.dialects.base import (
     DIALECT_LABEL,
     SeedVariables,
+    Service,
     base_url,
     own_job,
     rfc3339,
@@ -460,6 +463,9 @@ class SmartCrop:
                 v.webhook_backoff_ms / 1000
             )
         return {k: value for k, value in found.items() if value is not None}
+
+    def background(self, settings: Settings, engine: Engine) -> list[Service]:
+        return []
 
     def webhook_body(self, event: str, job: Job, link_base: str) -> bytes | None:
         job_url, image_url = _links(job)

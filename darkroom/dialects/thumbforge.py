@@ -20,13 +20,22 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AnyHttpUrl, BaseModel, Field, ValidationError
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from darkroom import imaging
 from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
 from darkroom.api.output_files import finished_output, output_bytes
-from darkroom.dialects.base import DIALECT_LABEL, SeedVariables, iso_utc, own_job, route_class
+from darkroom.config import Settings
+from darkroom.dialects.base import (
+    DIALECT_LABEL,
+    SeedVariables,
+    Service,
+    iso_utc,
+    own_job,
+    route_class,
+)
 from darkroom.jobs.errors import NotFound, ServiceError
 from darkroom.jobs.model import Job, JobFilter
 from darkroom.jobs.service import JobService
@@ -192,6 +201,9 @@ class ThumbForge:
             # The service's async driver; darkroom's is psycopg.
             found["database_url"] = v.database_url.replace("+asyncpg", "+psycopg", 1)
         return {k: value for k, value in found.items() if value is not None}
+
+    def background(self, settings: Settings, engine: Engine) -> list[Service]:
+        return []
 
     def webhook_body(self, event: str, job: Job, link_base: str) -> bytes | None:
         return None  # the service had no webhooks

@@ -96,3 +96,27 @@ webhook_deliveries = Table(
     Column("delivered_at", Float),
     Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
 )
+
+# The imagejobs dialect's records (seed 001, docs/compatibility.md): that system's model,
+# kept as it has it; its workers take them through a Redis list, not the jobs table.
+image_jobs = Table(
+    "image_jobs",
+    metadata,
+    Column("id", String(24), primary_key=True),  # as a MongoDB ObjectId: 24 hex digits
+    Column("entity_type", String(16), nullable=False),
+    Column("entity_id", String(256), nullable=False),
+    Column("source_key", Text, nullable=False),
+    Column("source_url", Text, nullable=False),
+    Column("output_key", Text),
+    Column("output_url", Text),
+    Column("status", String(16), nullable=False),
+    Column("error_msg", Text, nullable=False, default=""),
+    Column("original_filename", Text, nullable=False),
+    Column("mimetype", String(128), nullable=False),
+    Column("file_size", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("processed_at", Float),
+    Index("ix_image_jobs_entity", "entity_type", "entity_id"),
+    Index("ix_image_jobs_status", "status"),
+)

@@ -1,0 +1,356 @@
+"""Seed 001's API and queue protocol (image jobs, a Redis task queue, R2) over real HTTP,
+real Redis and S3 over HTTP: each route and field, LPUSH tasks with malformed ones and a
+killed worker, and external-backend mode against a stand-in backend on loopback."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import pyvips
+import redis
+
+from tests.helpers import DarkroomProcess, darkroom_env, make_image, wait_until
+from tests.servers import S3, Redis
+
+on_sqlite = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+RECORD = {
+    "_id", "entityType", "entityId", "sourceImageURL", "sourceImageKey", "status", "errorMsg",
+    "originalFilename", "mimetype", "fileSize", "createdAt", "updatedAt",
+}  # fmt: skip
+JS_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+@pytest.fixture
+def r2(s3: S3, redis_server: Redis) -> dict[str, str]:
+    """The variables of seed 001's backend: its Redis and its bucket (moto's S3 here)."""
+    bucket = s3.new_bucket()
+    endpoint = s3.env["AWS_ENDPOINT_URL"]
+    return {
+        "REDIS_URI": redis_server.url,
+        "IMAGE_JOBS_QUEUE": redis_server.new_stream(),
+        "R2_ENDPOINT": endpoint,
+        "R2_ACCESS_KEY_ID": s3.env["AWS_ACCESS_KEY_ID"],
+        "R2_SECRET_ACCESS_KEY": s3.env["AWS_SECRET_ACCESS_KEY"],
+        "R2_BUCKET": bucket,
+        "R2_REGION": "us-east-1",
+        "R2_PUBLIC_URL": f"https://pub-test.r2.dev/{bucket}",
+    }
+
+
+def _redis(env: dict[str, str]) -> Any:
+    return redis.Redis.from_url(env["REDIS_URI"], decode_responses=True)
+
+
+def _objects(s3: S3, bucket: str) -> dict[str, bytes]:
+    client = s3.client()
+    listed = client.list_objects_v2(Bucket=bucket).get("Contents", [])
+    return {o["Key"]: client.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
+
+
+def _create(api: DarkroomProcess, data: bytes, **fields: str) -> Any:
+    form = {"entityType": "event", "entityId": "655501d2f12a3d0f3c5a1001"} | fields
+    return api.client.post("/api/image-jobs", data=form, files={"file": ("photo.jpg", data)})
+
+
+@on_sqlite
+def test_the_image_jobs_resource(serve_factory: Any, r2: dict[str, str], s3: S3) -> None:
+    api = serve_factory(workers=1, DARKROOM_DIALECTS="imagejobs", **r2)
+    created = _create(api, make_image(800, 400))
+    assert created.status_code == 201, created.text
+    job = created.json()["data"]
+    assert created.json()["success"] is True and set(job) == RECORD
+    assert re.fullmatch(r"[0-9a-f]{24}", job["_id"])
+    assert re.fullmatch(r"raw/\d{13}-[0-9a-f]{12}\.jpg", job["sourceImageKey"])
+    assert job["sourceImageURL"] == f"{r2['R2_PUBLIC_URL']}/{job['sourceImageKey']}"
+    assert (job["status"], job["errorMsg"], job["originalFilename"]) == ("PENDING", "", "photo.jpg")
+    assert job["mimetype"] == "image/jpeg" and job["fileSize"] > 0
+    assert JS_TIME.match(job["createdAt"]) and JS_TIME.match(job["updatedAt"])
+
+    done = wait_until(
+        lambda: (
+            (d := api.client.get(f"/api/image-jobs/{job['_id']}").json()["data"])["status"]
+            == "COMPLETED"
+            and d
+        ),
+        60,
+    )
+    base = job["sourceImageKey"].removeprefix("raw/").removesuffix(".jpg")
+    assert done["outputImageKey"] == f"optimized/{base}-optimized.webp"
+    assert done["outputImageURL"] == f"{r2['R2_PUBLIC_URL']}/{done['outputImageKey']}"
+    assert JS_TIME.match(done["processedAt"])
+    stored = _objects(s3, r2["R2_BUCKET"])
+    assert set(stored) == {job["sourceImageKey"], done["outputImageKey"]}
+    webp = pyvips.Image.new_from_buffer(stored[done["outputImageKey"]], "")
+    assert webp.get("vips-loader").startswith("webp") and webp.width == 800
+
+    listed = api.client.get(
+        "/api/image-jobs", params={"entityType": "event", "entityId": "655501d2f12a3d0f3c5a1001"}
+    ).json()
+    assert listed["success"] is True and [j["_id"] for j in listed["data"]] == [job["_id"]]
+    other = api.client.get("/api/image-jobs", params={"entityType": "report"}).json()["data"]
+    assert other == []
+    stats = api.client.get("/api/image-jobs/stats").json()["data"]
+    assert (stats["queueLength"], stats["pending"], stats["completed"], stats["failed"]) == (
+        0, 0, 1, 0
+    )  # fmt: skip
+    assert stats["processingDuration"]["count"] == 1
+
+    deleted = api.client.delete(f"/api/image-jobs/{job['_id']}")
+    assert deleted.json() == {"success": True, "message": "Image job deleted"}
+    assert _objects(s3, r2["R2_BUCKET"]) == {}
+    gone = api.client.get(f"/api/image-jobs/{job['_id']}")
+    assert (gone.status_code, gone.json()) == (
+        404, {"success": False, "message": "Image job not found"}
+    )  # fmt: skip
+
+    for fields, status in (({"entityType": "party"}, 400), ({"entityId": ""}, 400)):
+        refused = _create(api, make_image(10, 10), **fields)
+        assert refused.status_code == status and refused.json()["success"] is False
+    not_image = _create(api, b"plain text")
+    assert not_image.status_code == 400 and "not an image" in not_image.json()["message"]
+
+
+@on_sqlite
+def test_the_status_callback_needs_its_token_and_retry_queues_again(
+    serve_factory: Any, r2: dict[str, str]
+) -> None:
+    api = serve_factory(
+        workers=0, DARKROOM_DIALECTS="imagejobs", IMAGE_JOBS_WORKER_TOKEN="s3cret", **r2
+    )
+    job = _create(api, make_image(50, 50)).json()["data"]
+    queue = _redis(r2)
+    pushed = queue.lrange(r2["IMAGE_JOBS_QUEUE"], 0, -1)
+    assert [json.loads(m) for m in pushed] == [
+        {"task_type": "process_image", "payload": {"imageJobID": job["_id"]}}
+    ]
+    url = f"/api/image-jobs/{job['_id']}/status"
+    for headers in ({}, {"X-Worker-Token": "wrong"}):
+        refused = api.client.patch(url, json={"status": "PROCESSING"}, headers=headers)
+        assert refused.status_code == 401 and refused.json()["success"] is False
+    token = {"X-Worker-Token": "s3cret"}
+    processing = api.client.patch(url, json={"status": "PROCESSING"}, headers=token).json()
+    assert processing["data"]["status"] == "PROCESSING" and "processedAt" not in processing["data"]
+    failed = api.client.patch(
+        url,
+        json={"status": "failed", "errorMsg": "Failed to process image: invalid format"},
+        headers={"Authorization": "Bearer s3cret"},
+    ).json()["data"]
+    assert failed["status"] == "FAILED" and failed["errorMsg"].endswith("invalid format")
+    assert JS_TIME.match(failed["processedAt"])
+    bad = api.client.patch(url, json={"status": "DONE"}, headers=token)
+    assert bad.status_code == 400
+
+    retried = api.client.post(f"/api/image-jobs/{job['_id']}/retry").json()["data"]
+    assert (retried["status"], retried["errorMsg"]) == ("PENDING", "")
+    assert queue.llen(r2["IMAGE_JOBS_QUEUE"]) == 2
+    completed = api.client.patch(
+        url,
+        json={"status": "COMPLETED", "outputImageURL": "https://x/o.webp",
+              "outputImageKey": "optimized/o.webp"},
+        headers=token,
+    ).json()["data"]  # fmt: skip
+    assert completed["outputImageKey"] == "optimized/o.webp"
+    assert api.client.post(f"/api/image-jobs/{job['_id']}/retry").status_code == 400
+
+
+@on_sqlite
+def test_tasks_that_cannot_be_done_go_to_the_dead_letter_list(
+    serve_factory: Any, r2: dict[str, str]
+) -> None:
+    api = serve_factory(workers=1, DARKROOM_DIALECTS="imagejobs", **r2)
+    queue, name = _redis(r2), r2["IMAGE_JOBS_QUEUE"]
+    bad = [
+        "not json",
+        '{"task_type":"send_email","payload":{}}',
+        '{"task_type":"process_image","payload":{}}',
+        '{"task_type":"process_image","payload":{"imageJobID":"655501d2f12a3d0f3c5a1002"}}',
+    ]
+    for message in bad:
+        queue.lpush(name, message)
+    dead = wait_until(lambda: len(q := queue.lrange(f"{name}:dead", 0, -1)) == 4 and q, 30)
+    entries = sorted((orjson.loads(d) for d in dead), key=lambda e: bad.index(e["message"]))
+    reasons = [e["reason"] for e in entries]
+    assert reasons[0].startswith("not JSON")
+    assert reasons[1] == "unknown task_type 'send_email'"
+    assert reasons[2] == "payload.imageJobID is missing"
+    assert reasons[3] == "no image job 655501d2f12a3d0f3c5a1002"
+    assert queue.llen(name) == 0
+    assert wait_until(lambda: api.log().count(f"task moved to {name}:dead") == 4, 10)
+    processing = list(queue.scan_iter(match=f"{name}:processing:*"))
+    assert all(queue.llen(key) == 0 for key in processing)
+
+
+class StandInBackend:
+    """The seed's backend, as much as its worker talks to: GET and PATCH image jobs (the
+    PATCHes recorded, the token checked) and the raw images' public URLs."""
+
+    def __init__(self, token: str) -> None:
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.images: dict[str, bytes] = {}
+        self.patches: list[tuple[str, dict[str, Any]]] = []
+        self.release = threading.Event()
+        self.release.set()
+        self.downloads = 0
+        backend = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _json(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path.startswith("/raw/"):
+                    backend.downloads += 1
+                    backend.release.wait(60)
+                    data = backend.images[self.path.removeprefix("/")]
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                job = backend.jobs.get(self.path.rsplit("/", 1)[-1])
+                if job is None:
+                    self._json(404, {"success": False, "message": "Image job not found"})
+                else:
+                    self._json(200, {"success": True, "data": job})
+
+            def do_PATCH(self) -> None:
+                if self.headers.get("x-worker-token") != token:
+                    self._json(401, {"success": False, "message": "Invalid worker token"})
+                    return
+                job_id = self.path.split("/")[-2]
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                backend.patches.append((job_id, body))
+                backend.jobs[job_id].update(body)
+                self._json(200, {"success": True, "data": backend.jobs[job_id]})
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def add(self, job_id: str, key: str, data: bytes) -> None:
+        self.images[key] = data
+        self.jobs[job_id] = {
+            "_id": job_id, "entityType": "report", "entityId": "r1",
+            "sourceImageURL": f"{self.url}/{key}", "sourceImageKey": key,
+            "status": "PENDING", "errorMsg": "",
+        }  # fmt: skip
+
+    def statuses(self, job_id: str) -> list[str]:
+        return [body["status"] for jid, body in self.patches if jid == job_id]
+
+    def close(self) -> None:
+        self.release.set()
+        self.httpd.shutdown()
+
+
+@pytest.fixture
+def stand_in() -> Any:
+    backend = StandInBackend(token="w0rker")
+    yield backend
+    backend.close()
+
+
+def _task(image_job_id: str) -> str:
+    """A task as the seed's backend pushes it (LPUSH task_queue '…')."""
+    return json.dumps({"task_type": "process_image", "payload": {"imageJobID": image_job_id}})
+
+
+def _worker(tmp_path: Path, name: str, env: dict[str, str]) -> DarkroomProcess:
+    return DarkroomProcess(
+        args=["worker", "--concurrency", "1"],
+        env=darkroom_env(tmp_path / "data", **env),
+        log_path=tmp_path / f"{name}.log",
+    ).start()
+
+
+def test_external_backend_mode_and_a_killed_worker(
+    tmp_path: Path, r2: dict[str, str], s3: S3, stand_in: StandInBackend
+) -> None:
+    env = r2 | {
+        "DARKROOM_DIALECTS": "imagejobs",
+        "IMAGE_JOBS_BACKEND_URL": stand_in.url,
+        "IMAGE_JOBS_WORKER_TOKEN": "w0rker",
+        "IMAGE_JOBS_LEASE_S": "2",
+    }
+    queue, name = _redis(r2), r2["IMAGE_JOBS_QUEUE"]
+    stand_in.add("655501d2f12a3d0f3c5a1aaa", "raw/1700000000000-abc123def456.png",
+                 make_image(300, 200, "png"))  # fmt: skip
+    stand_in.add("655501d2f12a3d0f3c5a1bbb", "raw/1700000000001-bad.jpg", b"\xff\xd8 broken")
+
+    first = _worker(tmp_path, "first", env)
+    try:
+        stand_in.release.clear()  # the first download hangs: the worker is mid-task
+        queue.lpush(
+            name,
+            '{"task_type":"process_image","payload":{"imageJobID":"655501d2f12a3d0f3c5a1aaa"}}',
+        )
+        wait_until(lambda: stand_in.downloads == 1, 30)
+        assert stand_in.statuses("655501d2f12a3d0f3c5a1aaa") == ["PROCESSING"]
+        first.kill_group()
+    finally:
+        first.stop()
+    held = [k for k in queue.scan_iter(match=f"{name}:processing:*") if queue.llen(k)]
+    assert len(held) == 1 and queue.llen(name) == 0  # the task waits on the dead one's list
+    stand_in.release.set()
+
+    second = _worker(tmp_path, "second", env)
+    try:
+        wait_until(lambda: "COMPLETED" in stand_in.statuses("655501d2f12a3d0f3c5a1aaa"), 60)
+        queue.lpush(
+            name,
+            '{"task_type":"process_image","payload":{"imageJobID":"655501d2f12a3d0f3c5a1bbb"}}',
+        )
+        wait_until(lambda: "FAILED" in stand_in.statuses("655501d2f12a3d0f3c5a1bbb"), 60)
+    finally:
+        assert second.stop() == 0
+    assert "put back on" in (tmp_path / "second.log").read_text()
+    done = stand_in.jobs["655501d2f12a3d0f3c5a1aaa"]
+    key = "optimized/1700000000000-abc123def456-optimized.webp"
+    assert stand_in.statuses("655501d2f12a3d0f3c5a1aaa") == [
+        "PROCESSING",
+        "PROCESSING",
+        "COMPLETED",
+    ]
+    assert (done["outputImageKey"], done["outputImageURL"]) == (key, f"{r2['R2_PUBLIC_URL']}/{key}")
+    assert key in _objects(s3, r2["R2_BUCKET"])
+    failed = stand_in.jobs["655501d2f12a3d0f3c5a1bbb"]
+    assert failed["status"] == "FAILED" and failed["errorMsg"].startswith("Failed to")
+    assert queue.llen(name) == 0 and queue.llen(f"{name}:dead") == 0
+    assert not [k for k in queue.scan_iter(match=f"{name}:processing:*") if queue.llen(k)]
+
+
+@on_sqlite
+def test_without_a_bucket_darkroom_stores_and_serves_the_images(
+    serve_factory: Any, redis_server: Redis
+) -> None:
+    env = {"REDIS_URI": redis_server.url, "IMAGE_JOBS_QUEUE": redis_server.new_stream()}
+    api = serve_factory(workers=1, DARKROOM_DIALECTS="001", **env)
+    job = _create(api, make_image(120, 80)).json()["data"]
+    done = wait_until(
+        lambda: (
+            (d := api.client.get(f"/api/image-jobs/{job['_id']}").json()["data"])["status"]
+            == "COMPLETED"
+            and d
+        ),
+        60,
+    )
+    for url in (done["sourceImageURL"], done["outputImageURL"]):
+        path = url.split("/api/image-jobs/files/", 1)[1]
+        served = api.client.get(f"/api/image-jobs/files/{path}")
+        assert served.status_code == 200 and served.content
+    assert api.client.get("/api/image-jobs/files/jobs/x").status_code == 404

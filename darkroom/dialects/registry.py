@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from darkroom.config import Settings
 from darkroom.dialects.base import DIALECT_LABEL, Dialect, Service
+from darkroom.dialects.greenvue import GreenVue
 from darkroom.dialects.imagejobs import ImageJobs
 from darkroom.dialects.imageproc import ImageProc
 from darkroom.dialects.smartcrop import SmartCrop
@@ -21,11 +22,18 @@ from darkroom.webhooks.payload import BodyBuilder
 KNOWN: dict[str, Callable[[Mapping[str, str]], Dialect]] = {
     "smartcrop": SmartCrop,
     "imagejobs": ImageJobs,
+    "greenvue": GreenVue,
     "imageproc": ImageProc,
     "thumbforge": ThumbForge,
 }
 # The seeds' numbers name them too.
-BY_SEED = {"000": "smartcrop", "001": "imagejobs", "003": "imageproc", "004": "thumbforge"}
+BY_SEED = {
+    "000": "smartcrop",
+    "001": "imagejobs",
+    "002": "greenvue",
+    "003": "imageproc",
+    "004": "thumbforge",
+}
 
 
 class DialectConfigError(ValueError):

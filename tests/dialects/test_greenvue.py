@@ -1,0 +1,160 @@
+"""Seed 002's API (GreenVue listing images) over real HTTP: the upload's immediate answer,
+the batch processor's interval, batch size and retries, the jobs API, the debug
+endpoints (not in production) and images that wait across a restart."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pyvips
+
+from tests.helpers import DarkroomProcess, make_image, wait_until
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+def _start(serve_factory: Any, workers: int = 1, **env: str) -> DarkroomProcess:
+    api: DarkroomProcess = serve_factory(workers=workers, DARKROOM_DIALECTS="greenvue", **env)
+    return api
+
+
+def _upload(api: DarkroomProcess, title: str, *images: bytes) -> Any:
+    files = [("images", (f"{n}.jpg", data, "image/jpeg")) for n, data in enumerate(images)]
+    return api.client.post("/api/upload/listing_image", data={"listing_title": title}, files=files)
+
+
+def _rows(tmp_path: Path) -> dict[str, dict[str, Any]]:
+    with sqlite3.connect(tmp_path / "data" / "darkroom.db") as db:
+        db.row_factory = sqlite3.Row
+        return {r["id"]: dict(r) for r in db.execute("SELECT * FROM listing_images")}
+
+
+def _path(url: str) -> str:
+    return "/listing-images/" + url.rsplit("/listing-images/", 1)[1]
+
+
+def test_uploads_answer_at_once_and_batches_run_every_interval(
+    serve_factory: Any, tmp_path: Path
+) -> None:
+    api = _start(serve_factory, GREENVUE_IMAGE_INTERVAL="1s", GREENVUE_IMAGE_BATCH_SIZE="2")
+    assert api.client.delete("/api/jobs/process-image-queue").status_code == 200  # hold them
+    tall, small = make_image(1000, 1500), make_image(200, 100)
+    answered = _upload(api, "My Listing: Green House!", tall, small, tall, tall, small)
+    assert answered.status_code == 200
+    body = answered.json()
+    assert body["status"] == "success" and set(body["data"]) == {
+        "message", "image_count", "images", "status"
+    }  # fmt: skip
+    data = body["data"]
+    assert (data["message"], data["image_count"], data["status"]) == (
+        "5 images queued for processing", 5, "processing"
+    )  # fmt: skip
+    for image in data["images"]:
+        assert set(image) == {"id", "url", "file_name", "status"} and image["status"] == "pending"
+        assert re.fullmatch(r"my-listing-green-house-[0-9a-f]{8}\.webp", image["file_name"])
+        assert image["file_name"] == f"my-listing-green-house-{image['id'][:8]}.webp"
+        assert image["url"].endswith("/listing-images/" + image["file_name"])
+    first = data["images"][0]
+    assert api.client.get(_path(first["url"])).status_code == 404  # not processed yet
+
+    restarted = api.client.post(
+        "/api/jobs",
+        json={"id": "process-image-queue", "name": "Process Image Queue",
+              "description": "Process pending images in queue", "type": "process_images",
+              "interval": "1s", "payload": {"batch_size": 2}},
+    )  # fmt: skip
+    assert restarted.status_code == 201 and restarted.json()["data"]["status"] == "active"
+    wait_until(lambda: all(r["status"] == "processed" for r in _rows(tmp_path).values()), 60)
+    done = sorted(r["processed_at"] for r in _rows(tmp_path).values())
+    for earlier, later in zip(done, done[2:], strict=False):
+        assert later - earlier >= 0.9, done  # two per batch, a batch per second at most
+
+    served = api.client.get(_path(first["url"]))
+    assert served.status_code == 200 and served.headers["content-type"] == "image/webp"
+    image = pyvips.Image.new_from_buffer(served.content, "")
+    assert (image.width, image.height) == (427, 640)  # at most 640 high, aspect kept
+    small_one = pyvips.Image.new_from_buffer(
+        api.client.get(_path(data["images"][1]["url"])).content, ""
+    )
+    assert (small_one.width, small_one.height) == (200, 100)  # never enlarged
+
+
+def test_failures_are_retried_then_failed(serve_factory: Any, tmp_path: Path) -> None:
+    api = _start(serve_factory, GREENVUE_IMAGE_INTERVAL="200ms", GREENVUE_IMAGE_MAX_RETRIES="3")
+    broken = make_image(600, 400)[:3000]  # a header that reads, pixels that do not
+    image = _upload(api, "Broken", broken).json()["data"]["images"][0]
+    row = wait_until(lambda: (r := _rows(tmp_path)[image["id"]])["status"] == "failed" and r, 60)
+    assert row["retries"] == 3 and "CorruptImage" in row["error"]
+    assert api.log().count("listing image failed (retry)") == 2
+    assert api.log().count("listing image failed (failed)") == 1
+    not_image = _upload(api, "Text", b"not an image at all")
+    assert not_image.status_code == 400 and not_image.json()["status"] == "error"
+    assert _upload(api, "").status_code == 400
+
+
+def test_the_jobs_api(serve_factory: Any) -> None:
+    api = _start(serve_factory)
+    job = api.client.get("/api/jobs/process-image-queue").json()["data"]
+    assert (job["id"], job["type"], job["interval"], job["payload"], job["status"]) == (
+        "process-image-queue", "process_images", "10s", {"batch_size": 10}, "active"
+    )  # fmt: skip
+    assert api.client.delete("/api/jobs/process-image-queue").json()["status"] == "success"
+    assert api.client.get("/api/jobs/process-image-queue").status_code == 404
+    assert api.client.delete("/api/jobs/process-image-queue").status_code == 404
+    base = {"id": "process-image-queue", "type": "process_images", "interval": "1m30s"}
+    for bad in ({"type": "send_mail"}, {"id": "other"}, {"interval": "soon"},
+                {"payload": {"batch_size": 0}}):  # fmt: skip
+        refused = api.client.post("/api/jobs", json=base | bad)
+        assert refused.status_code == 400 and refused.json()["status"] == "error", bad
+    created = api.client.post("/api/jobs", json=base | {"payload": {"batch_size": 4}})
+    assert created.status_code == 201
+    assert (created.json()["data"]["interval"], created.json()["data"]["payload"]) == (
+        "1m30s", {"batch_size": 4}
+    )  # fmt: skip
+
+
+def test_debug_endpoints_and_production_mode(serve_factory: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "debug-images"
+    folder.mkdir()
+    (folder / "test.jpg").write_bytes(make_image(300, 900))
+    api = _start(serve_factory, workers=0, GREENVUE_DEBUG_IMAGE_ROOT=str(folder))
+    _upload(api, "Waiting", make_image(50, 50))
+    status = api.client.get("/debug/image-queue-status").json()
+    assert status == {"pending_count": 1, "queue_status": {"initialized": True, "status": "active"}}
+    now = api.client.post(
+        "/debug/upload-test-image",
+        json={"listing_title": "Test Listing", "image_path": "test.jpg", "process_now": True},
+    ).json()["data"]
+    assert now["status"] == "processed" and now["file_name"].startswith("test-listing-")
+    image = pyvips.Image.new_from_buffer(api.client.get(_path(now["url"])).content, "")
+    assert image.height == 640
+    outside = api.client.post(
+        "/debug/upload-test-image", json={"listing_title": "x", "image_path": "../escape.jpg"}
+    )
+    assert outside.status_code == 403
+
+    production = _start(
+        serve_factory, workers=0, APP_ENV="production", DARKROOM_DATA_DIR=str(tmp_path / "p")
+    )
+    assert production.client.get("/debug/image-queue-status").status_code == 404
+    assert production.client.post("/debug/upload-test-image", json={}).status_code == 404
+
+
+def test_waiting_images_survive_a_killed_server(serve_factory: Any, tmp_path: Path) -> None:
+    first = _start(serve_factory, GREENVUE_IMAGE_INTERVAL="1s")
+    first.client.delete("/api/jobs/process-image-queue")
+    images = _upload(first, "Kept", make_image(100, 100), make_image(120, 80)).json()["data"]
+    first.kill_group()
+    second = _start(serve_factory, GREENVUE_IMAGE_INTERVAL="1s")
+    assert second.client.get("/api/jobs/process-image-queue").status_code == 404  # still off
+    assert second.client.get("/debug/image-queue-status").json()["pending_count"] == 2
+    second.client.post(
+        "/api/jobs", json={"id": "process-image-queue", "type": "process_images", "interval": "1s"}
+    )
+    for image in images["images"]:
+        wait_until(lambda i=image: second.client.get(_path(i["url"])).status_code == 200, 60)
+    assert second.client.get("/debug/image-queue-status").json()["pending_count"] == 0

@@ -4,15 +4,18 @@ endpoints (not in production) and images that wait across a restart."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import pyvips
 
 from tests.helpers import DarkroomProcess, make_image, wait_until
+from tests.servers import S3
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
@@ -158,3 +161,33 @@ def test_waiting_images_survive_a_killed_server(serve_factory: Any, tmp_path: Pa
     for image in images["images"]:
         wait_until(lambda i=image: second.client.get(_path(i["url"])).status_code == 200, 60)
     assert second.client.get("/debug/image-queue-status").json()["pending_count"] == 0
+
+
+def test_images_go_to_an_s3_compatible_bucket(serve_factory: Any, s3: S3) -> None:
+    """As to Supabase Storage: GREENVUE_STORAGE_URL names the bucket, GREENVUE_PUBLIC_URL
+    its public address, which the answer's URLs are under."""
+    bucket = s3.new_bucket()
+    anyone_reads = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+             "Resource": f"arn:aws:s3:::{bucket}/*"}
+        ],
+    }  # fmt: skip
+    s3.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps(anyone_reads))  # public
+    public = f"{s3.env['AWS_ENDPOINT_URL']}/{bucket}/listing-images"
+    api = _start(
+        serve_factory,
+        GREENVUE_IMAGE_INTERVAL="200ms",
+        GREENVUE_STORAGE_URL=f"s3://{bucket}/listing-images",
+        GREENVUE_PUBLIC_URL=public,
+        **s3.env,
+    )
+    image = _upload(api, "Roof Garden", make_image(400, 800)).json()["data"]["images"][0]
+    assert image["url"] == f"{public}/{image['file_name']}"
+    client = s3.client()
+    key = f"listing-images/{image['file_name']}"
+    wait_until(lambda: client.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount"), 60)
+    served = httpx.get(image["url"])  # the bucket's public address
+    assert served.status_code == 200
+    assert pyvips.Image.new_from_buffer(served.content, "").height == 640

@@ -198,6 +198,7 @@ class StandInBackend:
         self.release = threading.Event()
         self.release.set()
         self.downloads = 0
+        self.unavailable = 0  # GETs of image jobs to answer 503 before answering again
         backend = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -218,6 +219,10 @@ class StandInBackend:
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)
+                    return
+                if backend.unavailable > 0:
+                    backend.unavailable -= 1
+                    self._json(503, {"success": False, "message": "try later"})
                     return
                 job = backend.jobs.get(self.path.rsplit("/", 1)[-1])
                 if job is None:
@@ -354,3 +359,24 @@ def test_without_a_bucket_darkroom_stores_and_serves_the_images(
         served = api.client.get(f"/api/image-jobs/files/{path}")
         assert served.status_code == 200 and served.content
     assert api.client.get("/api/image-jobs/files/jobs/x").status_code == 404
+
+
+def test_a_backend_that_does_not_answer_is_tried_again(
+    tmp_path: Path, r2: dict[str, str], stand_in: StandInBackend
+) -> None:
+    env = r2 | {
+        "DARKROOM_DIALECTS": "imagejobs",
+        "IMAGE_JOBS_BACKEND_URL": stand_in.url,
+        "IMAGE_JOBS_WORKER_TOKEN": "w0rker",
+    }
+    stand_in.add("655501d2f12a3d0f3c5a1ccc", "raw/1700000000002-ccc.jpg", make_image(64, 64))
+    stand_in.unavailable = 2
+    worker = _worker(tmp_path, "worker", env)
+    try:
+        _redis(r2).lpush(r2["IMAGE_JOBS_QUEUE"], _task("655501d2f12a3d0f3c5a1ccc"))
+        wait_until(lambda: "COMPLETED" in stand_in.statuses("655501d2f12a3d0f3c5a1ccc"), 60)
+    finally:
+        worker.stop()
+    log = (tmp_path / "worker.log").read_text()
+    assert log.count("image job put back for another try") == 2
+    assert stand_in.unavailable == 0

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import Engine
@@ -92,6 +93,52 @@ def route_class(respond: ErrorResponder) -> type[APIRoute]:
             return handle
 
     return DialectRoute
+
+
+class BadRequest(ServiceError):
+    status_code = 400
+    code = "invalid_request"
+
+
+class DialectDefaults:
+    """What a dialect does unless it says otherwise: no settings of darkroom's from its
+    variables, darkroom's own webhook body, nothing run beside the workers."""
+
+    default_prefix = ""
+
+    def settings(self) -> dict[str, Any]:
+        return {}
+
+    def webhook_body(self, event: str, job: Job, link_base: str) -> bytes | None:
+        return None
+
+    def background(self, settings: Settings, engine: Engine) -> Sequence[Service]:
+        return []
+
+
+def field_message(exc: RequestValidationError | ValidationError) -> str:
+    """``field: what is wrong``, of the first validation error."""
+    field, _kind, message = first_problem(exc)
+    return f"{field}: {message}" if field else message
+
+
+def message_errors(
+    body: Callable[[str], dict[str, Any]],
+    describe: Callable[[RequestValidationError | ValidationError], str] = field_message,
+    status_of: Callable[[ServiceError], int] = lambda exc: exc.status_code,
+) -> ErrorResponder:
+    """Errors as ``body(message)``: validation errors 400 with ``describe``'s message,
+    service errors with ``status_of``'s status, HTTP errors with their own."""
+
+    def respond(exc: Exception) -> Response:
+        if isinstance(exc, RequestValidationError | ValidationError):
+            return JSONResponse(body(describe(exc)), 400)
+        if isinstance(exc, ServiceError):
+            return JSONResponse(body(exc.message), status_of(exc))
+        assert isinstance(exc, HTTPException)
+        return JSONResponse(body(str(exc.detail)), exc.status_code)
+
+    return respond
 
 
 def first_problem(exc: RequestValidationError | ValidationError) -> tuple[str, str, str]:

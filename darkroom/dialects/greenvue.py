@@ -22,19 +22,24 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
 
 from darkroom import imaging
 from darkroom.api.deps import ServiceDep, SettingsDep
 from darkroom.blobs import BlobNotFound, BlobStore, open_blobs
 from darkroom.config import Settings
-from darkroom.dialects.base import SeedVariables, rfc3339, route_class
+from darkroom.dialects.base import (
+    BadRequest,
+    DialectDefaults,
+    SeedVariables,
+    message_errors,
+    rfc3339,
+    route_class,
+)
 from darkroom.dialects.greenvue_records import (
     PENDING,
     PROCESS_IMAGES,
@@ -128,21 +133,7 @@ class DebugUploadIn(BaseModel):
     process_now: bool = False
 
 
-class _Refused(ServiceError):
-    status_code = 400
-    code = "invalid_request"
-
-
-def _respond(exc: Exception) -> Response:
-    if isinstance(exc, RequestValidationError | ValidationError):
-        problem = exc.errors()[0]
-        field = ".".join(str(p) for p in problem.get("loc", ()) if p != "body")
-        message = f"{field}: {problem.get('msg', '')}" if field else str(problem.get("msg"))
-        return JSONResponse({"status": "error", "message": message}, 400)
-    if isinstance(exc, ServiceError):
-        return JSONResponse({"status": "error", "message": exc.message}, exc.status_code)
-    assert isinstance(exc, HTTPException)
-    return JSONResponse({"status": "error", "message": str(exc.detail)}, exc.status_code)
+_respond = message_errors(lambda message: {"status": "error", "message": message})
 
 
 def _success(data: Any, status: int = 200) -> JSONResponse:
@@ -262,21 +253,14 @@ def _job_view(job: ScheduledJob) -> dict[str, Any]:
     }
 
 
-class GreenVue:
+class GreenVue(DialectDefaults):
     name = NAME
     seed = "002"
-    default_prefix = ""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.variables: Variables = Variables.read(environ)
         self._work: ImageWork | None = None
         self._lock = threading.Lock()
-
-    def settings(self) -> dict[str, Any]:
-        return {}
-
-    def webhook_body(self, event: str, job: Any, link_base: str) -> bytes | None:
-        return None
 
     def background(self, settings: Settings, engine: Engine) -> list[BatchProcessor]:
         return [BatchProcessor(ImageWork(self.variables, settings, engine))]
@@ -302,7 +286,7 @@ class GreenVue:
             try:
                 imaging.probe(data, settings.image_limits())
             except imaging.ImageError as exc:
-                raise _Refused(f"not an image darkroom can read: {exc}") from exc
+                raise BadRequest(f"not an image darkroom can read: {exc}") from exc
             image_id = str(uuid.uuid4())
             file_name = f"{slug(title)}-{image_id[:8]}.webp"
             key = PENDING_PREFIX + image_id
@@ -337,7 +321,7 @@ class GreenVue:
             form = await request.form()
             title = str(form.get("listing_title") or "").strip()
             if not title:
-                raise _Refused("listing_title is required")
+                raise BadRequest("listing_title is required")
             uploads = [
                 part
                 for name in UPLOAD_FIELDS
@@ -345,7 +329,7 @@ class GreenVue:
                 if isinstance(part, UploadFile)
             ]
             if not uploads:
-                raise _Refused("at least one image is required (field 'images')")
+                raise BadRequest("at least one image is required (field 'images')")
             files = []
             for part in uploads:
                 data = await part.read()
@@ -398,10 +382,10 @@ class GreenVue:
         def create_job(body: JobIn, service: ServiceDep, settings: SettingsDep) -> Response:
             """Create or restart the image queue's processor."""
             if body.id != QUEUE_JOB:
-                raise _Refused(f"the only job of type {PROCESS_IMAGES} is {QUEUE_JOB!r}")
+                raise BadRequest(f"the only job of type {PROCESS_IMAGES} is {QUEUE_JOB!r}")
             batch = body.payload.get("batch_size", v.batch_size)
             if not isinstance(batch, int) or not 1 <= batch <= 1000:
-                raise _Refused("payload.batch_size must be an integer from 1 to 1000")
+                raise BadRequest("payload.batch_size must be an integer from 1 to 1000")
             now = time.time()
             job = self.work(settings, service.store.engine).jobs.put(
                 ScheduledJob(

@@ -21,19 +21,23 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
 
 from darkroom import imaging
 from darkroom.api.deps import ServiceDep, SettingsDep
 from darkroom.blobs import BlobNotFound, BlobStore, S3BlobStore, open_blobs
 from darkroom.config import Settings
-from darkroom.dialects.base import SeedVariables, route_class
+from darkroom.dialects.base import (
+    BadRequest,
+    DialectDefaults,
+    SeedVariables,
+    message_errors,
+    route_class,
+)
 from darkroom.dialects.imagejobs_records import (
     COMPLETED,
     ENTITY_TYPES,
@@ -83,44 +87,22 @@ class Envelope(BaseModel):
     message: str | None = None
 
 
-class _Refused(ServiceError):
-    status_code = 400
-    code = "invalid_request"
-
-
-def _respond(exc: Exception) -> Response:
-    if isinstance(exc, RequestValidationError | ValidationError):
-        problem = exc.errors()[0]
-        field = ".".join(str(p) for p in problem.get("loc", ()) if p != "body")
-        return JSONResponse(
-            {"success": False, "message": f"{field}: {problem.get('msg', '')}"}, 400
-        )
-    if isinstance(exc, ServiceError):
-        return JSONResponse({"success": False, "message": exc.message}, exc.status_code)
-    assert isinstance(exc, HTTPException)
-    return JSONResponse({"success": False, "message": str(exc.detail)}, exc.status_code)
+_respond = message_errors(lambda message: {"success": False, "message": message})
 
 
 def _ok(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse({"success": True, "data": data}, status)
 
 
-class ImageJobs:
+class ImageJobs(DialectDefaults):
     name = NAME
     seed = "001"
-    default_prefix = ""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.variables: Variables = Variables.read(environ)
         self._lock = threading.Lock()
         self._redis: Any = None
         self._store: BlobStore | None = None
-
-    def settings(self) -> dict[str, Any]:
-        return {}
-
-    def webhook_body(self, event: str, job: Any, link_base: str) -> bytes | None:
-        return None
 
     # -- what the routes and the consumer share ---------------------------------------------
 
@@ -227,11 +209,11 @@ class ImageJobs:
             entity_type = str(form.get("entityType") or "").strip()
             entity_id = str(form.get("entityId") or "").strip()
             if not isinstance(upload, UploadFile):
-                raise _Refused("file is required")
+                raise BadRequest("file is required")
             if entity_type not in ENTITY_TYPES:
-                raise _Refused(f"entityType must be one of {', '.join(ENTITY_TYPES)}")
+                raise BadRequest(f"entityType must be one of {', '.join(ENTITY_TYPES)}")
             if not entity_id:
-                raise _Refused("entityId is required")
+                raise BadRequest("entityId is required")
             data = await upload.read()
             if len(data) > settings.max_upload_bytes:
                 raise ServiceError(
@@ -240,7 +222,7 @@ class ImageJobs:
             try:
                 facts = imaging.probe(data, settings.image_limits())
             except imaging.ImageError as exc:
-                raise _Refused(f"file is not an image darkroom can read: {exc}") from exc
+                raise BadRequest(f"file is not an image darkroom can read: {exc}") from exc
             filename = upload.filename or "image"
             ext = posixpath.splitext(filename)[1].lower().lstrip(".") or facts.format
             key = f"raw/{int(time.time() * 1000)}-{secrets.token_hex(6)}.{ext[:12]}"
@@ -315,7 +297,7 @@ class ImageJobs:
             """Back to PENDING, error cleared, task queued again."""
             job = found(service, job_id)
             if job.status in (PROCESSING, COMPLETED):
-                raise _Refused(f"Image job is {job.status}; only failed or pending jobs retry")
+                raise BadRequest(f"Image job is {job.status}; only failed or pending jobs retry")
             updated = records(service).update(
                 job_id, status=PENDING, error_msg="", processed_at=None
             )
@@ -351,7 +333,7 @@ class ImageJobs:
                 raise ServiceError("Invalid worker token", status_code=401)
             status = body.status.strip().upper()
             if status not in STATUSES:
-                raise _Refused(f"status must be one of {', '.join(STATUSES)}")
+                raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
             found(service, job_id)
             values: dict[str, Any] = {"status": status}
             if body.outputImageURL is not None:

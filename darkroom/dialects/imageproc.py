@@ -14,22 +14,19 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 
 from darkroom import imaging
 from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
 from darkroom.api.output_files import finished_output, output_bytes
-from darkroom.config import Settings
 from darkroom.dialects.base import (
     DIALECT_LABEL,
+    DialectDefaults,
     SeedVariables,
-    Service,
     first_problem,
     iso_utc,
+    message_errors,
     own_job,
     route_class,
 )
@@ -107,19 +104,19 @@ class ErrorOut(BaseModel):
     error: str
 
 
-def _respond(exc: Exception) -> Response:
-    if isinstance(exc, RequestValidationError | ValidationError):
-        field, kind, message = first_problem(exc)
-        if kind.startswith("json") or not field:
-            return JSONResponse({"error": f"request body is not valid JSON: {message}"}, 400)
-        return JSONResponse({"error": f"{field}: {message}"}, 400)
-    if isinstance(exc, ServiceError):
-        status = exc.status_code if exc.status_code in (404, 409, 413) else 400
-        if exc.status_code >= 500:
-            status = exc.status_code
-        return JSONResponse({"error": exc.message}, status)
-    assert isinstance(exc, HTTPException)
-    return JSONResponse({"error": str(exc.detail)}, exc.status_code)
+def _describe(exc: RequestValidationError | ValidationError) -> str:
+    field, kind, message = first_problem(exc)
+    if kind.startswith("json") or not field:
+        return f"request body is not valid JSON: {message}"
+    return f"{field}: {message}"
+
+
+def _status(exc: ServiceError) -> int:
+    """As the service answered: 400 for whatever is wrong with the request."""
+    return exc.status_code if exc.status_code in (404, 409, 413) or exc.status_code >= 500 else 400
+
+
+_respond = message_errors(lambda message: {"error": message}, _describe, _status)
 
 
 def _record(job: Job) -> JobRecord:
@@ -148,10 +145,9 @@ def _record(job: Job) -> JobRecord:
     )
 
 
-class ImageProc:
+class ImageProc(DialectDefaults):
     name = NAME
     seed = "003"
-    default_prefix = ""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.variables: Variables = Variables.read(environ)
@@ -162,12 +158,6 @@ class ImageProc:
         if v.db_path:
             found["database_url"] = f"sqlite:///{v.db_path}"
         return {k: value for k, value in found.items() if value is not None}
-
-    def background(self, settings: Settings, engine: Engine) -> list[Service]:
-        return []
-
-    def webhook_body(self, event: str, job: Job, link_base: str) -> bytes | None:
-        return None  # the service had no webhooks
 
     def router(self, prefix: str) -> APIRouter:
         max_bytes = self.variables.max_upload_size

@@ -17,22 +17,19 @@ from urllib.parse import urlsplit
 
 import orjson
 from fastapi import APIRouter, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-from sqlalchemy import Engine
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 
 from darkroom import imaging
 from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
 from darkroom.api.output_files import finished_output, output_bytes
-from darkroom.config import Settings
 from darkroom.dialects.base import (
     DIALECT_LABEL,
+    BadRequest,
+    DialectDefaults,
     SeedVariables,
-    Service,
     base_url,
+    message_errors,
     own_job,
     rfc3339,
     route_class,
@@ -195,18 +192,7 @@ class ErrorOut(BaseModel):
     error: str
 
 
-def _respond(exc: Exception) -> Response:
-    if isinstance(exc, RequestValidationError | ValidationError):
-        return JSONResponse({"error": "invalid JSON body"}, 400)
-    if isinstance(exc, ServiceError):
-        return JSONResponse({"error": exc.message}, exc.status_code)
-    assert isinstance(exc, HTTPException)
-    return JSONResponse({"error": str(exc.detail)}, exc.status_code)
-
-
-class _Invalid(ServiceError):
-    status_code = 400
-    code = "invalid_request"
+_respond = message_errors(lambda message: {"error": message}, lambda _exc: "invalid JSON body")
 
 
 # -- reading the request ----------------------------------------------------------------------
@@ -225,7 +211,7 @@ def _ratio(value: Any) -> float:
     except (TypeError, ValueError, ZeroDivisionError):
         ratio = math.nan
     if not (math.isfinite(ratio) and 0.05 <= ratio <= 20):
-        raise _Invalid('preferred_ratio must be "W:H" or a positive number, from 0.05 to 20')
+        raise BadRequest('preferred_ratio must be "W:H" or a positive number, from 0.05 to 20')
     return ratio
 
 
@@ -233,11 +219,11 @@ def _check_webhook(url: str) -> str:
     try:
         parts = urlsplit(url.strip())
     except ValueError as exc:
-        raise _Invalid("webhook_url is invalid") from exc
+        raise BadRequest("webhook_url is invalid") from exc
     if parts.scheme.lower() not in ("http", "https"):
-        raise _Invalid("webhook_url must use http or https")
+        raise BadRequest("webhook_url must use http or https")
     if not parts.hostname:
-        raise _Invalid("webhook_url host is required")
+        raise BadRequest("webhook_url host is required")
     return url.strip()
 
 
@@ -250,11 +236,11 @@ def _sources(body: ThumbnailIn, variables: Variables) -> list[IncomingSource]:
     files = body.image_files or []
     for index, item in enumerate(files):
         if not (item.content_base64 or "").strip():
-            raise _Invalid(f"image_files[{index}].content_base64 is required")
+            raise BadRequest(f"image_files[{index}].content_base64 is required")
     if not paths and not files:
-        raise _Invalid("image_paths, image_path, or image_files is required")
+        raise BadRequest("image_paths, image_path, or image_files is required")
     if len(files) > variables.inline_max_count:
-        raise _Invalid(f"image_files exceeds max count ({variables.inline_max_count})")
+        raise BadRequest(f"image_files exceeds max count ({variables.inline_max_count})")
     sources = [IncomingSource(path=path) for path in paths]
     for index, item in enumerate(files):
         try:
@@ -266,7 +252,7 @@ def _sources(body: ThumbnailIn, variables: Variables) -> list[IncomingSource]:
                     code="payload_too_large",
                     status_code=413,
                 ) from exc
-            raise _Invalid(f"image_files[{index}] decode failed: {exc.message}") from exc
+            raise BadRequest(f"image_files[{index}] decode failed: {exc.message}") from exc
         name = (item.filename or "").strip() or f"upload-{index + 1:03d}"
         sources.append(IncomingSource(data=data, filename=name))
     return sources
@@ -275,13 +261,13 @@ def _sources(body: ThumbnailIn, variables: Variables) -> list[IncomingSource]:
 def _output(body: ThumbnailIn, count: int, width: int) -> tuple[OutputIn, str]:
     quality = body.quality or DEFAULT_QUALITY
     if not 1 <= quality <= 100:
-        raise _Invalid("quality must be between 1 and 100")
+        raise BadRequest("quality must be between 1 and 100")
     analysis = body.max_analysis_size or None
     if analysis is not None and not 32 <= analysis <= 4096:
-        raise _Invalid("max_analysis_size must be from 32 to 4096")
+        raise BadRequest("max_analysis_size must be from 32 to 4096")
     mode = (body.compose_mode or "").strip().lower()
     if mode not in PAIR_ALIASES | {SINGLE_MODE}:
-        raise _Invalid("compose_mode must be pair, dual, 2up or single")
+        raise BadRequest("compose_mode must be pair, dual, 2up or single")
     common: dict[str, Any] = {
         "name": OUTPUT,
         "format": imaging.OutputFormat.JPEG,
@@ -440,10 +426,9 @@ def _pending(service: JobService) -> tuple[int, int]:
     return stats.queue_depth, stats.jobs.get(JobStatus.PROCESSING.value, 0)
 
 
-class SmartCrop:
+class SmartCrop(DialectDefaults):
     name = NAME
     seed = "000"
-    default_prefix = ""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.variables: Variables = Variables.read(environ)
@@ -463,9 +448,6 @@ class SmartCrop:
                 v.webhook_backoff_ms / 1000
             )
         return {k: value for k, value in found.items() if value is not None}
-
-    def background(self, settings: Settings, engine: Engine) -> list[Service]:
-        return []
 
     def webhook_body(self, event: str, job: Job, link_base: str) -> bytes | None:
         job_url, image_url = _links(job)
@@ -544,9 +526,9 @@ class SmartCrop:
             try:
                 raw = orjson.loads(await request.body())
             except orjson.JSONDecodeError as exc:
-                raise _Invalid("invalid JSON body") from exc
+                raise BadRequest("invalid JSON body") from exc
             if not isinstance(raw, dict):
-                raise _Invalid("invalid JSON body")
+                raise BadRequest("invalid JSON body")
             body = ThumbnailIn.model_validate(raw)
             sources = _sources(body, v)
             output, mode = _output(body, len(sources), settings.pair_width)
@@ -568,7 +550,7 @@ class SmartCrop:
                 try:
                     job, _ = service.submit(options, sources)
                 except NotFound as exc:  # a server path that names no file
-                    raise _Invalid(exc.message) from exc
+                    raise BadRequest(exc.message) from exc
                 position = service.queue_position(job) or 0
                 return job, position, queued + processing + 1
 
@@ -669,7 +651,7 @@ def _query_int(text: str, not_a_number: str) -> int | None:
     try:
         return int(text.strip())
     except ValueError as exc:
-        raise _Invalid(not_a_number) from exc
+        raise BadRequest(not_a_number) from exc
 
 
 def _image_options(
@@ -682,13 +664,13 @@ def _image_options(
     elif fmt == "avif":
         target = imaging.OutputFormat.AVIF
     else:
-        raise _Invalid("format must be one of: jpg, avif")
+        raise BadRequest("format must be one of: jpg, avif")
     size = _query_int(width, "width must be a positive integer")
     if size is not None and size <= 0:
-        raise _Invalid("width must be greater than 0")
+        raise BadRequest("width must be greater than 0")
     q = _query_int(quality, "quality must be an integer between 0 and 100")
     if q is None:
         q = DEFAULT_QUALITY
     elif not 0 <= q <= 100:
-        raise _Invalid("quality must be between 0 and 100")
+        raise BadRequest("quality must be between 0 and 100")
     return target, size, q

@@ -20,18 +20,16 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AnyHttpUrl, BaseModel, Field, ValidationError
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from darkroom import imaging
 from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
 from darkroom.api.output_files import finished_output, output_bytes
-from darkroom.config import Settings
 from darkroom.dialects.base import (
     DIALECT_LABEL,
+    DialectDefaults,
     SeedVariables,
-    Service,
     iso_utc,
     own_job,
     route_class,
@@ -179,10 +177,9 @@ def _media_type(source_format: str) -> str:
         return f"image/{source_format}"
 
 
-class ThumbForge:
+class ThumbForge(DialectDefaults):
     name = NAME
     seed = "004"
-    default_prefix = ""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.variables: Variables = Variables.read(environ)
@@ -201,12 +198,6 @@ class ThumbForge:
             # The service's async driver; darkroom's is psycopg.
             found["database_url"] = v.database_url.replace("+asyncpg", "+psycopg", 1)
         return {k: value for k, value in found.items() if value is not None}
-
-    def background(self, settings: Settings, engine: Engine) -> list[Service]:
-        return []
-
-    def webhook_body(self, event: str, job: Job, link_base: str) -> bytes | None:
-        return None  # the service had no webhooks
 
     def router(self, prefix: str) -> APIRouter:
         v = self.variables

@@ -54,6 +54,15 @@ def _objects(s3: S3, bucket: str) -> dict[str, bytes]:
     return {o["Key"]: client.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
 
 
+def _completed(api: DarkroomProcess, job_id: str) -> dict[str, Any]:
+    def record() -> dict[str, Any] | None:
+        data: dict[str, Any] = api.client.get(f"/api/image-jobs/{job_id}").json()["data"]
+        return data if data["status"] == "COMPLETED" else None
+
+    found: dict[str, Any] = wait_until(record, 60)
+    return found
+
+
 def _create(api: DarkroomProcess, data: bytes, **fields: str) -> Any:
     form = {"entityType": "event", "entityId": "655501d2f12a3d0f3c5a1001"} | fields
     return api.client.post("/api/image-jobs", data=form, files={"file": ("photo.jpg", data)})
@@ -73,14 +82,7 @@ def test_the_image_jobs_resource(serve_factory: Any, r2: dict[str, str], s3: S3)
     assert job["mimetype"] == "image/jpeg" and job["fileSize"] > 0
     assert JS_TIME.match(job["createdAt"]) and JS_TIME.match(job["updatedAt"])
 
-    done = wait_until(
-        lambda: (
-            (d := api.client.get(f"/api/image-jobs/{job['_id']}").json()["data"])["status"]
-            == "COMPLETED"
-            and d
-        ),
-        60,
-    )
+    done = _completed(api, job["_id"])
     base = job["sourceImageKey"].removeprefix("raw/").removesuffix(".jpg")
     assert done["outputImageKey"] == f"optimized/{base}-optimized.webp"
     assert done["outputImageURL"] == f"{r2['R2_PUBLIC_URL']}/{done['outputImageKey']}"
@@ -346,14 +348,7 @@ def test_without_a_bucket_darkroom_stores_and_serves_the_images(
     env = {"REDIS_URI": redis_server.url, "IMAGE_JOBS_QUEUE": redis_server.new_stream()}
     api = serve_factory(workers=1, DARKROOM_DIALECTS="001", **env)
     job = _create(api, make_image(120, 80)).json()["data"]
-    done = wait_until(
-        lambda: (
-            (d := api.client.get(f"/api/image-jobs/{job['_id']}").json()["data"])["status"]
-            == "COMPLETED"
-            and d
-        ),
-        60,
-    )
+    done = _completed(api, job["_id"])
     for url in (done["sourceImageURL"], done["outputImageURL"]):
         path = url.split("/api/image-jobs/files/", 1)[1]
         served = api.client.get(f"/api/image-jobs/files/{path}")

@@ -61,13 +61,17 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     from darkroom.api.app import create_app
 
     settings, dialects = _settings_and_dialects()
+    # Links built without DARKROOM_PUBLIC_URL name the address actually served.
+    settings = settings.model_copy(
+        update={"host": host or settings.host, "port": settings.port if port is None else port}
+    )
     configure(settings.log_format, settings.log_level)
     pool_size = settings.workers if workers is None else workers
     app = create_app(settings, pool_size=pool_size, dialects=dialects)
     config = uvicorn.Config(
         app,
-        host=host or settings.host,
-        port=port if port is not None else settings.port,
+        host=settings.host,
+        port=settings.port,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=int(settings.job_timeout_s),

@@ -219,34 +219,36 @@ class ImageJobs(DialectDefaults):
                 raise ServiceError(
                     f"file larger than {settings.max_upload_bytes} bytes", status_code=413
                 )
-            try:
-                facts = imaging.probe(data, settings.image_limits())
-            except imaging.ImageError as exc:
-                raise BadRequest(f"file is not an image darkroom can read: {exc}") from exc
             filename = upload.filename or "image"
-            ext = posixpath.splitext(filename)[1].lower().lstrip(".") or facts.format
-            key = f"raw/{int(time.time() * 1000)}-{secrets.token_hex(6)}.{ext[:12]}"
-            now = time.time()
-            job = ImageJob(
-                id=new_id(),
-                entity_type=entity_type,
-                entity_id=entity_id,
-                source_key=key,
-                source_url=f"{self.public_url(settings)}/{key}",
-                status=PENDING,
-                original_filename=filename,
-                mimetype=upload.content_type or imaging.media_type(default_output(facts.format)),
-                file_size=len(data),
-                created_at=now,
-                updated_at=now,
-            )
+            content_type = upload.content_type
 
-            def save() -> None:
+            def save() -> ImageJob:
+                try:
+                    facts = imaging.probe(data, settings.image_limits())
+                except imaging.ImageError as exc:
+                    raise BadRequest(f"file is not an image darkroom can read: {exc}") from exc
+                ext = posixpath.splitext(filename)[1].lower().lstrip(".") or facts.format
+                key = f"raw/{int(time.time() * 1000)}-{secrets.token_hex(6)}.{ext[:12]}"
+                now = time.time()
+                job = ImageJob(
+                    id=new_id(),
+                    entity_type=entity_type,
+                    entity_id=entity_id,
+                    source_key=key,
+                    source_url=f"{self.public_url(settings)}/{key}",
+                    status=PENDING,
+                    original_filename=filename,
+                    mimetype=content_type or imaging.media_type(default_output(facts.format)),
+                    file_size=len(data),
+                    created_at=now,
+                    updated_at=now,
+                )
                 self.store(settings).put(key, data)
                 records(service).insert(job)
                 self.queue(settings).push(message(job.id))
+                return job
 
-            await run_in_threadpool(save)
+            job = await run_in_threadpool(save)  # header probing and storage off the loop
             return _ok(job.to_api(), 201)
 
         @router.get("", response_model=Envelope)

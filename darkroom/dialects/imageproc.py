@@ -173,12 +173,6 @@ class ImageProc(DialectDefaults):
         )
         async def submit(body: SubmitIn, service: ServiceDep) -> SubmitOut:
             """Queue a resize or thumbnail of a base64 image."""
-            try:
-                data = decode_base64(body.image_data, max_bytes=max_bytes)
-            except ServiceError as exc:
-                if exc.status_code == 413:
-                    raise
-                raise ServiceError("Invalid base64 image data") from exc
             output = OutputIn(
                 name=OUTPUT,
                 op=imaging.Operation(body.operation),
@@ -188,9 +182,18 @@ class ImageProc(DialectDefaults):
                 quality=JPEG_QUALITY,
             )
             options = JobOptions(outputs=[output], labels={DIALECT_LABEL: NAME})
-            job, _ = await run_in_threadpool(
-                service.submit, options, [IncomingSource(data=data, filename="input")]
-            )
+
+            def accept() -> Job:  # decoding and probing off the event loop
+                try:
+                    data = decode_base64(body.image_data, max_bytes=max_bytes)
+                except ServiceError as exc:
+                    if exc.status_code == 413:
+                        raise
+                    raise ServiceError("Invalid base64 image data") from exc
+                job, _ = service.submit(options, [IncomingSource(data=data, filename="input")])
+                return job
+
+            job = await run_in_threadpool(accept)
             return SubmitOut(job_id=job.id)
 
         @router.get("/jobs/{job_id}", response_model=JobRecord, response_model_exclude_none=True)

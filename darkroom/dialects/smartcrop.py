@@ -530,18 +530,18 @@ class SmartCrop(DialectDefaults):
             if not isinstance(raw, dict):
                 raise BadRequest("invalid JSON body")
             body = ThumbnailIn.model_validate(raw)
-            sources = _sources(body, v)
-            output, mode = _output(body, len(sources), settings.pair_width)
-            webhook = _check_webhook(body.webhook_url) if body.webhook_url else None
             base = base_url(request, settings.public_url)
-            options = JobOptions(
-                outputs=[output],
-                webhook_url=webhook,
-                retention_s=ttl_s,
-                labels={DIALECT_LABEL: NAME, BASE_LABEL: base, MODE_LABEL: mode},
-            )
 
             def enqueue() -> tuple[Job, int, int]:
+                sources = _sources(body, v)  # decodes the inline images: off the event loop
+                output, mode = _output(body, len(sources), settings.pair_width)
+                webhook = _check_webhook(body.webhook_url) if body.webhook_url else None
+                options = JobOptions(
+                    outputs=[output],
+                    webhook_url=webhook,
+                    retention_s=ttl_s,
+                    labels={DIALECT_LABEL: NAME, BASE_LABEL: base, MODE_LABEL: mode},
+                )
                 queued, processing = _pending(service)
                 if queued >= v.queue_capacity:
                     raise ServiceError(

@@ -13,11 +13,12 @@ from typing import Any
 import httpx
 import pytest
 import pyvips
+import sqlalchemy
 
-from tests.helpers import DarkroomProcess, make_image, wait_until
+from tests.helpers import DarkroomProcess, darkroom_env, make_image, wait_until
 from tests.servers import S3
 
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+on_sqlite = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 def _start(serve_factory: Any, workers: int = 1, **env: str) -> DarkroomProcess:
@@ -40,6 +41,7 @@ def _path(url: str) -> str:
     return "/listing-images/" + url.rsplit("/listing-images/", 1)[1]
 
 
+@on_sqlite
 def test_uploads_answer_at_once_and_batches_run_every_interval(
     serve_factory: Any, tmp_path: Path
 ) -> None:
@@ -86,6 +88,7 @@ def test_uploads_answer_at_once_and_batches_run_every_interval(
     assert (small_one.width, small_one.height) == (200, 100)  # never enlarged
 
 
+@on_sqlite
 def test_failures_are_retried_then_failed(serve_factory: Any, tmp_path: Path) -> None:
     api = _start(serve_factory, GREENVUE_IMAGE_INTERVAL="200ms", GREENVUE_IMAGE_MAX_RETRIES="3")
     broken = make_image(600, 400)[:3000]  # a header that reads, pixels that do not
@@ -99,6 +102,7 @@ def test_failures_are_retried_then_failed(serve_factory: Any, tmp_path: Path) ->
     assert _upload(api, "").status_code == 400
 
 
+@on_sqlite
 def test_the_jobs_api(serve_factory: Any) -> None:
     api = _start(serve_factory)
     job = api.client.get("/api/jobs/process-image-queue").json()["data"]
@@ -120,6 +124,7 @@ def test_the_jobs_api(serve_factory: Any) -> None:
     )  # fmt: skip
 
 
+@on_sqlite
 def test_debug_endpoints_and_production_mode(serve_factory: Any, tmp_path: Path) -> None:
     folder = tmp_path / "debug-images"
     folder.mkdir()
@@ -147,6 +152,7 @@ def test_debug_endpoints_and_production_mode(serve_factory: Any, tmp_path: Path)
     assert production.client.post("/debug/upload-test-image", json={}).status_code == 404
 
 
+@on_sqlite
 def test_waiting_images_survive_a_killed_server(serve_factory: Any, tmp_path: Path) -> None:
     first = _start(serve_factory, GREENVUE_IMAGE_INTERVAL="1s")
     first.client.delete("/api/jobs/process-image-queue")
@@ -163,6 +169,7 @@ def test_waiting_images_survive_a_killed_server(serve_factory: Any, tmp_path: Pa
     assert second.client.get("/debug/image-queue-status").json()["pending_count"] == 0
 
 
+@on_sqlite
 def test_images_go_to_an_s3_compatible_bucket(serve_factory: Any, s3: S3) -> None:
     """As to Supabase Storage: GREENVUE_STORAGE_URL names the bucket, GREENVUE_PUBLIC_URL
     its public address, which the answer's URLs are under."""
@@ -191,3 +198,42 @@ def test_images_go_to_an_s3_compatible_bucket(serve_factory: Any, s3: S3) -> Non
     served = httpx.get(image["url"])  # the bucket's public address
     assert served.status_code == 200
     assert pyvips.Image.new_from_buffer(served.content, "").height == 640
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_two_processes_take_turns(
+    serve_factory: Any, backend: dict[str, str], tmp_path: Path
+) -> None:
+    """An API with a worker and a `darkroom worker` process both run the processor; each
+    interval still gets one batch between them."""
+    env = {"DARKROOM_DIALECTS": "greenvue", "GREENVUE_IMAGE_INTERVAL": "1s",
+           "GREENVUE_IMAGE_BATCH_SIZE": "2"}  # fmt: skip
+    api = serve_factory(workers=1, **env)
+    api.client.delete("/api/jobs/process-image-queue")
+    other = DarkroomProcess(
+        args=["worker", "--concurrency", "1"],
+        env=darkroom_env(tmp_path / "data", **backend, **env),
+        log_path=tmp_path / "worker.log",
+    ).start()
+    try:
+        images = _upload(api, "Turns", *[make_image(80, 60)] * 6).json()["data"]["images"]
+        api.client.post(
+            "/api/jobs",
+            json={"id": "process-image-queue", "type": "process_images", "interval": "1s",
+                  "payload": {"batch_size": 2}},
+        )  # fmt: skip
+        for image in images:
+            wait_until(lambda i=image: api.client.get(_path(i["url"])).status_code == 200, 60)
+    finally:
+        other.stop()
+    with sqlalchemy.create_engine(backend["DARKROOM_DATABASE_URL"]).connect() as db:
+        done = sorted(
+            t for (t,) in db.execute(sqlalchemy.text("SELECT processed_at FROM listing_images"))
+        )
+    assert len(done) == 6
+    for earlier, later in zip(done, done[2:], strict=False):
+        assert later - earlier >= 0.9, done  # one batch of two per interval, cluster-wide
+    batches = api.log().count("listing images processed") + other.log().count(
+        "listing images processed"
+    )
+    assert batches == 3

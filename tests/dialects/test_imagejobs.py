@@ -68,7 +68,7 @@ def _create(api: DarkroomProcess, data: bytes, **fields: str) -> Any:
     return api.client.post("/api/image-jobs", data=form, files={"file": ("photo.jpg", data)})
 
 
-@on_sqlite
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_the_image_jobs_resource(serve_factory: Any, r2: dict[str, str], s3: S3) -> None:
     api = serve_factory(workers=1, DARKROOM_DIALECTS="imagejobs", **r2)
     created = _create(api, make_image(800, 400))

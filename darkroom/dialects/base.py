@@ -43,7 +43,8 @@ class Dialect(Protocol):
     default_prefix: str  # where its routes go unless DARKROOM_DIALECTS says otherwise
 
     def settings(self) -> dict[str, Any]:
-        """darkroom settings its system's variables stand for (``{"port": 8080}``)."""
+        """darkroom settings its system's variables stand for (``{"port": 8080}``); a
+        None value (the variable is not set) is left alone."""
         ...
 
     def router(self, prefix: str) -> Any:

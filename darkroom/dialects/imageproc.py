@@ -157,7 +157,7 @@ class ImageProc(DialectDefaults):
         found: dict[str, Any] = {"port": v.port, "workers": v.worker_pool_size}
         if v.db_path:
             found["database_url"] = f"sqlite:///{v.db_path}"
-        return {k: value for k, value in found.items() if value is not None}
+        return found
 
     def router(self, prefix: str) -> APIRouter:
         max_bytes = self.variables.max_upload_size

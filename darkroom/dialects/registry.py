@@ -73,7 +73,7 @@ def with_seed_settings(settings: Settings, dialects: Sequence[Enabled]) -> Setti
     overrides: dict[str, Any] = {}
     for entry in dialects:
         for name, value in entry.dialect.settings().items():
-            if name not in settings.model_fields_set:
+            if value is not None and name not in settings.model_fields_set:
                 overrides[name] = value
     if not overrides:
         return settings

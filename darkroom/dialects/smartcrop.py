@@ -447,7 +447,7 @@ class SmartCrop(DialectDefaults):
             found["webhook_backoff_s"] = found["webhook_backoff_max_s"] = (
                 v.webhook_backoff_ms / 1000
             )
-        return {k: value for k, value in found.items() if value is not None}
+        return found
 
     def webhook_body(self, event: str, job: Job, link_base: str) -> bytes | None:
         job_url, image_url = _links(job)

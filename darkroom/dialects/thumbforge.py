@@ -197,7 +197,7 @@ class ThumbForge(DialectDefaults):
         if v.database_url:
             # The service's async driver; darkroom's is psycopg.
             found["database_url"] = v.database_url.replace("+asyncpg", "+psycopg", 1)
-        return {k: value for k, value in found.items() if value is not None}
+        return found
 
     def router(self, prefix: str) -> APIRouter:
         v = self.variables

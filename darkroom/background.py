@@ -1,20 +1,19 @@
-"""What every darkroom process runs beside its main work: the webhook sender and the
-retention sweeper. API processes and `darkroom worker` processes both start it, so any
-deployment shape delivers webhooks and expires jobs."""
+"""What every darkroom process runs beside its main work: the webhook sender, the effect
+sender, the retention sweeper, and what the enabled dialects run (a queue consumer, a
+batch processor: they only submit jobs). API processes and `darkroom worker` processes
+both start it, so any deployment shape delivers webhooks, carries out effects and expires
+jobs."""
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import Engine
-
-from darkroom.blobs import BlobStore
-from darkroom.config import Settings
+from darkroom.compose import Parts, process_name
 from darkroom.dialects.base import Service
+from darkroom.effect_sender import EffectSender
+from darkroom.jobs.effects import EffectHandler
 from darkroom.outbound import AllowList, OutboundGuard
-from darkroom.store import JobStore
+from darkroom.store.effects import EffectStore
 from darkroom.store.webhooks import WebhookStore
 from darkroom.sweeper import RetentionSweeper
 from darkroom.webhooks.payload import BodyBuilder
@@ -24,27 +23,36 @@ from darkroom.webhooks.sender import WebhookSender
 class Background:
     def __init__(
         self,
-        settings: Settings,
-        engine: Engine,
-        blobs: BlobStore,
+        parts: Parts,
         webhook_bodies: Mapping[str, BodyBuilder] | None = None,
+        effect_handlers: Mapping[str, EffectHandler] | None = None,
         services: Sequence[Service] = (),
     ) -> None:
         """``services``: more to start and stop with these (a dialect's consumer)."""
+        settings = parts.settings
         self.services = list(services)
-        store = JobStore(engine)
         self.sender = WebhookSender(
             settings,
-            store,
-            WebhookStore(engine),
+            parts.store,
+            WebhookStore(parts.engine),
             OutboundGuard(AllowList.parse(settings.outbound_allow)),
-            owner=f"{socket.gethostname()}-{os.getpid()}",
+            owner=process_name(),
             bodies=webhook_bodies,
         )
-        self.sweeper = RetentionSweeper(store, blobs, interval_s=settings.sweep_interval_s)
+        self.effects = EffectSender(
+            settings,
+            parts.store,
+            EffectStore(parts.engine),
+            effect_handlers or {},
+            owner=process_name(),
+        )
+        self.sweeper = RetentionSweeper(
+            parts.store, parts.blobs, interval_s=settings.sweep_interval_s
+        )
 
     def start(self) -> None:
         self.sender.start()
+        self.effects.start()
         self.sweeper.start()
         for service in self.services:
             service.start()
@@ -53,4 +61,5 @@ class Background:
         for service in self.services:
             service.stop()
         self.sweeper.stop()
+        self.effects.stop()
         self.sender.stop()

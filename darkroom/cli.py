@@ -92,9 +92,8 @@ def worker(concurrency: int | None) -> None:
 
     SIGTERM or Ctrl-C lets running jobs finish before exiting."""
     from darkroom.background import Background
-    from darkroom.blobs import open_blobs
-    from darkroom.dialects.registry import background_services, webhook_bodies
-    from darkroom.store import JobStore, open_engine
+    from darkroom.compose import build
+    from darkroom.dialects.registry import background_services, effect_handlers, webhook_bodies
     from darkroom.worker.pool import WorkerPool
 
     settings, dialects = _settings_and_dialects()
@@ -102,17 +101,22 @@ def worker(concurrency: int | None) -> None:
     size = settings.workers if concurrency is None else concurrency
     if size < 1:
         raise click.BadParameter("needs at least one worker", param_hint="--concurrency")
-    engine = open_engine(settings.resolved_database_url())
-    pool = WorkerPool(settings, JobStore(engine), size)
+    pool: WorkerPool | None = None
+
+    def wake_workers() -> None:
+        if pool is not None:
+            pool.notify()
+
+    parts = build(settings, on_submitted=wake_workers)
+    pool = WorkerPool(settings, parts.store, size)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     background = Background(
-        settings,
-        engine,
-        open_blobs(settings.resolved_storage_url(), **settings.blob_options()),
+        parts,
         webhook_bodies(dialects),
-        background_services(dialects, settings, engine),
+        effect_handlers(dialects, parts.service),
+        background_services(dialects, parts.service),
     )
     pool.start()
     background.start()
@@ -121,7 +125,7 @@ def worker(concurrency: int | None) -> None:
     click.echo("stopping: waiting for running jobs", err=True)
     pool.stop()
     background.stop()
-    engine.dispose()
+    parts.close()
 
 
 def _settings_and_dialects() -> tuple[Settings, list[Enabled]]:

@@ -5,10 +5,10 @@ on one job do the same idempotent work."""
 from __future__ import annotations
 
 import logging
-import threading
 
 from darkroom.blobs import BlobStore
 from darkroom.jobs import keys
+from darkroom.periodic import Periodic
 from darkroom.store import JobStore
 
 log = logging.getLogger("darkroom.retention")
@@ -20,30 +20,18 @@ class RetentionSweeper:
     def __init__(self, store: JobStore, blobs: BlobStore, *, interval_s: float) -> None:
         self.store = store
         self.blobs = blobs
-        self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.loop = Periodic("retention", interval_s, self.sweep)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
-        self._thread.start()
+        self.loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.sweep()
-            except Exception:
-                log.exception("retention sweep failed; trying again next interval")
+        self.loop.stop(30)
 
     def sweep(self) -> int:
         """Expire every job that is due; returns how many."""
         expired = 0
-        while not self._stop.is_set():
+        while not self.loop.stopping.is_set():
             due = self.store.due_to_expire(limit=BATCH)
             for job_id in due:
                 self.blobs.delete_prefix(keys.job_prefix(job_id))

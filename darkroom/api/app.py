@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -15,21 +13,17 @@ from darkroom import __version__
 from darkroom.api import errors, openapi
 from darkroom.api.routes import admin, events, health, jobs, outputs
 from darkroom.background import Background
-from darkroom.blobs import open_blobs
+from darkroom.compose import build
 from darkroom.config import Settings
 from darkroom.dialects.registry import (
     Enabled,
     background_services,
+    effect_handlers,
     install,
     unclaimed,
     webhook_bodies,
 )
-from darkroom.jobs.service import JobService
 from darkroom.jobs.spec import JobOptions, JobRequest
-from darkroom.outbound import AllowList, OutboundGuard
-from darkroom.queue import open_queue
-from darkroom.store import JobStore, open_engine
-from darkroom.store.webhooks import WebhookStore
 from darkroom.worker.pool import WorkerPool
 
 log = logging.getLogger("darkroom.api")
@@ -43,25 +37,25 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = open_engine(settings.resolved_database_url())
-        store = JobStore(engine)
-        blobs = open_blobs(settings.resolved_storage_url(), **settings.blob_options())
-        pool = WorkerPool(settings, store, pool_size) if pool_size > 0 else None
+        pool: WorkerPool | None = None
+
+        def wake_workers() -> None:
+            if pool is not None:
+                pool.notify()
+
+        parts = build(settings, on_submitted=wake_workers)
+        pool = WorkerPool(settings, parts.store, pool_size) if pool_size > 0 else None
         app.state.settings = settings
-        app.state.blobs = blobs
+        app.state.blobs = parts.blobs
         app.state.pool = pool
-        queue = open_queue(settings, store, consumer=f"api-{socket.gethostname()}-{os.getpid()}")
-        app.state.service = JobService(
-            store,
-            blobs,
-            queue,
-            settings,
-            OutboundGuard(AllowList.parse(settings.outbound_allow)),
-            WebhookStore(engine),
-            on_submitted=pool.notify if pool else None,
+        app.state.service = parts.service
+        background = Background(
+            parts,
+            webhook_bodies(dialects),
+            effect_handlers(dialects, parts.service),
+            # dialects' consumers submit work: only where workers run, as the systems did
+            background_services(dialects, parts.service) if pool is not None else [],
         )
-        services = background_services(dialects, settings, engine) if pool is not None else []
-        background = Background(settings, engine, blobs, webhook_bodies(dialects), services)
         background.start()
         if pool is not None:
             pool.start()
@@ -73,8 +67,7 @@ def create_app(
                 log.info("stopping workers: waiting for running jobs")
                 await run_in_threadpool(pool.stop)
             await run_in_threadpool(background.stop)
-            queue.close()
-            engine.dispose()
+            parts.close()
 
     app = FastAPI(
         title="darkroom",

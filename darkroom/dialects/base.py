@@ -13,10 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
-from darkroom.config import Settings
+from darkroom.jobs.effects import EffectHandler
 from darkroom.jobs.errors import NotFound, ServiceError
 from darkroom.jobs.model import Job
 from darkroom.jobs.service import JobService
@@ -30,7 +29,8 @@ _ANSWERED = (RequestValidationError, ValidationError, ServiceError, HTTPExceptio
 
 
 class Service(Protocol):
-    """Something a dialect runs beside the workers (seed 001's task queue consumer)."""
+    """Something a dialect runs in every darkroom process (seed 001's task queue
+    consumer), started and stopped with it."""
 
     def start(self) -> None: ...
 
@@ -55,8 +55,14 @@ class Dialect(Protocol):
         """The body its system POSTed for ``job``; None: darkroom's own."""
         ...
 
-    def background(self, settings: Settings, engine: Engine) -> Sequence[Service]:
-        """What it runs beside the workers, in processes that run workers."""
+    def background(self, service: JobService) -> Sequence[Service]:
+        """What it runs in every darkroom process: consumers of its system's queue and
+        schedulers, which only submit jobs."""
+        ...
+
+    def effects(self, service: JobService) -> Mapping[str, EffectHandler]:
+        """By effect name, what carries out the effects its jobs name (jobs/effects.py):
+        its system's record of the outcome."""
         ...
 
 
@@ -103,7 +109,7 @@ class BadRequest(ServiceError):
 
 class DialectDefaults:
     """What a dialect does unless it says otherwise: no settings of darkroom's from its
-    variables, darkroom's own webhook body, nothing run beside the workers."""
+    variables, darkroom's own webhook body, nothing run in the background, no effects."""
 
     default_prefix = ""
 
@@ -113,8 +119,11 @@ class DialectDefaults:
     def webhook_body(self, event: str, job: Job, link_base: str) -> bytes | None:
         return None
 
-    def background(self, settings: Settings, engine: Engine) -> Sequence[Service]:
+    def background(self, service: JobService) -> Sequence[Service]:
         return []
+
+    def effects(self, service: JobService) -> Mapping[str, EffectHandler]:
+        return {}
 
 
 def field_message(exc: RequestValidationError | ValidationError) -> str:
@@ -124,20 +133,21 @@ def field_message(exc: RequestValidationError | ValidationError) -> str:
 
 
 def message_errors(
-    body: Callable[[str], dict[str, Any]],
+    body: Callable[[str, int], dict[str, Any]],
     describe: Callable[[RequestValidationError | ValidationError], str] = field_message,
     status_of: Callable[[ServiceError], int] = lambda exc: exc.status_code,
 ) -> ErrorResponder:
-    """Errors as ``body(message)``: validation errors 400 with ``describe``'s message,
-    service errors with ``status_of``'s status, HTTP errors with their own."""
+    """Errors as ``body(message, status)``: validation errors 400 with ``describe``'s
+    message, service errors with ``status_of``'s status, HTTP errors with their own."""
 
     def respond(exc: Exception) -> Response:
         if isinstance(exc, RequestValidationError | ValidationError):
-            return JSONResponse(body(describe(exc)), 400)
+            return JSONResponse(body(describe(exc), 400), 400)
         if isinstance(exc, ServiceError):
-            return JSONResponse(body(exc.message), status_of(exc))
+            status = status_of(exc)
+            return JSONResponse(body(exc.message, status), status)
         assert isinstance(exc, HTTPException)
-        return JSONResponse(body(str(exc.detail)), exc.status_code)
+        return JSONResponse(body(str(exc.detail), exc.status_code), exc.status_code)
 
     return respond
 

@@ -2,9 +2,12 @@
 
 ``POST /api/upload/listing_image`` answers at once with each image's final public URL
 (``<slug>-<id8>.webp``) and ``status: pending``; a batch processor, run every ``interval``
-by one darkroom process at a time, takes up to ``batch_size`` waiting images, makes each
-a WebP at most 640 px high and stores it under that name, recording failures in
-``Error`` and ``Retries`` (``retry`` until MaxRetries, then ``failed``). The jobs API
+by one darkroom process at a time, takes up to ``batch_size`` waiting images and submits
+a darkroom job for each (a WebP at most 640 px high), rendered by darkroom's workers like
+any other. The job's ``greenvue`` effect, run from an outbox row written with its
+outcome, stores the WebP under the image's name in the listing bucket and marks it
+processed, or records the failure in ``Error`` and ``Retries`` (``retry`` until
+MaxRetries, then ``failed``; a ``retry`` image goes into a later batch). The jobs API
 stops, shows and restarts the processor; debug endpoints exist outside production.
 Waiting images and the processor's settings are rows in darkroom's database, so they
 survive restarts.
@@ -24,15 +27,14 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from darkroom import imaging
-from darkroom.api.deps import ServiceDep, SettingsDep
+from darkroom.api.deps import ServiceDep
 from darkroom.blobs import BlobNotFound, BlobStore, open_blobs
 from darkroom.config import Settings
 from darkroom.dialects.base import (
+    DIALECT_LABEL,
     BadRequest,
     DialectDefaults,
     SeedVariables,
@@ -43,14 +45,21 @@ from darkroom.dialects.base import (
 from darkroom.dialects.greenvue_records import (
     PENDING,
     PROCESS_IMAGES,
+    PROCESSING,
     QUEUE_JOB,
     ListingImage,
     ListingImages,
     ScheduledJob,
     ScheduledJobs,
 )
+from darkroom.jobs.effects import EffectFailed, EffectHandler
 from darkroom.jobs.errors import NotFound, ServiceError
-from darkroom.jobs.sources import resolve_input_path
+from darkroom.jobs.model import Job
+from darkroom.jobs.service import JobService
+from darkroom.jobs.sources import IncomingSource, resolve_input_path
+from darkroom.jobs.spec import JobOptions, OutputIn
+from darkroom.jobs.status import JobStatus
+from darkroom.periodic import Periodic
 
 log = logging.getLogger("darkroom.dialects.greenvue")
 
@@ -59,7 +68,9 @@ IMAGES_PATH = "/listing-images"  # where darkroom serves them without GREENVUE_P
 PENDING_PREFIX = "greenvue/pending/"
 WEBP_QUALITY = 80
 LEASE_S = 300.0  # an image being processed longer than this is taken up again
-UPLOAD_FIELDS = ("images", "image", "files", "file")
+OUTPUT_NAME = "listing"
+IMAGE_LABEL = "listing_image"  # the job's labels: which image, and which try of it
+TRY_LABEL = "listing_image_try"
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -133,24 +144,28 @@ class DebugUploadIn(BaseModel):
     process_now: bool = False
 
 
-_respond = message_errors(lambda message: {"status": "error", "message": message})
+# The system's envelope (its web client checks `success`) and the document's `status`.
+_respond = message_errors(
+    lambda message, _status: {"success": False, "status": "error", "message": message}
+)
 
 
 def _success(data: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse({"status": "success", "data": data}, status)
+    return JSONResponse({"success": True, "status": "success", "data": data}, status)
 
 
 class ImageWork:
-    """What the processor and the debug endpoint share: the stores and one image's
-    processing."""
+    """What the processor, the effect and the routes share: the stores, and submitting an
+    image's job."""
 
-    def __init__(self, variables: Variables, settings: Settings, engine: Engine) -> None:
+    def __init__(self, variables: Variables, service: JobService) -> None:
         self.variables = variables
-        self.settings = settings
+        self.service = service
+        engine = service.store.engine
         self.images = ListingImages(engine)
         self.jobs = ScheduledJobs(engine)
-        self.pending = open_blobs(settings.resolved_storage_url(), **settings.blob_options())
-        self.listing = listing_store(variables, settings)
+        self.pending = service.blobs  # uploads wait in darkroom's own store
+        self.listing = listing_store(variables, service.settings)
 
     def default_job(self) -> ScheduledJob:
         now = time.time()
@@ -167,35 +182,72 @@ class ImageWork:
             last_run_at=None,
         )
 
-    def run_batch(self, batch_size: int) -> int:
-        batch = self.images.claim(batch_size, LEASE_S)
+    def run_batch(self, batch_size: int, only: str | None = None) -> int:
+        """Submit the jobs of up to ``batch_size`` waiting images; how many."""
+        batch = self.images.claim(batch_size, LEASE_S, only=only)
         for image in batch:
-            self.process(image)
+            self.submit(image)
         return len(batch)
 
-    def process(self, image: ListingImage) -> str:
-        """Make and store the image's WebP; the status it ends in."""
+    def submit(self, image: ListingImage) -> None:
+        """The image's job: one per try (a batch that claims it again after a crash
+        finds the same job)."""
+        output = OutputIn(
+            name=OUTPUT_NAME,
+            op="thumbnail",
+            height=self.variables.max_height,
+            format="webp",
+            quality=WEBP_QUALITY,
+        )
+        options = JobOptions(
+            outputs=[output],
+            labels={DIALECT_LABEL: NAME, IMAGE_LABEL: image.id, TRY_LABEL: str(image.retries)},
+            idempotency_key=f"greenvue:{image.id}:{image.retries}",
+        )
         try:
             data = self.pending.get(image.source_key)
-            spec = imaging.RenderSpec(
-                imaging.Operation.THUMBNAIL,
-                height=self.variables.max_height,
-                format=imaging.OutputFormat.WEBP,
-                quality=WEBP_QUALITY,
-            )
-            [webp] = imaging.render(data, [spec], self.settings.image_limits())
-            self.listing.put(image.file_name, webp.data)
-        except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            status = self.images.failed(image, reason, self.variables.max_retries)
+            self.service.submit(options, [IncomingSource(data=data)], effects=[NAME])
+        except (ServiceError, BlobNotFound) as exc:
+            message = exc.message if isinstance(exc, ServiceError) else str(exc)
+            self.failed(image, message)
+
+    def record(self, job: Job) -> None:
+        """The ``greenvue`` effect: the image's record of its job's outcome. Acts only on
+        the try the job was for, so running it twice changes nothing."""
+        image = self.images.get(job.labels[IMAGE_LABEL])
+        if image is None or image.status != PROCESSING:
+            return
+        if str(image.retries) != job.labels.get(TRY_LABEL):
+            return
+        made = job.output(OUTPUT_NAME)
+        if job.status is JobStatus.SUCCEEDED and made is not None:
+            try:
+                self.listing.put(image.file_name, self.service.blobs.get(made["key"]))
+            except Exception as exc:
+                raise EffectFailed(f"storing {image.file_name}: {exc}") from exc
+            self.images.processed(image.id)
+            self.pending.delete_prefix(image.source_key)
+        elif job.status is JobStatus.CANCELED:
+            self.failed(image, "canceled")
+        else:
+            self.failed(image, f"{job.error_code}: {job.error_message}")
+
+    def failed(self, image: ListingImage, reason: str) -> None:
+        status = self.images.failed(image, reason, self.variables.max_retries)
+        if status is not None:
             log.warning(
                 f"listing image failed ({status}): {reason}",
                 extra={"image_id": image.id, "retries": image.retries + 1},
             )
-            return status
-        self.images.processed(image.id)
-        self.pending.delete_prefix(image.source_key)
-        return "processed"
+
+    def wait_until_done(self, image_id: str, timeout_s: float) -> str:
+        """The image's status once it is no longer being processed, or after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            image = self.images.get(image_id)
+            if image is None or image.status != PROCESSING or time.monotonic() > deadline:
+                return image.status if image is not None else "deleted"
+            time.sleep(0.1)
 
 
 def listing_store(variables: Variables, settings: Settings) -> BlobStore:
@@ -210,34 +262,31 @@ class BatchProcessor:
 
     def __init__(self, work: ImageWork, tick_s: float = 0.25) -> None:
         self.work = work
-        self.tick_s = tick_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.loop = Periodic("greenvue-images", tick_s, self.tick)
 
     def start(self) -> None:
         self.work.jobs.ensure(self.work.default_job())
-        self._thread = threading.Thread(target=self._run, name="greenvue-images", daemon=True)
-        self._thread.start()
+        self.loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=60)
+        self.loop.stop()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.tick_s):
-            try:
-                job = self.work.jobs.take_turn(QUEUE_JOB)
-                if job is not None:
-                    size = int(job.payload.get("batch_size") or self.work.variables.batch_size)
-                    done = self.work.run_batch(size)
-                    if done:
-                        log.info("listing images processed", extra={"batch": done})
-            except Exception:
-                log.exception("the listing image batch failed; trying at the next interval")
+    def tick(self) -> None:
+        job = self.work.jobs.take_turn(QUEUE_JOB)
+        if job is not None:
+            size = int(job.payload.get("batch_size") or self.work.variables.batch_size)
+            submitted = self.work.run_batch(size)
+            if submitted:
+                log.info("listing images submitted", extra={"batch": submitted})
 
 
-def _job_view(job: ScheduledJob) -> dict[str, Any]:
+GO_ZERO_TIME = "0001-01-01T00:00:00Z"  # what the system showed for a job that never ran
+
+
+def _job_view(job: ScheduledJob, running: bool) -> dict[str, Any]:
+    """The job as the document's fields and the system's own (last_run, next_run,
+    is_running) show it."""
+    next_run = (job.last_run_at or time.time()) + job.interval_s if job.active else None
     return {
         "id": job.id,
         "name": job.name,
@@ -246,10 +295,11 @@ def _job_view(job: ScheduledJob) -> dict[str, Any]:
         "interval": format_duration(job.interval_s),
         "payload": job.payload,
         "status": "active" if job.active else "stopped",
+        "last_run": rfc3339(job.last_run_at) or GO_ZERO_TIME,
+        "next_run": rfc3339(next_run) or GO_ZERO_TIME,
+        "is_running": running,
         "last_run_at": rfc3339(job.last_run_at),
-        "next_run_at": rfc3339((job.last_run_at or time.time()) + job.interval_s)
-        if job.active
-        else None,
+        "next_run_at": rfc3339(next_run),
     }
 
 
@@ -262,13 +312,16 @@ class GreenVue(DialectDefaults):
         self._work: ImageWork | None = None
         self._lock = threading.Lock()
 
-    def background(self, settings: Settings, engine: Engine) -> list[BatchProcessor]:
-        return [BatchProcessor(ImageWork(self.variables, settings, engine))]
+    def background(self, service: JobService) -> list[BatchProcessor]:
+        return [BatchProcessor(self.work(service))]
 
-    def work(self, settings: Settings, engine: Engine) -> ImageWork:
+    def effects(self, service: JobService) -> dict[str, EffectHandler]:
+        return {NAME: self.work(service).record}
+
+    def work(self, service: JobService) -> ImageWork:
         with self._lock:
             if self._work is None:
-                self._work = ImageWork(self.variables, settings, engine)
+                self._work = ImageWork(self.variables, service)
                 self._work.jobs.ensure(self._work.default_job())
             return self._work
 
@@ -277,163 +330,192 @@ class GreenVue(DialectDefaults):
         return f"{base.rstrip('/')}/{file_name}"
 
     def router(self, prefix: str) -> APIRouter:
-        v = self.variables
         router = APIRouter(
             prefix=prefix, tags=["drop-in: greenvue (seed 002)"], route_class=route_class(_respond)
         )
-
-        def queue(work: ImageWork, settings: Settings, title: str, data: bytes) -> dict[str, str]:
-            try:
-                imaging.probe(data, settings.image_limits())
-            except imaging.ImageError as exc:
-                raise BadRequest(f"not an image darkroom can read: {exc}") from exc
-            image_id = str(uuid.uuid4())
-            file_name = f"{slug(title)}-{image_id[:8]}.webp"
-            key = PENDING_PREFIX + image_id
-            work.pending.put(key, data)
-            now = time.time()
-            work.images.add(
-                ListingImage(
-                    id=image_id,
-                    listing_title=title,
-                    file_name=file_name,
-                    source_key=key,
-                    status=PENDING,
-                    retries=0,
-                    error="",
-                    created_at=now,
-                    updated_at=now,
-                    processed_at=None,
-                    lease_expires_at=None,
-                )
+        for path, endpoint, methods, status in (
+            ("/api/upload/listing_image", self.upload, ["POST"], 200),
+            (IMAGES_PATH + "/{file_name}", self.image, ["GET"], 200),
+            ("/api/jobs", self.list_jobs, ["GET"], 200),
+            ("/api/jobs", self.create_job, ["POST"], 201),
+            ("/api/jobs/{job_id}", self.job_status, ["GET"], 200),
+            ("/api/jobs/{job_id}", self.stop_job, ["DELETE"], 200),
+        ):
+            router.add_api_route(path, endpoint, methods=methods, status_code=status)
+        if not self.variables.production:
+            router.add_api_route("/debug/image-queue-status", self.queue_status, methods=["GET"])
+            router.add_api_route(
+                "/debug/upload-test-image", self.upload_test_image, methods=["POST"]
             )
-            return {
-                "id": image_id,
-                "url": self.public_url(settings, file_name),
-                "file_name": file_name,
-                "status": PENDING,
-            }
+        return router
 
-        @router.post("/api/upload/listing_image")
-        async def upload(request: Request, service: ServiceDep, settings: SettingsDep) -> Response:
-            """Multipart: `listing_title` and one or more images (fields `images`, `image`,
-            `files` or `file`). Answers at once with each image's final URL."""
-            form = await request.form()
-            title = str(form.get("listing_title") or "").strip()
-            if not title:
-                raise BadRequest("listing_title is required")
+    def _queue(self, work: ImageWork, title: str, data: bytes) -> dict[str, str]:
+        """Keep an upload waiting for the processor; its image's answer."""
+        image_id = str(uuid.uuid4())
+        file_name = f"{slug(title)}-{image_id[:8]}.webp"
+        key = PENDING_PREFIX + image_id
+        work.pending.put(key, data)
+        now = time.time()
+        work.images.add(
+            ListingImage(
+                id=image_id,
+                listing_title=title,
+                file_name=file_name,
+                source_key=key,
+                status=PENDING,
+                retries=0,
+                error="",
+                created_at=now,
+                updated_at=now,
+                processed_at=None,
+                lease_expires_at=None,
+            )
+        )
+        return {
+            "id": image_id,
+            "url": self.public_url(work.service.settings, file_name),
+            "file_name": file_name,
+            "status": PENDING,
+        }
+
+    async def upload(self, request: Request, service: ServiceDep) -> Response:
+        """Multipart: `listing_title` and one or more images, in the field `file` or,
+        without one, in any fields. Answers at once with each image's final URL; files
+        that are not images are skipped (named in `skipped`), and only a request with no
+        image at all is refused, storing nothing."""
+        settings = service.settings
+        form = await request.form()
+        title = str(form.get("listing_title") or "").strip()
+        if not title:
+            raise BadRequest("Missing listing title in form data")
+        uploads = [part for part in form.getlist("file") if isinstance(part, UploadFile)]
+        if not uploads:
             uploads = [
                 part
-                for name in UPLOAD_FIELDS
-                for part in form.getlist(name)
-                if isinstance(part, UploadFile)
+                for name, part in form.multi_items()
+                if name != "listing_title" and isinstance(part, UploadFile)
             ]
-            if not uploads:
-                raise BadRequest("at least one image is required (field 'images')")
-            files = []
-            for part in uploads:
-                data = await part.read()
-                if len(data) > settings.max_upload_bytes:
-                    raise ServiceError(
-                        f"{part.filename} is larger than {settings.max_upload_bytes} bytes",
-                        status_code=413,
-                    )
-                files.append(data)
-            work = self.work(settings, service.store.engine)
-
-            def queue_all() -> list[dict[str, str]]:
-                return [queue(work, settings, title, data) for data in files]
-
-            images = await run_in_threadpool(queue_all)
-            return _success(
-                {
-                    "message": f"{len(images)} images queued for processing",
-                    "image_count": len(images),
-                    "images": images,
-                    "status": "processing",
-                }
-            )
-
-        @router.get(IMAGES_PATH + "/{file_name}")
-        def image(file_name: str, service: ServiceDep, settings: SettingsDep) -> Response:
-            """A processed listing image; 404 until it is processed."""
-            try:
-                data = self.work(settings, service.store.engine).listing.get(file_name)
-            except (BlobNotFound, ValueError) as exc:
-                raise NotFound("image not found") from exc
-            return Response(data, media_type="image/webp")
-
-        @router.get(f"/api/jobs/{QUEUE_JOB}")
-        def job_status(service: ServiceDep, settings: SettingsDep) -> Response:
-            """The image queue's processor: interval, batch size, active or not."""
-            job = self.work(settings, service.store.engine).jobs.get(QUEUE_JOB)
-            if job is None or not job.active:
-                raise NotFound(f"job {QUEUE_JOB} not found")
-            return _success(_job_view(job))
-
-        @router.delete(f"/api/jobs/{QUEUE_JOB}")
-        def stop_job(service: ServiceDep, settings: SettingsDep) -> Response:
-            """Stops processing images (they keep waiting) until the job is created again."""
-            if not self.work(settings, service.store.engine).jobs.stop(QUEUE_JOB):
-                raise NotFound(f"job {QUEUE_JOB} not found")
-            return _success({"message": f"job {QUEUE_JOB} deleted"})
-
-        @router.post("/api/jobs", status_code=201)
-        def create_job(body: JobIn, service: ServiceDep, settings: SettingsDep) -> Response:
-            """Create or restart the image queue's processor."""
-            if body.id != QUEUE_JOB:
-                raise BadRequest(f"the only job of type {PROCESS_IMAGES} is {QUEUE_JOB!r}")
-            batch = body.payload.get("batch_size", v.batch_size)
-            if not isinstance(batch, int) or not 1 <= batch <= 1000:
-                raise BadRequest("payload.batch_size must be an integer from 1 to 1000")
-            now = time.time()
-            job = self.work(settings, service.store.engine).jobs.put(
-                ScheduledJob(
-                    id=QUEUE_JOB,
-                    name=body.name,
-                    description=body.description,
-                    type=body.type,
-                    interval_s=parse_duration(body.interval),
-                    payload={**body.payload, "batch_size": batch},
-                    active=True,
-                    created_at=now,
-                    updated_at=now,
-                    last_run_at=None,
+        if not uploads:
+            raise BadRequest("No files were uploaded (form field 'file')")
+        files: list[tuple[str, bytes]] = []
+        for part in uploads:
+            data = await part.read()
+            if len(data) > settings.max_upload_bytes:
+                raise ServiceError(
+                    f"{part.filename} is larger than {settings.max_upload_bytes} bytes",
+                    status_code=413,
                 )
+            files.append((part.filename or "file", data))
+        work = self.work(service)
+
+        def queue_valid() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+            valid, skipped = [], []
+            for filename, data in files:
+                try:
+                    service.inspect(data)
+                except ServiceError as exc:
+                    skipped.append({"file_name": filename, "reason": exc.message})
+                    continue
+                valid.append(data)
+            if not valid:
+                raise BadRequest("No valid files were processed: none is an image darkroom reads")
+            return [self._queue(work, title, data) for data in valid], skipped
+
+        images, skipped = await run_in_threadpool(queue_valid)
+        for entry in skipped:
+            log.warning(f"upload skipped: {entry['reason']}", extra={"file": entry["file_name"]})
+        answer: dict[str, Any] = {
+            "message": f"{len(images)} images queued for processing",
+            "image_count": len(images),
+            "images": images,
+            "status": "processing",
+        }
+        if skipped:
+            answer["skipped"] = skipped
+        return _success(answer)
+
+    def image(self, file_name: str, service: ServiceDep) -> Response:
+        """A processed listing image; 404 until it is processed."""
+        try:
+            data = self.work(service).listing.get(file_name)
+        except (BlobNotFound, ValueError) as exc:
+            raise NotFound("image not found") from exc
+        return Response(data, media_type="image/webp")
+
+    def _active(self, service: JobService, job_id: str) -> ScheduledJob:
+        job = self.work(service).jobs.get(job_id)
+        if job is None or not job.active:
+            raise BadRequest("Job not found")
+        return job
+
+    def list_jobs(self, service: ServiceDep) -> Response:
+        """The scheduled jobs: the image queue's processor while it is active."""
+        work = self.work(service)
+        job = work.jobs.get(QUEUE_JOB)
+        jobs = [job] if job is not None and job.active else []
+        return _success([_job_view(j, work.images.processing() > 0) for j in jobs])
+
+    def job_status(self, job_id: str, service: ServiceDep) -> Response:
+        """The image queue's processor: interval, batch size, runs, active or not."""
+        job = self._active(service, job_id)
+        return _success(_job_view(job, self.work(service).images.processing() > 0))
+
+    def stop_job(self, job_id: str, service: ServiceDep) -> Response:
+        """Stops processing images (they keep waiting) until the job is created again."""
+        self._active(service, job_id)
+        self.work(service).jobs.stop(job_id)
+        return _success({"status": "success", "message": "Job removed successfully"})
+
+    def create_job(self, body: JobIn, service: ServiceDep) -> Response:
+        """Create or restart the image queue's processor."""
+        if body.id != QUEUE_JOB:
+            raise BadRequest(f"the only job of type {PROCESS_IMAGES} is {QUEUE_JOB!r}")
+        batch = body.payload.get("batch_size", self.variables.batch_size)
+        if not isinstance(batch, int) or not 1 <= batch <= 1000:
+            raise BadRequest("payload.batch_size must be an integer from 1 to 1000")
+        now = time.time()
+        work = self.work(service)
+        job = work.jobs.put(
+            ScheduledJob(
+                id=QUEUE_JOB,
+                name=body.name,
+                description=body.description,
+                type=body.type,
+                interval_s=parse_duration(body.interval),
+                payload={**body.payload, "batch_size": batch},
+                active=True,
+                created_at=now,
+                updated_at=now,
+                last_run_at=None,
             )
-            return _success(_job_view(job), 201)
+        )
+        view = _job_view(job, work.images.processing() > 0)
+        return _success({**view, "message": "Job created successfully"}, 201)
 
-        if v.production:
-            return router
+    def queue_status(self, service: ServiceDep) -> Response:
+        """The document's fields, and the same in the system's `{success, data}`."""
+        work = self.work(service)
+        job = work.jobs.get(QUEUE_JOB)
+        active = job is not None and job.active
+        status = {
+            "pending_count": work.images.waiting(),
+            "queue_status": {
+                "initialized": job is not None,
+                "status": "active" if active else "stopped",
+            },
+        }
+        return JSONResponse({"success": True, "data": status, **status})
 
-        @router.get("/debug/image-queue-status")
-        def queue_status(service: ServiceDep, settings: SettingsDep) -> Response:
-            work = self.work(settings, service.store.engine)
-            job = work.jobs.get(QUEUE_JOB)
-            active = job is not None and job.active
-            return JSONResponse(
-                {
-                    "pending_count": work.images.waiting(),
-                    "queue_status": {
-                        "initialized": job is not None,
-                        "status": "active" if active else "stopped",
-                    },
-                }
-            )
-
-        @router.post("/debug/upload-test-image")
-        def upload_test_image(
-            body: DebugUploadIn, service: ServiceDep, settings: SettingsDep
-        ) -> Response:
-            """Queue a file from the server's GREENVUE_DEBUG_IMAGE_ROOT (else
-            DARKROOM_INPUT_ROOT); with `process_now`, process it before answering."""
-            path = resolve_input_path(v.debug_root or settings.input_root, body.image_path)
-            work = self.work(settings, service.store.engine)
-            queued = queue(work, settings, body.listing_title, path.read_bytes())
-            if body.process_now:
-                claimed = work.images.claim(1, LEASE_S, only=queued["id"])
-                if claimed:
-                    queued["status"] = work.process(claimed[0])
-            return _success(queued)
-
-        return router
+    def upload_test_image(self, body: DebugUploadIn, service: ServiceDep) -> Response:
+        """Queue a file from the server's GREENVUE_DEBUG_IMAGE_ROOT (else
+        DARKROOM_INPUT_ROOT); with `process_now`, submit its job at once and answer when
+        it has been processed (or after a minute)."""
+        settings = service.settings
+        path = resolve_input_path(self.variables.debug_root or settings.input_root, body.image_path)
+        data = path.read_bytes()
+        service.inspect(data)
+        work = self.work(service)
+        queued = self._queue(work, body.listing_title, data)
+        if body.process_now and work.run_batch(1, only=queued["id"]):
+            queued["status"] = work.wait_until_done(queued["id"], timeout_s=60)
+        return _success(queued)

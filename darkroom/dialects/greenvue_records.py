@@ -82,6 +82,12 @@ class ListingImages:
             found = row.first()
         return _image(found) if found else None
 
+    def processing(self) -> int:
+        """Images whose job is under way."""
+        query = select(func.count()).where(listing_images.c.status == PROCESSING)
+        with self.reader.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def waiting(self) -> int:
         """Images pending or due for a retry."""
         query = select(func.count()).where(listing_images.c.status.in_(WAITING))
@@ -123,19 +129,29 @@ class ListingImages:
         now = time.time()
         self._set(image_id, status=PROCESSED, error="", processed_at=now, lease_expires_at=None)
 
-    def failed(self, image: ListingImage, error: str, max_retries: int) -> str:
-        """Record a failed try; the status it leaves: retry, or failed after the last."""
+    def failed(self, image: ListingImage, error: str, max_retries: int) -> str | None:
+        """Record a failed try of ``image`` (as it was when claimed); the status it leaves:
+        retry, or failed after the last. None when that try was recorded already."""
         retries = image.retries + 1
         status = RETRY if retries < max_retries else FAILED
-        self._set(
-            image.id,
-            status=status,
-            retries=retries,
-            error=error,
-            processed_at=time.time() if status == FAILED else None,
-            lease_expires_at=None,
-        )
-        return status
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(listing_images)
+                .where(
+                    listing_images.c.id == image.id,
+                    listing_images.c.status == PROCESSING,
+                    listing_images.c.retries == image.retries,
+                )
+                .values(
+                    status=status,
+                    retries=retries,
+                    error=error,
+                    processed_at=time.time() if status == FAILED else None,
+                    lease_expires_at=None,
+                    updated_at=time.time(),
+                )
+            ).rowcount
+        return status if changed else None
 
     def _set(self, image_id: str, **values: Any) -> None:
         with self.engine.begin() as conn:

@@ -3,15 +3,17 @@
 The image_jobs resource under ``/api/image-jobs`` with that system's model and its
 ``{success, data}`` envelopes; POST stores the raw image as ``raw/<ms>-<hex>.<ext>`` in
 the bucket, creates the record and pushes the task onto ``task_queue``, as the system's
-backend did. darkroom's consumer (darkroom.dialects.imagejobs_worker) takes the tasks,
-either for these records or, with IMAGE_JOBS_BACKEND_URL, for the system's own backend.
-Errors answer ``{"success": false, "message": …}``.
+backend did. darkroom's consumer (darkroom.dialects.imagejobs_worker) takes the
+process_image tasks and submits a darkroom job for each, either for these records or,
+with IMAGE_JOBS_BACKEND_URL, for the system's own backend; the job's ``imagejobs``
+effect records its outcome. Errors answer ``{"success": false, "message": …}``.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
+import re
 import secrets
 import socket
 import statistics
@@ -23,11 +25,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from darkroom import imaging
 from darkroom.api.deps import ServiceDep, SettingsDep
 from darkroom.blobs import BlobNotFound, BlobStore, S3BlobStore, open_blobs
 from darkroom.config import Settings
@@ -38,6 +38,7 @@ from darkroom.dialects.base import (
     message_errors,
     route_class,
 )
+from darkroom.dialects.imagejobs_backend import Backend, HttpBackend, LocalBackend
 from darkroom.dialects.imagejobs_records import (
     COMPLETED,
     ENTITY_TYPES,
@@ -47,15 +48,23 @@ from darkroom.dialects.imagejobs_records import (
     STATUSES,
     ImageJob,
     ImageJobRecords,
+    js_time,
     new_id,
 )
-from darkroom.dialects.imagejobs_worker import HttpBackend, ImageJobsConsumer, LocalBackend
+from darkroom.dialects.imagejobs_worker import (
+    EFFECT,
+    OutcomeRecorder,
+    OutputSettings,
+    TaskSubmitter,
+)
 from darkroom.dialects.task_queue import TaskQueue, message
-from darkroom.imaging.formats import default_output
+from darkroom.jobs.effects import EffectHandler
 from darkroom.jobs.errors import NotFound, ServiceError
-from darkroom.outbound import AllowList, OutboundGuard, outbound_client
+from darkroom.jobs.service import JobService
+from darkroom.outbound import outbound_client
 
 NAME = "imagejobs"
+OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")
 FILES_PATH = "/api/image-jobs/files"  # where raw and optimized images are served without R2
 
 
@@ -70,12 +79,15 @@ class Variables(SeedVariables):
     queue: str = Field("task_queue", alias="IMAGE_JOBS_QUEUE")
     worker_token: str | None = Field(None, alias="IMAGE_JOBS_WORKER_TOKEN")
     backend_url: str | None = Field(None, alias="IMAGE_JOBS_BACKEND_URL")
-    max_size: int = Field(2048, alias="IMAGE_JOBS_MAX_SIZE", ge=16, le=16384)
+    backend_token: str | None = Field(None, alias="IMAGE_JOBS_BACKEND_TOKEN")
+    backend_cookie: str = Field("accessToken", alias="IMAGE_JOBS_BACKEND_COOKIE")
+    width: int = Field(800, alias="IMAGE_JOBS_WIDTH", ge=16, le=8192)
+    quality: int = Field(80, alias="IMAGE_JOBS_QUALITY", ge=1, le=100)
     lease_s: float = Field(30.0, alias="IMAGE_JOBS_LEASE_S", gt=0, le=600)
 
 
 class StatusIn(BaseModel):
-    status: str = Field(description="PENDING, PROCESSING, COMPLETED or FAILED (any case)")
+    status: str = Field("", description="PENDING, PROCESSING, COMPLETED or FAILED (any case)")
     outputImageURL: str | None = None
     outputImageKey: str | None = None
     errorMsg: str | None = None
@@ -87,7 +99,19 @@ class Envelope(BaseModel):
     message: str | None = None
 
 
-_respond = message_errors(lambda message: {"success": False, "message": message})
+def _error_body(message: str, status: int) -> dict[str, Any]:
+    """The envelope's ``{success: false, message}`` (the document's), with the fields the
+    system's error handler wrote beside them."""
+    return {
+        "success": False,
+        "message": message,
+        "timestamp": js_time(time.time()),
+        "status": status,
+        "error": "Internal Server Error" if status >= 500 else "Bad Request",
+    }
+
+
+_respond = message_errors(_error_body)
 
 
 def _ok(data: Any, status: int = 200) -> JSONResponse:
@@ -152,34 +176,45 @@ class ImageJobs(DialectDefaults):
             self.redis(settings), self.variables.queue, consumer, self.variables.lease_s
         )
 
-    def background(self, settings: Settings, engine: Engine) -> list[ImageJobsConsumer]:
-        """The consumer of the task queue, for processes that run workers."""
+    def backend(self, service: JobService) -> Backend:
+        """Where the image job records are: darkroom's database, or the system's backend."""
         v = self.variables
-        consumer = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-        store = self.store(settings)
-        backend: Any
+        settings = service.settings
         if v.backend_url:
-            backend = HttpBackend(
+            return HttpBackend(
                 v.backend_url,
                 outbound_client(),
-                OutboundGuard(AllowList.parse(settings.outbound_allow)),
-                token=v.worker_token,
-                max_bytes=settings.max_upload_bytes,
-                timeout_s=settings.download_timeout_s,
+                worker_token=v.worker_token,
+                access_token=v.backend_token,
+                cookie_name=v.backend_cookie,
+                timeout_s=settings.webhook_timeout_s,
             )
-        else:
-            backend = LocalBackend(ImageJobRecords(engine), store)
+        return LocalBackend(ImageJobRecords(service.store.engine), self.store(settings))
+
+    def background(self, service: JobService) -> list[TaskSubmitter]:
+        """The consumer of the task queue: it submits a job per process_image task."""
+        v = self.variables
+        consumer = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         return [
-            ImageJobsConsumer(
-                self.queue(settings, consumer),
-                backend,
-                store,
-                self.public_url(settings),
-                settings.image_limits(),
-                max_size=v.max_size,
-                poll_s=min(1.0, v.lease_s / 3),
+            TaskSubmitter(
+                self.queue(service.settings, consumer),
+                self.backend(service),
+                service,
+                OutputSettings(width=v.width, quality=v.quality),
+                poll_s=min(0.25, v.lease_s / 3),
             )
         ]
+
+    def effects(self, service: JobService) -> dict[str, EffectHandler]:
+        """The image job's record of its darkroom job's outcome."""
+        return {
+            EFFECT: OutcomeRecorder(
+                self.backend(service),
+                service.blobs,
+                self.store(service.settings),
+                self.public_url(service.settings),
+            )
+        }
 
     # -- the routes ----------------------------------------------------------------------------
 
@@ -195,6 +230,8 @@ class ImageJobs(DialectDefaults):
             return ImageJobRecords(service.store.engine)
 
         def found(service: Any, job_id: str) -> ImageJob:
+            if not OBJECT_ID.fullmatch(job_id):
+                raise BadRequest("Invalid ID format")  # as MongoDB's cast error answered
             job = records(service).get(job_id)
             if job is None:
                 raise NotFound("Image job not found")
@@ -224,8 +261,8 @@ class ImageJobs(DialectDefaults):
 
             def save() -> ImageJob:
                 try:
-                    facts = imaging.probe(data, settings.image_limits())
-                except imaging.ImageError as exc:
+                    facts = service.inspect(data)
+                except ServiceError as exc:
                     raise BadRequest(f"file is not an image darkroom can read: {exc}") from exc
                 ext = posixpath.splitext(filename)[1].lower().lstrip(".") or facts.format
                 key = f"raw/{int(time.time() * 1000)}-{secrets.token_hex(6)}.{ext[:12]}"
@@ -238,7 +275,7 @@ class ImageJobs(DialectDefaults):
                     source_url=f"{self.public_url(settings)}/{key}",
                     status=PENDING,
                     original_filename=filename,
-                    mimetype=content_type or imaging.media_type(default_output(facts.format)),
+                    mimetype=content_type or f"image/{facts.format}",
                     file_size=len(data),
                     created_at=now,
                     updated_at=now,
@@ -255,7 +292,9 @@ class ImageJobs(DialectDefaults):
         def by_entity(
             service: ServiceDep, entityType: str | None = None, entityId: str | None = None
         ) -> Response:
-            """Image jobs of an entity, newest first."""
+            """Image jobs of an entity, newest first; both parameters are required."""
+            if not entityType or not entityId:
+                raise BadRequest("entityType and entityId are required")
             jobs = records(service).by_entity(entityType, entityId)
             return _ok([job.to_api() for job in jobs])
 
@@ -296,10 +335,10 @@ class ImageJobs(DialectDefaults):
 
         @router.post("/{job_id}/retry", response_model=Envelope)
         def retry(job_id: str, service: ServiceDep, settings: SettingsDep) -> Response:
-            """Back to PENDING, error cleared, task queued again."""
+            """A FAILED job back to PENDING, error cleared, task queued again."""
             job = found(service, job_id)
-            if job.status in (PROCESSING, COMPLETED):
-                raise BadRequest(f"Image job is {job.status}; only failed or pending jobs retry")
+            if job.status != FAILED:
+                raise BadRequest("Can only retry failed jobs")
             updated = records(service).update(
                 job_id, status=PENDING, error_msg="", processed_at=None
             )
@@ -316,7 +355,7 @@ class ImageJobs(DialectDefaults):
                 if key:
                     store.delete_prefix(key)
             records(service).delete(job_id)
-            return JSONResponse({"success": True, "message": "Image job deleted"})
+            return JSONResponse({"success": True, "message": "Image job deleted successfully"})
 
         @router.patch("/{job_id}/status", response_model=Envelope)
         def set_status(
@@ -334,6 +373,8 @@ class ImageJobs(DialectDefaults):
             ):
                 raise ServiceError("Invalid worker token", status_code=401)
             status = body.status.strip().upper()
+            if not status:
+                raise BadRequest("status is required")
             if status not in STATUSES:
                 raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
             found(service, job_id)

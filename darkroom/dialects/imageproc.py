@@ -116,7 +116,7 @@ def _status(exc: ServiceError) -> int:
     return exc.status_code if exc.status_code in (404, 409, 413) or exc.status_code >= 500 else 400
 
 
-_respond = message_errors(lambda message: {"error": message}, _describe, _status)
+_respond = message_errors(lambda message, _status: {"error": message}, _describe, _status)
 
 
 def _record(job: Job) -> JobRecord:

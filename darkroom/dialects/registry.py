@@ -8,7 +8,6 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
-from sqlalchemy import Engine
 
 from darkroom.config import Settings
 from darkroom.dialects.base import DIALECT_LABEL, Dialect, Service
@@ -17,6 +16,8 @@ from darkroom.dialects.imagejobs import ImageJobs
 from darkroom.dialects.imageproc import ImageProc
 from darkroom.dialects.smartcrop import SmartCrop
 from darkroom.dialects.thumbforge import ThumbForge
+from darkroom.jobs.effects import EffectHandler
+from darkroom.jobs.service import JobService
 from darkroom.webhooks.payload import BodyBuilder
 
 KNOWN: dict[str, Callable[[Mapping[str, str]], Dialect]] = {
@@ -113,11 +114,18 @@ def unclaimed(router: APIRouter, claimed: set[tuple[str, str]]) -> APIRouter:
     return kept
 
 
-def background_services(
-    dialects: Sequence[Enabled], settings: Settings, engine: Engine
-) -> list[Service]:
-    """What the dialects run beside the workers (processes that run workers only)."""
-    return [s for entry in dialects for s in entry.dialect.background(settings, engine)]
+def background_services(dialects: Sequence[Enabled], service: JobService) -> list[Service]:
+    """What the dialects run in every darkroom process (they only submit jobs)."""
+    return [s for entry in dialects for s in entry.dialect.background(service)]
+
+
+def effect_handlers(dialects: Sequence[Enabled], service: JobService) -> dict[str, EffectHandler]:
+    """Per effect name, what carries it out for the dialects' jobs."""
+    return {
+        name: handler
+        for entry in dialects
+        for name, handler in entry.dialect.effects(service).items()
+    }
 
 
 def webhook_bodies(dialects: Sequence[Enabled]) -> dict[str, BodyBuilder]:
@@ -130,6 +138,7 @@ __all__ = [
     "DIALECT_LABEL",
     "DialectConfigError",
     "Enabled",
+    "effect_handlers",
     "enabled",
     "install",
     "webhook_bodies",

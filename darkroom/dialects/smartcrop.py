@@ -192,7 +192,9 @@ class ErrorOut(BaseModel):
     error: str
 
 
-_respond = message_errors(lambda message: {"error": message}, lambda _exc: "invalid JSON body")
+_respond = message_errors(
+    lambda message, _status: {"error": message}, lambda _exc: "invalid JSON body"
+)
 
 
 # -- reading the request ----------------------------------------------------------------------

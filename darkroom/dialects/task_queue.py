@@ -1,12 +1,19 @@
-"""Seed 001's Redis task queue, consumed reliably.
+"""Seed 001's Redis task queue, shared with the system's other workers, consumed reliably.
 
 Producers ``LPUSH task_queue '{"task_type": "process_image", "payload": {"imageJobID":
-"…"}}'``. A consumer moves the oldest message atomically (BLMOVE) onto a processing list
-of its own, ``task_queue:processing:<consumer>``, and removes it from there only once the
-message is dealt with. While it lives it keeps ``task_queue:alive:<consumer>`` set, with
-an expiry; a processing list whose consumer's key has expired (the process was killed)
-is moved back onto the queue by any other consumer. A message that is not JSON, or not a
-task it knows, goes to ``task_queue:dead`` with the reason and a log line.
+"…"}}'``; the system's backend pushes other task types onto the same list (its report
+worker's ``generate_report``). darkroom takes only ``process_image`` tasks: a Lua script
+looks at the oldest messages (the list's right end, up to ``SCAN_DEPTH`` of them), and
+moves the oldest of its own, atomically, onto a processing list of this consumer,
+``task_queue:processing:<consumer>``, removing it there only once it is dealt with. Every
+other message stays where it was, in order, for its own worker; darkroom never takes,
+drops or dead-letters it. A Redis list has no peek-and-skip, so the script is the atomic
+way; its cost is one LRANGE of at most SCAN_DEPTH entries per look (docs/compatibility.md).
+
+While it lives a consumer keeps ``task_queue:alive:<consumer>`` set, with an expiry; a
+processing list whose consumer's key has expired (the process was killed) is moved back
+onto the queue by any other consumer. A process_image task without an image job id goes
+to ``task_queue:dead`` with the reason and a log line.
 """
 
 from __future__ import annotations
@@ -21,10 +28,28 @@ import orjson
 log = logging.getLogger("darkroom.dialects.task_queue")
 
 PROCESS_IMAGE = "process_image"
+SCAN_DEPTH = 1000  # how far from the oldest end a look for darkroom's tasks goes
+
+# KEYS: the queue, this consumer's processing list; ARGV: the task type, the scan depth.
+# The oldest entry is the rightmost (producers LPUSH). Entries that are not JSON objects
+# of the task type are left alone.
+_TAKE_OWN = """
+local entries = redis.call('LRANGE', KEYS[1], -tonumber(ARGV[2]), -1)
+for i = #entries, 1, -1 do
+  local raw = entries[i]
+  local ok, message = pcall(cjson.decode, raw)
+  if ok and type(message) == 'table' and message['task_type'] == ARGV[1] then
+    redis.call('LREM', KEYS[1], -1, raw)
+    redis.call('LPUSH', KEYS[2], raw)
+    return raw
+  end
+end
+return false
+"""
 
 
 class MalformedTask(ValueError):
-    pass
+    """A process_image task darkroom cannot act on (no image job id)."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +60,8 @@ class Task:
 
 
 def parse(raw: str) -> Task:
-    """A process_image task, or MalformedTask saying what is wrong with it."""
+    """A process_image task (as the queue's script took it), or MalformedTask saying what
+    is wrong with it."""
     try:
         message = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -67,6 +93,7 @@ class TaskQueue:
         self.lease_s = lease_s
         self.processing = f"{name}:processing:{consumer}"
         self.dead = f"{name}:dead"
+        self._take_own = redis.register_script(_TAKE_OWN)
 
     def push(self, raw: str) -> None:
         self.redis.lpush(self.name, raw)
@@ -81,12 +108,11 @@ class TaskQueue:
         """This consumer lives: its processing list is not to be taken back."""
         self.redis.set(self._alive(self.consumer), "1", px=int(self.lease_s * 1000))
 
-    def take(self, timeout_s: float) -> str | None:
-        """The oldest message, now on this consumer's processing list; None after
-        ``timeout_s`` with nothing queued."""
-        self.beat()
-        raw = self.redis.blmove(self.name, self.processing, timeout_s, "RIGHT", "LEFT")
-        return _text(raw) if raw is not None else None
+    def take(self) -> str | None:
+        """The oldest process_image message, now on this consumer's processing list; None
+        when there is none."""
+        raw = self._take_own(keys=[self.name, self.processing], args=[PROCESS_IMAGE, SCAN_DEPTH])
+        return _text(raw) if raw else None
 
     def done(self, raw: str) -> None:
         self.redis.lrem(self.processing, 1, raw)

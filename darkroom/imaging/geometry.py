@@ -88,7 +88,13 @@ def round_half_up(value: float) -> int:
 
 
 def plan_geometry(
-    op: Operation, width: int | None, height: int | None, gravity: Gravity, source: Size
+    op: Operation,
+    width: int | None,
+    height: int | None,
+    gravity: Gravity,
+    source: Size,
+    *,
+    enlarge: bool = False,
 ) -> Geometry:
     for side in (width, height):
         if side is not None and side < 1:
@@ -97,7 +103,7 @@ def plan_geometry(
     if op is Operation.CONVERT:
         return Geometry(whole, source)
     if op is Operation.THUMBNAIL:
-        return Geometry(whole, _fit_within(source, width, height))
+        return Geometry(whole, _fit_within(source, width, height, enlarge))
     if width is None or height is None:
         raise InvalidSpec(f"{op.value} needs both width and height")
     target = Size(width, height)
@@ -106,7 +112,7 @@ def plan_geometry(
     return Geometry(_cover_region(source, target, gravity), target)
 
 
-def _fit_within(source: Size, width: int | None, height: int | None) -> Size:
+def _fit_within(source: Size, width: int | None, height: int | None, enlarge: bool) -> Size:
     ratios: list[float] = []
     if width is not None:
         ratios.append(width / source.width)
@@ -114,7 +120,7 @@ def _fit_within(source: Size, width: int | None, height: int | None) -> Size:
         ratios.append(height / source.height)
     if not ratios:
         raise InvalidSpec("thumbnail needs a width or a height")
-    scale = min(1.0, *ratios)
+    scale = min(ratios) if enlarge else min(1.0, *ratios)
     return Size(
         max(1, round_half_up(source.width * scale)), max(1, round_half_up(source.height * scale))
     )

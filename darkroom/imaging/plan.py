@@ -52,7 +52,9 @@ def plan_output(spec: RenderSpec, header: Header, limits: Limits) -> OutputPlan:
         raise InvalidSpec("a pair is made from all of a job's pages together, not per page")
     if spec.quality is not None and not 1 <= spec.quality <= 100:
         raise InvalidSpec(f"quality must be 1..100, got {spec.quality}")
-    geometry = plan_geometry(op, spec.width, spec.height, gravity, header.displayed)
+    geometry = plan_geometry(
+        op, spec.width, spec.height, gravity, header.displayed, enlarge=spec.enlarge
+    )
     if max(geometry.output) > limits.max_output_dimension:
         width, height = geometry.output
         raise OutputTooLarge(

@@ -90,6 +90,7 @@ class RenderSpec:
     keep_metadata: bool = False
     focus: tuple[float, float] | None = None  # (x, y), fractions of the displayed picture
     max_analysis_size: int = DEFAULT_ANALYSIS_SIZE  # longest side a smart gravity looks at
+    enlarge: bool = False  # thumbnail: scale a smaller source up to the box
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ class Job:
     retention_s: int | None = None
     expires_at: float | None = None
     expired_at: float | None = None
+    effects: list[str] = field(default_factory=list)  # what its outcome causes (jobs/effects)
 
     def output(self, name: str) -> dict[str, Any] | None:
         for out in self.outputs or []:

@@ -15,6 +15,12 @@ def next_attempt_at(
     """The time of the next attempt, or None when the job should fail now."""
     if code not in TRANSIENT_CODES or job.attempts >= job.max_attempts:
         return None
-    delay: float = min(max_s, base_s * 2.0 ** max(0, job.attempts - 1))
-    delay *= random.uniform(0.8, 1.2)
+    delay = backoff_s(job.attempts, base_s=base_s, max_s=max_s)
     return (now if now is not None else time.time()) + delay
+
+
+def backoff_s(attempts: int, *, base_s: float, max_s: float) -> float:
+    """The wait after ``attempts`` failed attempts (1 or more): ``base_s``, doubled after
+    each further attempt, at most ``max_s``, ±20 % jitter. Every retry in darkroom waits
+    this long: jobs, webhook deliveries, effects, a dialect's queue."""
+    return min(max_s, base_s * 2.0 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)

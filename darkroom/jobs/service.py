@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from darkroom import imaging
 from darkroom.blobs import BlobStore
 from darkroom.config import Settings
-from darkroom.imaging import Operation
+from darkroom.imaging import Operation, SourceFacts
 from darkroom.jobs import keys
 from darkroom.jobs.delivery import EVENT_FAILED, EVENT_SUCCEEDED, Delivery
 from darkroom.jobs.errors import (
@@ -54,8 +54,25 @@ class JobService:
         self.limits = settings.image_limits()
         self._on_submitted = on_submitted
 
-    def submit(self, options: JobOptions, sources: list[IncomingSource]) -> tuple[Job, bool]:
-        """Queue a job; returns it and whether it is new (False: an idempotent replay)."""
+    def inspect(self, data: bytes) -> SourceFacts:
+        """What an image's header says (format, displayed size, …), within the configured
+        limits; an image darkroom cannot read is a ServiceError, as at submission."""
+        if len(data) > self.settings.max_upload_bytes:
+            raise PayloadTooLarge(f"image larger than {self.settings.max_upload_bytes} bytes")
+        try:
+            return imaging.probe(data, self.limits)
+        except imaging.ImageError as exc:
+            raise from_image_error(exc) from exc
+
+    def submit(
+        self,
+        options: JobOptions,
+        sources: list[IncomingSource],
+        *,
+        effects: Sequence[str] = (),
+    ) -> tuple[Job, bool]:
+        """Queue a job; returns it and whether it is new (False: an idempotent replay).
+        ``effects``: the names of what its outcome must cause (jobs/effects.py)."""
         if not sources:
             raise InvalidRequest("a job needs at least one source", code="missing_source")
         if len(sources) > self.settings.max_sources:
@@ -104,6 +121,7 @@ class JobService:
             request_hash=fingerprint,
             webhook_url=webhook_url,
             retention_s=options.retention_s or self.settings.retention_s,
+            effects=list(effects),
         )
         saved = self.store.insert(job)
         if saved.id != job.id:  # lost an idempotency race to an identical request

@@ -77,6 +77,11 @@ class OutputIn(BaseModel):
     )
     quality: int | None = Field(None, ge=1, le=100)
     keep_metadata: bool = False
+    enlarge: bool = Field(
+        False,
+        description="thumbnail: scale a source smaller than the box up to fit it "
+        "(default: never larger than the source).",
+    )
     # op "pair" only (docs/smart-crop.md); unset: the DARKROOM_PAIR_* settings
     gap: int | None = Field(None, ge=0, le=200, description="pair: pixels between the halves")
     skip_edges: int | None = Field(
@@ -129,6 +134,7 @@ class OutputIn(BaseModel):
             format=self.format,
             quality=self.quality,
             keep_metadata=self.keep_metadata,
+            enlarge=self.enlarge,
             focus=(self.focus.x, self.focus.y) if self.focus else None,
             max_analysis_size=self.max_analysis_size or DEFAULT_ANALYSIS_SIZE,
         )

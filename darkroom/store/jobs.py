@@ -36,8 +36,9 @@ from darkroom.jobs.delivery import EVENT_FAILED, EVENT_SUCCEEDED
 from darkroom.jobs.model import Job, JobFilter, JobPage
 from darkroom.jobs.status import JobStatus
 from darkroom.store.database import reader_of
+from darkroom.store.effects import schedule_effects
 from darkroom.store.listen import NOTIFY_JOBS
-from darkroom.store.tables import job_labels, jobs, webhook_deliveries, workers
+from darkroom.store.tables import job_effects, job_labels, jobs, webhook_deliveries, workers
 from darkroom.store.webhooks import schedule_deliveries
 
 _JOB_FIELDS = [c.name for c in jobs.columns if c.name != "source_sha256"]
@@ -47,12 +48,14 @@ def _row_to_job(row: RowMapping) -> Job:
     values = {name: row[name] for name in _JOB_FIELDS}
     values["status"] = JobStatus(values["status"])
     values["artifacts_deleted"] = bool(values["artifacts_deleted"])
+    values["effects"] = values["effects"] or []
     return Job(**values)
 
 
 def _job_to_row(job: Job) -> dict[str, Any]:
     row = {name: getattr(job, name) for name in _JOB_FIELDS}
     row["status"] = job.status.value
+    row["effects"] = job.effects or None
     row["source_sha256"] = _first_sha256(job.source_facts or [])
     return row
 
@@ -219,13 +222,21 @@ def _facts_values(facts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _schedule_failed(conn: Connection, rows: Sequence[RowMapping]) -> None:
-    """Webhook deliveries for the rows (full job rows) that just failed for good."""
-    failed = [
-        (row["id"], row["webhook_url"], EVENT_FAILED)
-        for row in rows
-        if row["webhook_url"] and row["status"] == JobStatus.FAILED.value
-    ]
-    schedule_deliveries(conn, failed)
+    """Webhook deliveries and effects for the rows (full job rows) that just failed for
+    good."""
+    failed = [row for row in rows if row["status"] == JobStatus.FAILED.value]
+    schedule_deliveries(
+        conn,
+        [(row["id"], row["webhook_url"], EVENT_FAILED) for row in failed if row["webhook_url"]],
+    )
+    schedule_effects(conn, [(row["id"], row["effects"], JobStatus.FAILED.value) for row in failed])
+
+
+def _schedule_succeeded(conn: Connection, rows: Sequence[Any]) -> None:
+    """Webhook deliveries and effects for jobs that just succeeded: (id, webhook URL,
+    effects) rows."""
+    schedule_deliveries(conn, [(r[0], r[1], EVENT_SUCCEEDED) for r in rows if r[1]])
+    schedule_effects(conn, [(r[0], r[2], JobStatus.SUCCEEDED.value) for r in rows])
 
 
 def _announce_work(conn: Connection) -> None:
@@ -383,18 +394,32 @@ class JobStore:
         return _row_to_job(row) if row else None
 
     def cancel(self, job_id: str) -> Job | None:
-        """Cancel a job that has not finished; None when it had already finished."""
+        """Cancel a job that has not finished; None when it had already finished. Its
+        effects are scheduled with the cancellation (no webhook is sent for it)."""
         now = time.time()
-        return self._update_returning(
-            job_id,
-            [jobs.c.status.in_([JobStatus.QUEUED.value, JobStatus.PROCESSING.value])],
-            {
-                "status": JobStatus.CANCELED.value,
-                **_finished(now),
-                "lease_owner": None,
-                "lease_expires_at": None,
-            },
-        )
+        with self.engine.begin() as conn:
+            row = (
+                conn.execute(
+                    update(jobs)
+                    .where(
+                        jobs.c.id == job_id,
+                        jobs.c.status.in_([JobStatus.QUEUED.value, JobStatus.PROCESSING.value]),
+                    )
+                    .values(
+                        status=JobStatus.CANCELED.value,
+                        **_finished(now),
+                        updated_at=now,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                    )
+                    .returning(*jobs.c)
+                )
+                .mappings()
+                .first()
+            )
+            if row is not None:
+                schedule_effects(conn, [(job_id, row["effects"], JobStatus.CANCELED.value)])
+        return _row_to_job(row) if row else None
 
     def mark_artifacts_deleted(self, job_id: str) -> Job | None:
         return self._update_returning(job_id, [], {"artifacts_deleted": True})
@@ -543,16 +568,16 @@ class JobStore:
             for job_id, records in outputs.items()
         ]
         with self.engine.begin() as conn:
-            hooks = conn.execute(
-                select(jobs.c.id, jobs.c.webhook_url).where(
+            followed = conn.execute(
+                select(jobs.c.id, jobs.c.webhook_url, jobs.c.effects).where(
                     jobs.c.id.in_(list(outputs)),
-                    jobs.c.webhook_url.is_not(None),
+                    or_(jobs.c.webhook_url.is_not(None), jobs.c.effects.is_not(None)),
                     jobs.c.status == JobStatus.PROCESSING.value,
                     jobs.c.lease_owner == worker_id,
                 )
             ).all()
             result = conn.execute(_SUCCEED, params)
-            schedule_deliveries(conn, [(job_id, url, EVENT_SUCCEEDED) for job_id, url in hooks])
+            _schedule_succeeded(conn, followed)
         return int(result.rowcount)
 
     def succeed(
@@ -573,10 +598,10 @@ class JobStore:
                     **(_facts_values(facts) if facts is not None else {}),
                     **_succeeded(now),
                 )
-                .returning(jobs.c.webhook_url)
+                .returning(jobs.c.id, jobs.c.webhook_url, jobs.c.effects)
             ).first()
-            if row is not None and row.webhook_url:
-                schedule_deliveries(conn, [(job_id, row.webhook_url, EVENT_SUCCEEDED)])
+            if row is not None:
+                _schedule_succeeded(conn, [row])
         return row is not None
 
     def fail(
@@ -655,12 +680,14 @@ class JobStore:
                     error_message=null(),
                     webhook_url=null(),
                     idempotency_key=null(),
+                    effects=null(),
                 )
             )
             if result.rowcount != 1:
                 return False
             conn.execute(delete(job_labels).where(job_labels.c.job_id == job_id))
             conn.execute(delete(webhook_deliveries).where(webhook_deliveries.c.job_id == job_id))
+            conn.execute(delete(job_effects).where(job_effects.c.job_id == job_id))
         return True
 
     # -- workers and figures ---------------------------------------------------------------

@@ -48,6 +48,7 @@ jobs = Table(
     Column("retention_s", Integer),  # keep results this long after finishing; null: forever
     Column("expires_at", Float),  # set when the job finishes, if it has a retention
     Column("expired_at", Float),  # when the sweeper deleted its artifacts
+    Column("effects", JSON),  # names of the effects its outcome has (job_effects); null: none
     Index("ix_jobs_claim", "status", "available_at"),
     Index("ix_jobs_created", "created_at", "id"),
     Index("ix_jobs_status_created", "status", "created_at"),
@@ -95,6 +96,27 @@ webhook_deliveries = Table(
     Column("last_attempt_at", Float),
     Column("delivered_at", Float),
     Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+)
+
+# What a finished job's outcome must still cause besides a webhook: one row per effect a
+# job names (a dialect updating its system's record), written with the outcome and carried
+# out by the effect sender of any darkroom process (darkroom/outbox).
+job_effects = Table(
+    "job_effects",
+    metadata,
+    Column("job_id", String(36), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("effect", String(32), primary_key=True),  # the handler's name: a dialect's
+    Column("status", String(16), nullable=False),  # the job's status it follows
+    Column("state", String(16), nullable=False),  # pending, delivered (done), failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Float),
+    Column("lease_owner", String(64)),
+    Column("lease_expires_at", Float),
+    Column("last_error", Text),
+    Column("created_at", Float, nullable=False),
+    Column("last_attempt_at", Float),
+    Column("done_at", Float),
+    Index("ix_job_effects_due", "state", "next_attempt_at"),
 )
 
 # The imagejobs dialect's records (seed 001, docs/compatibility.md): that system's model,

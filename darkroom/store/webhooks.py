@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from sqlalchemy import Engine, and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
-from darkroom.jobs.delivery import DELIVERED, FAILED, PENDING, Delivery
+from darkroom.jobs.delivery import PENDING, Delivery
 from darkroom.store.database import reader_of
+from darkroom.store.outbox import Outbox
 from darkroom.store.tables import webhook_deliveries as deliveries
 
 
@@ -48,6 +49,7 @@ class WebhookStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.reader = reader_of(engine)
+        self.outbox = Outbox(engine, deliveries, done_column="delivered_at")
 
     def get(self, job_id: str) -> Delivery | None:
         with self.reader.connect() as conn:
@@ -75,34 +77,7 @@ class WebhookStore:
     def claim_due(self, owner: str, *, limit: int, lease_s: float) -> list[Delivery]:
         """Take up to ``limit`` deliveries that are due and not being sent by another
         sender (or whose sender's lease ran out)."""
-        now = time.time()
-        runnable = select(deliveries.c.job_id).where(
-            deliveries.c.state == PENDING,
-            deliveries.c.next_attempt_at <= now,
-            or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at < now),
-        )
-        # Asked every poll interval by every process: look before taking a write lock.
-        with self.reader.connect() as conn:
-            if conn.execute(runnable.limit(1)).first() is None:
-                return []
-        due = (
-            runnable.order_by(deliveries.c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        with self.engine.begin() as conn:
-            rows = (
-                conn.execute(
-                    update(deliveries)
-                    .where(deliveries.c.job_id.in_(due))
-                    .values(lease_owner=owner, lease_expires_at=now + lease_s)
-                    .returning(*deliveries.c)
-                )
-                .mappings()
-                .all()
-            )
-        return [_delivery(r) for r in rows]
+        return [_delivery(r) for r in self.outbox.claim_due(owner, limit=limit, lease_s=lease_s)]
 
     def record_attempt(
         self,
@@ -116,31 +91,14 @@ class WebhookStore:
         """Record one attempt: delivered when ``error`` is None, else pending again at
         ``retry_at`` or failed for good. Ignored if another sender took the delivery over,
         or if it was replaced meanwhile."""
-        now = time.time()
-        if error is None:
-            outcome = {"state": DELIVERED, "delivered_at": now, "next_attempt_at": None}
-        elif retry_at is not None:
-            outcome = {"state": PENDING, "next_attempt_at": retry_at}
-        else:
-            outcome = {"state": FAILED, "next_attempt_at": None}
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.job_id == delivery.job_id,
-                    deliveries.c.message_id == delivery.message_id,
-                    deliveries.c.lease_owner == owner,
-                )
-                .values(
-                    attempts=deliveries.c.attempts + 1,
-                    last_status_code=status_code,
-                    last_error=error,
-                    last_attempt_at=now,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    **outcome,
-                )
-            )
+        self.outbox.record_attempt(
+            {"job_id": delivery.job_id, "message_id": delivery.message_id},
+            owner,
+            error=error,
+            retry_at=retry_at,
+            match=("message_id",),
+            last_status_code=status_code,
+        )
 
     def redeliver(self, job_id: str) -> Delivery | None:
         """Send the job's delivery again from its first attempt, with the same message id

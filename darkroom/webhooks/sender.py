@@ -1,25 +1,25 @@
 """Sends due webhook deliveries from a few threads of any darkroom process.
 
-Deliveries are rows (store/webhooks.py): a sender claims due ones under a lease, POSTs
-them and records each attempt. Work is never held up by a slow receiver: sending happens
-here, beside the workers, never in them. A delivery whose sender died is taken over when
-its lease runs out; one pending at shutdown is sent by the next process to start.
+Deliveries are outbox rows (store/webhooks.py): the outbox loop (darkroom/outbox.py)
+claims due ones under a lease; this POSTs each and records the attempt. Work is never held
+up by a slow receiver: sending happens here, beside the workers, never in them. A delivery
+whose sender died is taken over when its lease runs out; one pending at shutdown is sent
+by the next process to start.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 import httpx
 
 from darkroom.config import Settings
 from darkroom.jobs.delivery import Delivery
+from darkroom.jobs.retry import backoff_s
 from darkroom.outbound import ForbiddenDestination, OutboundGuard, Unresolvable, outbound_client
+from darkroom.outbox import OutboxLoop
 from darkroom.store import JobStore
 from darkroom.store.webhooks import WebhookStore
 from darkroom.webhooks.payload import BodyBuilder, delivery_body
@@ -57,43 +57,22 @@ class WebhookSender:
         self.owner = owner
         self.client = outbound_client()
         self.lease_s = settings.webhook_timeout_s * 2 + 10
-        self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(settings.webhook_concurrency, "webhook")
-        self._thread: threading.Thread | None = None
+        self.loop = OutboxLoop(
+            "webhooks",
+            lambda limit: deliveries.claim_due(owner, limit=limit, lease_s=self.lease_s),
+            self.send,
+            concurrency=settings.webhook_concurrency,
+            poll_s=settings.poll_interval_s,
+            stop_timeout_s=settings.webhook_timeout_s + 5,
+        )
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
-        self._thread.start()
+        self.loop.start()
 
     def stop(self) -> None:
         """Stop claiming; let deliveries in flight finish (each within its timeout)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(self.settings.webhook_timeout_s + 5)
-        self._pool.shutdown(wait=True)
+        self.loop.stop()
         self.client.close()
-
-    def _run(self) -> None:
-        running: set[Future[None]] = set()
-        while not self._stop.is_set():
-            free = self.settings.webhook_concurrency - len(running)
-            claimed: list[Delivery] = []
-            if free > 0:
-                try:
-                    claimed = self.deliveries.claim_due(
-                        self.owner, limit=free, lease_s=self.lease_s
-                    )
-                except Exception:
-                    log.exception("could not look for due webhook deliveries")
-            running |= {self._pool.submit(self.send, delivery) for delivery in claimed}
-            if running:
-                _done, pending = wait(
-                    running, timeout=self.settings.poll_interval_s, return_when=FIRST_COMPLETED
-                )
-                running = set(pending)
-            elif not claimed:
-                self._stop.wait(self.settings.poll_interval_s)
-        wait(running)
 
     def send(self, delivery: Delivery) -> None:
         """One attempt at one delivery, recorded whatever happens."""
@@ -123,9 +102,10 @@ class WebhookSender:
     def _retry_at(self, attempts: int) -> float | None:
         if attempts >= self.settings.webhook_attempts:
             return None
-        delay = self.settings.webhook_backoff_s * 2.0 ** (attempts - 1)
-        delay = min(self.settings.webhook_backoff_max_s, delay) * random.uniform(0.8, 1.2)
-        return time.time() + delay
+        s = self.settings
+        return time.time() + backoff_s(
+            attempts, base_s=s.webhook_backoff_s, max_s=s.webhook_backoff_max_s
+        )
 
     def _post(self, delivery: Delivery) -> Attempt:
         job = self.jobs.get(delivery.job_id)

@@ -1,10 +1,12 @@
-"""Seed 002's API (GreenVue listing images) over real HTTP: the upload's immediate answer,
-the batch processor's interval, batch size and retries, the jobs API, the debug
-endpoints (not in production) and images that wait across a restart."""
+"""Seed 002's API (GreenVue listing images) over real HTTP: the upload's immediate answer
+(as the system's web client reads it), the batch processor's interval, batch size and
+retries, each image an ordinary darkroom job, the jobs API, the debug endpoints (not in
+production) and images that wait across a restart."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 import re
 import sqlite3
 from pathlib import Path
@@ -26,9 +28,17 @@ def _start(serve_factory: Any, workers: int = 1, **env: str) -> DarkroomProcess:
     return api
 
 
-def _upload(api: DarkroomProcess, title: str, *images: bytes) -> Any:
-    files = [("images", (f"{n}.jpg", data, "image/jpeg")) for n, data in enumerate(images)]
+def _upload(api: DarkroomProcess, title: str, *images: bytes, field: str = "file") -> Any:
+    files = [(field, (f"{n}.jpg", data, "image/jpeg")) for n, data in enumerate(images)]
     return api.client.post("/api/upload/listing_image", data={"listing_title": title}, files=files)
+
+
+def _job_times(api: DarkroomProcess) -> list[float]:
+    """When each of the dialect's darkroom jobs was submitted, in order."""
+    page = api.client.get("/v1/jobs", params={"label": "dialect:greenvue", "limit": 100})
+    return sorted(
+        datetime.fromisoformat(job["created_at"]).timestamp() for job in page.json()["jobs"]
+    )
 
 
 def _rows(tmp_path: Path) -> dict[str, dict[str, Any]]:
@@ -51,9 +61,8 @@ def test_uploads_answer_at_once_and_batches_run_every_interval(
     answered = _upload(api, "My Listing: Green House!", tall, small, tall, tall, small)
     assert answered.status_code == 200
     body = answered.json()
-    assert body["status"] == "success" and set(body["data"]) == {
-        "message", "image_count", "images", "status"
-    }  # fmt: skip
+    assert body["success"] is True and body["status"] == "success"  # client's, document's
+    assert set(body["data"]) == {"message", "image_count", "images", "status"}
     data = body["data"]
     assert (data["message"], data["image_count"], data["status"]) == (
         "5 images queued for processing", 5, "processing"
@@ -74,9 +83,10 @@ def test_uploads_answer_at_once_and_batches_run_every_interval(
     )  # fmt: skip
     assert restarted.status_code == 201 and restarted.json()["data"]["status"] == "active"
     wait_until(lambda: all(r["status"] == "processed" for r in _rows(tmp_path).values()), 60)
-    done = sorted(r["processed_at"] for r in _rows(tmp_path).values())
-    for earlier, later in zip(done, done[2:], strict=False):
-        assert later - earlier >= 0.9, done  # two per batch, a batch per second at most
+    submitted = _job_times(api)
+    assert len(submitted) == 5  # each image an ordinary darkroom job
+    for earlier, later in zip(submitted, submitted[2:], strict=False):
+        assert later - earlier >= 0.9, submitted  # two per batch, a batch per second at most
 
     served = api.client.get(_path(first["url"]))
     assert served.status_code == 200 and served.headers["content-type"] == "image/webp"
@@ -94,34 +104,87 @@ def test_failures_are_retried_then_failed(serve_factory: Any, tmp_path: Path) ->
     broken = make_image(600, 400)[:3000]  # a header that reads, pixels that do not
     image = _upload(api, "Broken", broken).json()["data"]["images"][0]
     row = wait_until(lambda: (r := _rows(tmp_path)[image["id"]])["status"] == "failed" and r, 60)
-    assert row["retries"] == 3 and "CorruptImage" in row["error"]
+    assert row["retries"] == 3 and row["error"].startswith("corrupt_image: ")
     assert api.log().count("listing image failed (retry)") == 2
     assert api.log().count("listing image failed (failed)") == 1
-    not_image = _upload(api, "Text", b"not an image at all")
-    assert not_image.status_code == 400 and not_image.json()["status"] == "error"
+    tries = api.client.get("/v1/jobs", params={"label": f"listing_image:{image['id']}"})
+    assert [j["status"] for j in tries.json()["jobs"]] == ["failed"] * 3  # one job per try
     assert _upload(api, "").status_code == 400
+
+
+@on_sqlite
+def test_invalid_files_are_skipped_and_a_request_without_images_is_refused(
+    serve_factory: Any, tmp_path: Path
+) -> None:
+    """As the system did: the valid images of a mixed upload are queued and answered 200
+    (darkroom names the skipped ones); only an upload with no valid image is 400, and
+    then nothing is stored or queued. Files come from `file`, or without it any field."""
+    api = _start(serve_factory, workers=0)
+    api.client.delete("/api/jobs/process-image-queue")
+    files = [
+        ("file", ("a.jpg", make_image(60, 40), "image/jpeg")),
+        ("file", ("notes.txt", b"not an image at all", "text/plain")),
+        ("file", ("b.png", make_image(30, 30, "png"), "image/png")),
+    ]
+    mixed = api.client.post(
+        "/api/upload/listing_image", data={"listing_title": "Mixed"}, files=files
+    )
+    assert mixed.status_code == 200 and mixed.json()["success"] is True
+    data = mixed.json()["data"]
+    assert data["image_count"] == 2 and len(data["images"]) == 2
+    assert [s["file_name"] for s in data["skipped"]] == ["notes.txt"]
+    assert len(_rows(tmp_path)) == 2
+
+    refused = _upload(api, "Nothing", b"text", b"more text")
+    assert refused.status_code == 400
+    body = refused.json()
+    assert body["success"] is False and body["status"] == "error"
+    assert body["message"].startswith("No valid files were processed")
+    assert len(_rows(tmp_path)) == 2  # nothing stored for the refused request
+    stored = list((tmp_path / "data" / "blobs" / "greenvue" / "pending").iterdir())
+    assert len(stored) == 2
+
+    other_field = _upload(api, "Any Field", make_image(20, 20), field="photo")
+    assert other_field.status_code == 200 and other_field.json()["data"]["image_count"] == 1
+    missing_title = api.client.post(
+        "/api/upload/listing_image", files=[("file", ("a.jpg", make_image(9, 9), "image/jpeg"))]
+    )
+    assert missing_title.status_code == 400
+    assert missing_title.json()["message"] == "Missing listing title in form data"
 
 
 @on_sqlite
 def test_the_jobs_api(serve_factory: Any) -> None:
     api = _start(serve_factory)
-    job = api.client.get("/api/jobs/process-image-queue").json()["data"]
+    answer = api.client.get("/api/jobs/process-image-queue").json()
+    assert answer["success"] is True
+    job = answer["data"]
     assert (job["id"], job["type"], job["interval"], job["payload"], job["status"]) == (
         "process-image-queue", "process_images", "10s", {"batch_size": 10}, "active"
     )  # fmt: skip
-    assert api.client.delete("/api/jobs/process-image-queue").json()["status"] == "success"
-    assert api.client.get("/api/jobs/process-image-queue").status_code == 404
-    assert api.client.delete("/api/jobs/process-image-queue").status_code == 404
+    assert job["is_running"] is False
+    for when in (job["last_run"], job["next_run"]):  # RFC 3339, as the system wrote them
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", when)
+    listed = api.client.get("/api/jobs").json()
+    assert listed["success"] is True and [j["id"] for j in listed["data"]] == [job["id"]]
+    removed = api.client.delete("/api/jobs/process-image-queue").json()
+    assert removed["success"] is True
+    assert removed["data"]["message"] == "Job removed successfully"
+    gone = api.client.get("/api/jobs/process-image-queue")
+    assert gone.status_code == 400 and gone.json()["message"] == "Job not found"
+    assert api.client.delete("/api/jobs/process-image-queue").status_code == 400
+    assert api.client.get("/api/jobs").json()["data"] == []
     base = {"id": "process-image-queue", "type": "process_images", "interval": "1m30s"}
     for bad in ({"type": "send_mail"}, {"id": "other"}, {"interval": "soon"},
                 {"payload": {"batch_size": 0}}):  # fmt: skip
         refused = api.client.post("/api/jobs", json=base | bad)
         assert refused.status_code == 400 and refused.json()["status"] == "error", bad
     created = api.client.post("/api/jobs", json=base | {"payload": {"batch_size": 4}})
-    assert created.status_code == 201
+    assert created.status_code == 201 and created.json()["success"] is True
     assert (created.json()["data"]["interval"], created.json()["data"]["payload"]) == (
         "1m30s", {"batch_size": 4}
     )  # fmt: skip
+    assert created.json()["data"]["message"] == "Job created successfully"
 
 
 @on_sqlite
@@ -129,10 +192,12 @@ def test_debug_endpoints_and_production_mode(serve_factory: Any, tmp_path: Path)
     folder = tmp_path / "debug-images"
     folder.mkdir()
     (folder / "test.jpg").write_bytes(make_image(300, 900))
-    api = _start(serve_factory, workers=0, GREENVUE_DEBUG_IMAGE_ROOT=str(folder))
+    api = _start(serve_factory, workers=1, GREENVUE_DEBUG_IMAGE_ROOT=str(folder))
+    api.client.delete("/api/jobs/process-image-queue")
     _upload(api, "Waiting", make_image(50, 50))
     status = api.client.get("/debug/image-queue-status").json()
-    assert status == {"pending_count": 1, "queue_status": {"initialized": True, "status": "active"}}
+    expected = {"pending_count": 1, "queue_status": {"initialized": True, "status": "stopped"}}
+    assert status == {"success": True, "data": expected, **expected}  # system's and document's
     now = api.client.post(
         "/debug/upload-test-image",
         json={"listing_title": "Test Listing", "image_path": "test.jpg", "process_now": True},
@@ -159,7 +224,7 @@ def test_waiting_images_survive_a_killed_server(serve_factory: Any, tmp_path: Pa
     images = _upload(first, "Kept", make_image(100, 100), make_image(120, 80)).json()["data"]
     first.kill_group()
     second = _start(serve_factory, GREENVUE_IMAGE_INTERVAL="1s")
-    assert second.client.get("/api/jobs/process-image-queue").status_code == 404  # still off
+    assert second.client.get("/api/jobs/process-image-queue").status_code == 400  # still off
     assert second.client.get("/debug/image-queue-status").json()["pending_count"] == 2
     second.client.post(
         "/api/jobs", json={"id": "process-image-queue", "type": "process_images", "interval": "1s"}
@@ -227,13 +292,13 @@ def test_two_processes_take_turns(
     finally:
         other.stop()
     with sqlalchemy.create_engine(backend["DARKROOM_DATABASE_URL"]).connect() as db:
-        done = sorted(
-            t for (t,) in db.execute(sqlalchemy.text("SELECT processed_at FROM listing_images"))
-        )
-    assert len(done) == 6
-    for earlier, later in zip(done, done[2:], strict=False):
-        assert later - earlier >= 0.9, done  # one batch of two per interval, cluster-wide
-    batches = api.log().count("listing images processed") + other.log().count(
-        "listing images processed"
+        statuses = [s for (s,) in db.execute(sqlalchemy.text("SELECT status FROM listing_images"))]
+    assert statuses == ["processed"] * 6
+    submitted = _job_times(api)
+    assert len(submitted) == 6
+    for earlier, later in zip(submitted, submitted[2:], strict=False):
+        assert later - earlier >= 0.9, submitted  # one batch of two per interval, cluster-wide
+    batches = api.log().count("listing images submitted") + other.log().count(
+        "listing images submitted"
     )
     assert batches == 3

@@ -1,13 +1,17 @@
 """Seed 001's API and queue protocol (image jobs, a Redis task queue, R2) over real HTTP,
-real Redis and S3 over HTTP: each route and field, LPUSH tasks with malformed ones and a
-killed worker, and external-backend mode against a stand-in backend on loopback."""
+real Redis and S3 over HTTP: each route, field and error, LPUSH tasks with malformed ones,
+foreign tasks left to their own consumer, each image an ordinary darkroom job, and
+external-backend mode against a stand-in backend on loopback, with a worker killed
+mid-job and a process killed between a job's outcome and its record."""
 
 from __future__ import annotations
 
 import http.server
 import json
 import re
+import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -90,14 +94,28 @@ def test_the_image_jobs_resource(serve_factory: Any, r2: dict[str, str], s3: S3)
     stored = _objects(s3, r2["R2_BUCKET"])
     assert set(stored) == {job["sourceImageKey"], done["outputImageKey"]}
     webp = pyvips.Image.new_from_buffer(stored[done["outputImageKey"]], "")
-    assert webp.get("vips-loader").startswith("webp") and webp.width == 800
+    assert webp.get("vips-loader").startswith("webp") and (webp.width, webp.height) == (800, 400)
+    [rendered] = api.client.get("/v1/jobs", params={"label": "dialect:imagejobs"}).json()["jobs"]
+    assert rendered["labels"] == {"dialect": "imagejobs", "image_job": job["_id"]}
+    assert rendered["status"] == "succeeded"  # an ordinary darkroom job, made by a worker
+
+    small = _completed(api, _create(api, make_image(200, 100)).json()["data"]["_id"])
+    enlarged = pyvips.Image.new_from_buffer(
+        _objects(s3, r2["R2_BUCKET"])[small["outputImageKey"]], ""
+    )
+    assert (enlarged.width, enlarged.height) == (800, 400)  # as the system's worker: 800 wide
+    api.client.delete(f"/api/image-jobs/{small['_id']}")
 
     listed = api.client.get(
         "/api/image-jobs", params={"entityType": "event", "entityId": "655501d2f12a3d0f3c5a1001"}
     ).json()
     assert listed["success"] is True and [j["_id"] for j in listed["data"]] == [job["_id"]]
-    other = api.client.get("/api/image-jobs", params={"entityType": "report"}).json()["data"]
-    assert other == []
+    other = api.client.get("/api/image-jobs", params={"entityType": "report", "entityId": "x"})
+    assert other.json()["data"] == []
+    for partial in ({}, {"entityType": "event"}):
+        unnamed = api.client.get("/api/image-jobs", params=partial)
+        assert unnamed.status_code == 400
+        assert unnamed.json()["message"] == "entityType and entityId are required"
     stats = api.client.get("/api/image-jobs/stats").json()["data"]
     assert (stats["queueLength"], stats["pending"], stats["completed"], stats["failed"]) == (
         0, 0, 1, 0
@@ -105,12 +123,18 @@ def test_the_image_jobs_resource(serve_factory: Any, r2: dict[str, str], s3: S3)
     assert stats["processingDuration"]["count"] == 1
 
     deleted = api.client.delete(f"/api/image-jobs/{job['_id']}")
-    assert deleted.json() == {"success": True, "message": "Image job deleted"}
+    assert deleted.json() == {"success": True, "message": "Image job deleted successfully"}
     assert _objects(s3, r2["R2_BUCKET"]) == {}
     gone = api.client.get(f"/api/image-jobs/{job['_id']}")
-    assert (gone.status_code, gone.json()) == (
-        404, {"success": False, "message": "Image job not found"}
+    assert gone.status_code == 404
+    body = gone.json()  # the document's envelope, and the system's error handler's fields
+    assert (body["success"], body["message"], body["status"], body["error"]) == (
+        False, "Image job not found", 404, "Bad Request"
     )  # fmt: skip
+    assert JS_TIME.match(body["timestamp"])
+    for route in ("get", "delete"):
+        malformed = getattr(api.client, route)("/api/image-jobs/not-an-id")
+        assert (malformed.status_code, malformed.json()["message"]) == (400, "Invalid ID format")
 
     for fields, status in (({"entityType": "party"}, 400), ({"entityId": ""}, 400)):
         refused = _create(api, make_image(10, 10), **fields)
@@ -148,6 +172,8 @@ def test_the_status_callback_needs_its_token_and_retry_queues_again(
     assert JS_TIME.match(failed["processedAt"])
     bad = api.client.patch(url, json={"status": "DONE"}, headers=token)
     assert bad.status_code == 400
+    no_status = api.client.patch(url, json={}, headers=token)
+    assert (no_status.status_code, no_status.json()["message"]) == (400, "status is required")
 
     retried = api.client.post(f"/api/image-jobs/{job['_id']}/retry").json()["data"]
     assert (retried["status"], retried["errorMsg"]) == ("PENDING", "")
@@ -159,41 +185,90 @@ def test_the_status_callback_needs_its_token_and_retry_queues_again(
         headers=token,
     ).json()["data"]  # fmt: skip
     assert completed["outputImageKey"] == "optimized/o.webp"
-    assert api.client.post(f"/api/image-jobs/{job['_id']}/retry").status_code == 400
+    refused = api.client.post(f"/api/image-jobs/{job['_id']}/retry")
+    assert (refused.status_code, refused.json()["message"]) == (400, "Can only retry failed jobs")
 
 
 @on_sqlite
-def test_tasks_that_cannot_be_done_go_to_the_dead_letter_list(
+def test_own_tasks_that_cannot_be_done_go_to_the_dead_letter_list(
     serve_factory: Any, r2: dict[str, str]
 ) -> None:
+    """A process_image task without an image job, or naming none that exists, is dead-
+    lettered with the reason; what is not a process_image task is not darkroom's to
+    judge: it stays on the queue, in order."""
     api = serve_factory(workers=1, DARKROOM_DIALECTS="imagejobs", **r2)
     queue, name = _redis(r2), r2["IMAGE_JOBS_QUEUE"]
-    bad = [
-        "not json",
-        '{"task_type":"send_email","payload":{}}',
+    foreign = ["not json", '{"task_type":"send_email","payload":{}}']
+    own = [
         '{"task_type":"process_image","payload":{}}',
         '{"task_type":"process_image","payload":{"imageJobID":"655501d2f12a3d0f3c5a1002"}}',
     ]
-    for message in bad:
+    for message in [foreign[0], own[0], foreign[1], own[1]]:
         queue.lpush(name, message)
-    dead = wait_until(lambda: len(q := queue.lrange(f"{name}:dead", 0, -1)) == 4 and q, 30)
-    entries = sorted((orjson.loads(d) for d in dead), key=lambda e: bad.index(e["message"]))
-    reasons = [e["reason"] for e in entries]
-    assert reasons[0].startswith("not JSON")
-    assert reasons[1] == "unknown task_type 'send_email'"
-    assert reasons[2] == "payload.imageJobID is missing"
-    assert reasons[3] == "no image job 655501d2f12a3d0f3c5a1002"
-    assert queue.llen(name) == 0
-    assert wait_until(lambda: api.log().count(f"task moved to {name}:dead") == 4, 10)
+    dead = wait_until(lambda: len(q := queue.lrange(f"{name}:dead", 0, -1)) == 2 and q, 30)
+    entries = sorted((orjson.loads(d) for d in dead), key=lambda e: own.index(e["message"]))
+    assert [e["reason"] for e in entries] == [
+        "payload.imageJobID is missing",
+        "no image job 655501d2f12a3d0f3c5a1002",
+    ]
+    assert queue.lrange(name, 0, -1) == foreign[::-1]  # untouched, oldest at the right
+    assert wait_until(lambda: api.log().count(f"task moved to {name}:dead") == 2, 10)
     processing = list(queue.scan_iter(match=f"{name}:processing:*"))
     assert all(queue.llen(key) == 0 for key in processing)
 
 
-class StandInBackend:
-    """The seed's backend, as much as its worker talks to: GET and PATCH image jobs (the
-    PATCHes recorded, the token checked) and the raw images' public URLs."""
+@on_sqlite
+def test_foreign_tasks_stay_for_their_own_worker_in_order(
+    serve_factory: Any, r2: dict[str, str]
+) -> None:
+    """The system's backend pushes generate_report tasks onto the same list for its own
+    worker. With darkroom consuming beside it, that worker gets every one of them, in
+    the order they were pushed, and darkroom every image task."""
+    api = serve_factory(workers=1, DARKROOM_DIALECTS="imagejobs", **r2)
+    queue, name = _redis(r2), r2["IMAGE_JOBS_QUEUE"]
+    reports_taken: list[str] = []
+    stop = threading.Event()
 
-    def __init__(self, token: str) -> None:
+    def report_worker() -> None:  # as the system's own worker: pops the oldest, skips none
+        own = redis.Redis.from_url(r2["REDIS_URI"], decode_responses=True)
+        while not stop.is_set():
+            popped = own.brpop([name], timeout=0.2)
+            if popped is None:
+                continue
+            task = json.loads(popped[1])
+            if task["task_type"] == "generate_report":
+                reports_taken.append(task["payload"]["reportID"])
+            else:  # an image task it happened to pop: give it back, as a shared worker must
+                own.rpush(name, popped[1])
+            time.sleep(0.05)  # a slow consumer: darkroom sees reports waiting beside it
+
+    images = [_create(api, make_image(40, 30)).json()["data"]["_id"] for _ in range(2)]
+    reports = [f"report-{n}" for n in range(8)]
+    for n, report in enumerate(reports):
+        task = {"task_type": "generate_report", "payload": {"reportID": report}}
+        queue.lpush(name, json.dumps(task))
+        if n == 3:
+            images += [_create(api, make_image(40, 30)).json()["data"]["_id"] for _ in range(2)]
+    worker = threading.Thread(target=report_worker, daemon=True)
+    worker.start()
+    try:
+        for image in images:
+            _completed(api, image)
+        wait_until(lambda: len(reports_taken) == len(reports), 30)
+    finally:
+        stop.set()
+        worker.join()
+    assert reports_taken == reports
+    assert queue.llen(name) == 0 and queue.llen(f"{name}:dead") == 0
+
+
+class StandInBackend:
+    """The seed's backend, as much as its worker talks to: GET image jobs (with the
+    access-token cookie its routes require), PATCH their status (recorded, the worker
+    token checked) and the raw images' public URLs. ``stall_completed``: the first
+    COMPLETED PATCH is recorded and then never answered."""
+
+    def __init__(self, token: str, access_token: str = "jwt-for-darkroom") -> None:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.images: dict[str, bytes] = {}
         self.patches: list[tuple[str, dict[str, Any]]] = []
@@ -201,6 +276,8 @@ class StandInBackend:
         self.release.set()
         self.downloads = 0
         self.unavailable = 0  # GETs of image jobs to answer 503 before answering again
+        self.stall_completed = False
+        self.stalled = threading.Event()
         backend = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -222,6 +299,9 @@ class StandInBackend:
                     self.end_headers()
                     self.wfile.write(data)
                     return
+                if f"accessToken={access_token}" not in (self.headers.get("cookie") or ""):
+                    self._json(401, {"success": False, "message": "Access token is required"})
+                    return
                 if backend.unavailable > 0:
                     backend.unavailable -= 1
                     self._json(503, {"success": False, "message": "try later"})
@@ -240,6 +320,12 @@ class StandInBackend:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 backend.patches.append((job_id, body))
                 backend.jobs[job_id].update(body)
+                backend.jobs[job_id]["updatedAt"] = f"{time.time():.6f}"
+                if body["status"] == "COMPLETED" and backend.stall_completed:
+                    backend.stall_completed = False
+                    backend.stalled.set()
+                    time.sleep(120)  # the caller is killed meanwhile
+                    return
                 self._json(200, {"success": True, "data": backend.jobs[job_id]})
 
             def log_message(self, *_args: Any) -> None:
@@ -285,15 +371,31 @@ def _worker(tmp_path: Path, name: str, env: dict[str, str]) -> DarkroomProcess:
     ).start()
 
 
-def test_external_backend_mode_and_a_killed_worker(
-    tmp_path: Path, r2: dict[str, str], s3: S3, stand_in: StandInBackend
-) -> None:
-    env = r2 | {
+def _external(r2: dict[str, str], stand_in: StandInBackend, **more: str) -> dict[str, str]:
+    return r2 | {
         "DARKROOM_DIALECTS": "imagejobs",
         "IMAGE_JOBS_BACKEND_URL": stand_in.url,
         "IMAGE_JOBS_WORKER_TOKEN": "w0rker",
-        "IMAGE_JOBS_LEASE_S": "2",
+        "IMAGE_JOBS_BACKEND_TOKEN": "jwt-for-darkroom",
+        "DARKROOM_OUTBOUND_ALLOW": "127.0.0.0/8",
+        "DARKROOM_LEASE_S": "3",
+        **more,
     }
+
+
+def _darkroom_jobs(tmp_path: Path) -> list[dict[str, Any]]:
+    with sqlite3.connect(tmp_path / "data" / "darkroom.db") as db:
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute("SELECT * FROM jobs ORDER BY created_at")]
+
+
+def test_external_backend_mode_and_a_killed_worker(
+    tmp_path: Path, r2: dict[str, str], s3: S3, stand_in: StandInBackend
+) -> None:
+    """The task becomes a darkroom job that downloads sourceImageURL in a worker process;
+    that process is killed mid-download, and the job is taken up again by the next one
+    and recorded COMPLETED once."""
+    env = _external(r2, stand_in)
     queue, name = _redis(r2), r2["IMAGE_JOBS_QUEUE"]
     stand_in.add("655501d2f12a3d0f3c5a1aaa", "raw/1700000000000-abc123def456.png",
                  make_image(300, 200, "png"))  # fmt: skip
@@ -301,44 +403,95 @@ def test_external_backend_mode_and_a_killed_worker(
 
     first = _worker(tmp_path, "first", env)
     try:
-        stand_in.release.clear()  # the first download hangs: the worker is mid-task
-        queue.lpush(
-            name,
-            '{"task_type":"process_image","payload":{"imageJobID":"655501d2f12a3d0f3c5a1aaa"}}',
-        )
+        stand_in.release.clear()  # the first download hangs: the worker is mid-job
+        queue.lpush(name, _task("655501d2f12a3d0f3c5a1aaa"))
         wait_until(lambda: stand_in.downloads == 1, 30)
         assert stand_in.statuses("655501d2f12a3d0f3c5a1aaa") == ["PROCESSING"]
         first.kill_group()
     finally:
         first.stop()
-    held = [k for k in queue.scan_iter(match=f"{name}:processing:*") if queue.llen(k)]
-    assert len(held) == 1 and queue.llen(name) == 0  # the task waits on the dead one's list
+    assert queue.llen(name) == 0  # the task became a job: the job engine holds it now
+    [job] = _darkroom_jobs(tmp_path)
+    assert job["status"] == "processing" and json.loads(job["sources"])[0]["kind"] == "url"
     stand_in.release.set()
 
     second = _worker(tmp_path, "second", env)
     try:
         wait_until(lambda: "COMPLETED" in stand_in.statuses("655501d2f12a3d0f3c5a1aaa"), 60)
-        queue.lpush(
-            name,
-            '{"task_type":"process_image","payload":{"imageJobID":"655501d2f12a3d0f3c5a1bbb"}}',
-        )
+        queue.lpush(name, _task("655501d2f12a3d0f3c5a1bbb"))
         wait_until(lambda: "FAILED" in stand_in.statuses("655501d2f12a3d0f3c5a1bbb"), 60)
     finally:
         assert second.stop() == 0
-    assert "put back on" in (tmp_path / "second.log").read_text()
     done = stand_in.jobs["655501d2f12a3d0f3c5a1aaa"]
     key = "optimized/1700000000000-abc123def456-optimized.webp"
-    assert stand_in.statuses("655501d2f12a3d0f3c5a1aaa") == [
-        "PROCESSING",
-        "PROCESSING",
-        "COMPLETED",
-    ]
+    assert stand_in.statuses("655501d2f12a3d0f3c5a1aaa") == ["PROCESSING", "COMPLETED"]
     assert (done["outputImageKey"], done["outputImageURL"]) == (key, f"{r2['R2_PUBLIC_URL']}/{key}")
-    assert key in _objects(s3, r2["R2_BUCKET"])
+    webp = pyvips.Image.new_from_buffer(_objects(s3, r2["R2_BUCKET"])[key], "")
+    assert (webp.width, webp.height) == (800, 533)  # enlarged to 800 wide, as the worker did
     failed = stand_in.jobs["655501d2f12a3d0f3c5a1bbb"]
-    assert failed["status"] == "FAILED" and failed["errorMsg"].startswith("Failed to")
+    assert failed["status"] == "FAILED" and failed["errorMsg"].startswith("Failed to process image")
+    first_job, second_job = _darkroom_jobs(tmp_path)
+    assert (first_job["status"], first_job["attempts"]) == ("succeeded", 2)
+    assert second_job["status"] == "failed"
     assert queue.llen(name) == 0 and queue.llen(f"{name}:dead") == 0
     assert not [k for k in queue.scan_iter(match=f"{name}:processing:*") if queue.llen(k)]
+
+
+def test_a_crash_between_the_outcome_and_its_record_records_it_once(
+    tmp_path: Path, r2: dict[str, str], stand_in: StandInBackend
+) -> None:
+    """The job succeeds; the effect that records it on the backend is under way when its
+    process is killed (the backend took the PATCH but never answered). The next process
+    takes the effect over once its lease runs out, finds the record COMPLETED, and
+    leaves it: one COMPLETED, nothing lost, nothing repeated."""
+    env = _external(r2, stand_in, DARKROOM_WEBHOOK_TIMEOUT_S="5")  # effect lease: 20 s
+    stand_in.add("655501d2f12a3d0f3c5a1ddd", "raw/1700000000003-ddd.jpg", make_image(90, 60))
+    stand_in.stall_completed = True
+    first = _worker(tmp_path, "first", env)
+    try:
+        _redis(r2).lpush(r2["IMAGE_JOBS_QUEUE"], _task("655501d2f12a3d0f3c5a1ddd"))
+        assert stand_in.stalled.wait(60)
+        first.kill_group()
+    finally:
+        first.stop()
+    with sqlite3.connect(tmp_path / "data" / "darkroom.db") as db:
+        [(state, attempts)] = db.execute("SELECT state, attempts FROM job_effects").fetchall()
+    assert (state, attempts) == ("pending", 0)  # the killed attempt was never recorded
+
+    second = _worker(tmp_path, "second", env)
+    try:
+
+        def effect_done() -> Any:
+            with sqlite3.connect(tmp_path / "data" / "darkroom.db") as db:
+                return db.execute("SELECT state FROM job_effects").fetchone()[0] == "delivered"
+
+        wait_until(effect_done, 60)
+    finally:
+        second.stop()
+    assert stand_in.statuses("655501d2f12a3d0f3c5a1ddd") == ["PROCESSING", "COMPLETED"]
+    assert "effect carried out" in (tmp_path / "second.log").read_text()
+    [job] = _darkroom_jobs(tmp_path)
+    assert (job["status"], job["attempts"]) == ("succeeded", 1)  # rendered once
+
+
+def test_refused_credentials_fail_fast(
+    tmp_path: Path, r2: dict[str, str], stand_in: StandInBackend
+) -> None:
+    """The backend's image-job routes need its access-token cookie: a token it refuses
+    is said once, plainly, and the task is set aside, not retried five times."""
+    env = _external(r2, stand_in, IMAGE_JOBS_BACKEND_TOKEN="expired")
+    stand_in.add("655501d2f12a3d0f3c5a1eee", "raw/1700000000004-eee.jpg", make_image(20, 20))
+    queue, name = _redis(r2), r2["IMAGE_JOBS_QUEUE"]
+    worker = _worker(tmp_path, "worker", env)
+    try:
+        queue.lpush(name, _task("655501d2f12a3d0f3c5a1eee"))
+        [dead] = wait_until(lambda: queue.lrange(f"{name}:dead", 0, -1), 30)
+    finally:
+        worker.stop()
+    assert "refused darkroom's credentials" in orjson.loads(dead)["reason"]
+    log = (tmp_path / "worker.log").read_text()
+    assert "answered 401" in log and "put back for another try" not in log
+    assert stand_in.patches == []
 
 
 @on_sqlite
@@ -359,11 +512,7 @@ def test_without_a_bucket_darkroom_stores_and_serves_the_images(
 def test_a_backend_that_does_not_answer_is_tried_again(
     tmp_path: Path, r2: dict[str, str], stand_in: StandInBackend
 ) -> None:
-    env = r2 | {
-        "DARKROOM_DIALECTS": "imagejobs",
-        "IMAGE_JOBS_BACKEND_URL": stand_in.url,
-        "IMAGE_JOBS_WORKER_TOKEN": "w0rker",
-    }
+    env = _external(r2, stand_in)
     stand_in.add("655501d2f12a3d0f3c5a1ccc", "raw/1700000000002-ccc.jpg", make_image(64, 64))
     stand_in.unavailable = 2
     worker = _worker(tmp_path, "worker", env)

@@ -1,0 +1,58 @@
+"""Where a darkroom process's parts are built from settings, and closed: the database
+engine, the job store, the blob store, the queue and the job service over them. The API's
+lifespan and `darkroom worker` both start here."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from darkroom.blobs import BlobStore, open_blobs
+from darkroom.config import Settings
+from darkroom.jobs.service import JobService
+from darkroom.outbound import AllowList, OutboundGuard
+from darkroom.queue import JobQueue, open_queue
+from darkroom.store import JobStore, open_engine
+from darkroom.store.webhooks import WebhookStore
+
+
+def process_name() -> str:
+    """This process, as leases and consumers name their owner: host and pid."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass
+class Parts:
+    settings: Settings
+    engine: Engine
+    store: JobStore
+    blobs: BlobStore
+    queue: JobQueue
+    service: JobService
+
+    def close(self) -> None:
+        self.queue.close()
+        self.engine.dispose()
+
+
+def build(settings: Settings, *, on_submitted: Callable[[], None] | None = None) -> Parts:
+    """The parts of a process that serves or submits jobs; ``on_submitted`` is called
+    after each submission (to wake this process's own workers)."""
+    engine = open_engine(settings.resolved_database_url())
+    store = JobStore(engine)
+    blobs = open_blobs(settings.resolved_storage_url(), **settings.blob_options())
+    queue = open_queue(settings, store, consumer=f"api-{process_name()}")
+    service = JobService(
+        store,
+        blobs,
+        queue,
+        settings,
+        OutboundGuard(AllowList.parse(settings.outbound_allow)),
+        WebhookStore(engine),
+        on_submitted=on_submitted,
+    )
+    return Parts(settings, engine, store, blobs, queue, service)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from darkroom.api.webhook_body import delivery_body
 from darkroom.compose import Parts, process_name
 from darkroom.dialects.base import Service
 from darkroom.effect_sender import EffectSender
@@ -37,6 +38,7 @@ class Background:
             WebhookStore(parts.engine),
             OutboundGuard(AllowList.parse(settings.outbound_allow)),
             owner=process_name(),
+            default_body=delivery_body,
             bodies=webhook_bodies,
         )
         self.effects = EffectSender(

@@ -58,7 +58,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the HTTP API and a pool of worker processes."""
     import uvicorn
 
-    from darkroom.api.app import create_app
+    from darkroom.app import create_app
 
     settings, dialects = _settings_and_dialects()
     # Links built without DARKROOM_PUBLIC_URL name the address actually served.

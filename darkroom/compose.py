@@ -13,9 +13,9 @@ from sqlalchemy import Engine
 
 from darkroom.blobs import BlobStore, open_blobs
 from darkroom.config import Settings
-from darkroom.jobs.service import JobService
 from darkroom.outbound import AllowList, OutboundGuard
 from darkroom.queue import JobQueue, open_queue
+from darkroom.service import JobService
 from darkroom.store import JobStore, open_engine
 from darkroom.store.webhooks import WebhookStore
 

@@ -9,7 +9,7 @@ import sys
 
 def test_the_api_and_settings_load_no_analysis_library() -> None:
     probe = (
-        "import sys, darkroom.api.app, darkroom.cli, darkroom.config, darkroom.worker.process\n"
+        "import sys, darkroom.app, darkroom.cli, darkroom.config, darkroom.worker.process\n"
         "print(sorted(m for m in ('cv2', 'numpy', 'torch', 'ultralytics') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

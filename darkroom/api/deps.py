@@ -12,7 +12,7 @@ from fastapi import Depends, Header, Request
 from darkroom.blobs import BlobStore
 from darkroom.config import Settings
 from darkroom.jobs.errors import ServiceError
-from darkroom.jobs.service import JobService
+from darkroom.service import JobService
 from darkroom.worker.pool import WorkerPool
 
 

@@ -41,13 +41,13 @@ async def output_bytes(
     settings: Settings,
     job: Job,
     output: dict[str, Any],
-    target: imaging.OutputFormat | None = None,
+    target: str | None = None,
     width: int | None = None,
     quality: int | None = None,
 ) -> tuple[bytes, imaging.OutputFormat]:
-    """The output's bytes: as stored, or in ``target`` format, ``width`` wide (aspect
-    kept) or at ``quality``. Converted variants are cached beside the output when
-    DARKROOM_VARIANT_CACHE is on."""
+    """The output's bytes: as stored, or in ``target`` format (jpeg, png, webp, avif,
+    gif), ``width`` wide (aspect kept, never enlarged) or at ``quality``. Converted
+    variants are cached beside the output when DARKROOM_VARIANT_CACHE is on."""
     stored_format = imaging.OutputFormat(str(output["format"]))
     key = str(output["key"])
     if width is not None and width > settings.max_output_dimension:
@@ -57,7 +57,7 @@ async def output_bytes(
     try:
         if target is None and width is None and quality is None:
             return await run_in_threadpool(blobs.get, key), stored_format
-        target = target or stored_format
+        target = imaging.OutputFormat(target or stored_format)
         variant_key = keys.variant_key(
             job.id, str(output["name"]), f"w{width or 0}-q{quality or 0}", target
         )
@@ -79,3 +79,53 @@ async def output_bytes(
     if settings.variant_cache:
         await run_in_threadpool(blobs.put, variant_key, rendered.data)
     return rendered.data, target
+
+
+async def resized_output(
+    blobs: BlobStore,
+    settings: Settings,
+    job: Job,
+    output: dict[str, Any],
+    target: str,
+    width: int,
+    height: int,
+    quality: int,
+) -> bytes:
+    """The output resized to exactly ``width`` x ``height``, smaller or larger (a
+    dialect whose system enlarged), in ``target`` format; cached as a variant when
+    DARKROOM_VARIANT_CACHE is on. Raises NotFound when the output is gone, and the
+    image errors of a conversion that fails."""
+    fmt = imaging.OutputFormat(target)
+    if max(width, height) > settings.max_output_dimension:
+        raise from_image_error(
+            imaging.OutputTooLarge(f"sides are limited to {settings.max_output_dimension} px")
+        )
+    variant = keys.variant_key(job.id, str(output["name"]), f"w{width}x{height}-q{quality}", fmt)
+    try:
+        if settings.variant_cache:
+            try:
+                cached: bytes = await run_in_threadpool(blobs.get, variant)
+                return cached
+            except BlobNotFound:
+                pass
+        stored = await run_in_threadpool(blobs.get, str(output["key"]))
+    except BlobNotFound as exc:
+        raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
+    spec = imaging.RenderSpec(
+        imaging.Operation.RESIZE, width=width, height=height, format=fmt, quality=quality
+    )
+    try:
+        async with _conversions:
+            [rendered] = await run_in_threadpool(
+                imaging.render, stored, [spec], settings.image_limits()
+            )
+    except imaging.ImageError as exc:
+        raise from_image_error(exc) from exc
+    if settings.variant_cache:
+        await run_in_threadpool(blobs.put, variant, rendered.data)
+    return rendered.data
+
+
+def media_type(fmt: str) -> str:
+    """The media type of an output format's files."""
+    return imaging.media_type(imaging.OutputFormat(fmt))

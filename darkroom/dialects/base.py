@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from darkroom.jobs.effects import EffectHandler
 from darkroom.jobs.errors import NotFound, ServiceError
 from darkroom.jobs.model import Job
-from darkroom.jobs.service import JobService
+from darkroom.service import JobService
 
 # The label every job a dialect submits carries: the dialect's name.
 DIALECT_LABEL = "dialect"

@@ -55,11 +55,11 @@ from darkroom.dialects.greenvue_records import (
 from darkroom.jobs.effects import EffectFailed, EffectHandler
 from darkroom.jobs.errors import NotFound, ServiceError
 from darkroom.jobs.model import Job
-from darkroom.jobs.service import JobService
 from darkroom.jobs.sources import IncomingSource, resolve_input_path
 from darkroom.jobs.spec import JobOptions, OutputIn
 from darkroom.jobs.status import JobStatus
 from darkroom.periodic import Periodic
+from darkroom.service import JobService
 
 log = logging.getLogger("darkroom.dialects.greenvue")
 

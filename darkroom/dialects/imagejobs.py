@@ -60,8 +60,8 @@ from darkroom.dialects.imagejobs_worker import (
 from darkroom.dialects.task_queue import TaskQueue, message
 from darkroom.jobs.effects import EffectHandler
 from darkroom.jobs.errors import NotFound, ServiceError
-from darkroom.jobs.service import JobService
 from darkroom.outbound import outbound_client
+from darkroom.service import JobService
 
 NAME = "imagejobs"
 OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")

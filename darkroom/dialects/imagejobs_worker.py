@@ -30,11 +30,11 @@ from darkroom.jobs.effects import EffectFailed
 from darkroom.jobs.errors import ServiceError
 from darkroom.jobs.model import Job
 from darkroom.jobs.retry import backoff_s
-from darkroom.jobs.service import JobService
 from darkroom.jobs.sources import IncomingSource
 from darkroom.jobs.spec import JobOptions, OutputIn
 from darkroom.jobs.status import JobStatus
 from darkroom.periodic import Periodic
+from darkroom.service import JobService
 
 log = logging.getLogger("darkroom.dialects.imagejobs")
 

@@ -4,6 +4,11 @@ POST /jobs with base64 image data, GET /jobs/{id}, GET /jobs/{id}/download, GET 
 Errors answer ``{"error": message}``: 400 for a request that is not valid, 413 over
 MAX_UPLOAD_SIZE, 404 for an unknown job, 400 "Image not ready" for a download before the
 job completed (as the service did).
+
+Its ``thumbnail`` is not darkroom's: it scales the source to fit the box, up as well as
+down, and truncates the sides to whole pixels (``thumbnail_size``). The dialect reads the
+source's size at submission and queues darkroom's exact ``resize`` to that size; the
+record still shows the operation and box that were asked for (kept as labels).
 """
 
 from __future__ import annotations
@@ -14,10 +19,9 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from darkroom import imaging
 from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
 from darkroom.api.output_files import finished_output, output_bytes
 from darkroom.dialects.base import (
@@ -30,7 +34,6 @@ from darkroom.dialects.base import (
     own_job,
     route_class,
 )
-from darkroom.imaging.formats import default_output
 from darkroom.jobs import keys
 from darkroom.jobs.errors import JobFailed, NotFinished, ServiceError
 from darkroom.jobs.model import Job
@@ -41,6 +44,10 @@ from darkroom.jobs.status import JobStatus
 NOT_FOUND = "Job not found"
 NAME = "imageproc"
 OUTPUT = "output"
+# What the request asked for, where the spec holds what darkroom was asked to do.
+OPERATION_LABEL = "imageproc.operation"
+WIDTH_LABEL = "imageproc.width"
+HEIGHT_LABEL = "imageproc.height"
 JPEG_QUALITY = 90  # the service wrote JPEG at 90
 STATUS = {
     JobStatus.QUEUED: "pending",
@@ -66,14 +73,20 @@ class SubmitIn(BaseModel):
 
     image_data: str = Field(min_length=1, description="The image, base64")
     operation: Literal["resize", "thumbnail"] = Field(
-        description="resize: exactly width x height (may distort); thumbnail: fit within, "
-        "aspect kept"
+        description="resize: exactly width x height (may distort); thumbnail: scaled up or "
+        "down to fit within, aspect kept, sides truncated to whole pixels"
     )
     width: int = Field(ge=1, le=4096)
     height: int = Field(ge=1, le=4096)
     output_format: Literal["jpeg", "png"] | None = Field(
-        None, description="Default: the input's format"
+        None, description='Default (absent, null or ""): the input\'s format'
     )
+
+    @field_validator("output_format", mode="before")
+    @classmethod
+    def _empty_is_absent(cls, value: Any) -> Any:
+        """Gin's ``omitempty``: an empty string is no format, the input's is used."""
+        return None if value == "" else value
 
 
 class SubmitOut(BaseModel):
@@ -119,26 +132,38 @@ def _status(exc: ServiceError) -> int:
 _respond = message_errors(lambda message, _status: {"error": message}, _describe, _status)
 
 
+def thumbnail_size(width: int, height: int, box_width: int, box_height: int) -> tuple[int, int]:
+    """The service's thumbnail size: ``width`` x ``height`` scaled by the smaller of the
+    box's ratios, up or down, each side truncated to whole pixels in float64 arithmetic
+    (451x300 in 100x100: 100x66; 1x1 in 50x50: 50x50; 97x50 in 100x100: 99x51, as the
+    product falls just short of 100). A side the service truncated to 0 (1000x1 in
+    100x100), an empty image it could not encode, is 1 here."""
+    scale = min(box_width / width, box_height / height)
+    return max(1, int(width * scale)), max(1, int(height * scale))
+
+
+def _planned_output_path(job: Job, spec: dict[str, Any]) -> str:
+    """Where the output of a job not finished yet will be: in the format asked for, else
+    in the one darkroom picks for the source's (its own, where darkroom writes it)."""
+    facts = job.source_facts or []
+    source_format = facts[0]["format"] if facts else "jpeg"
+    return keys.planned_output_key(job.id, OUTPUT, spec.get("format"), source_format)
+
+
 def _record(job: Job) -> JobRecord:
     spec = job.spec["outputs"][0]
+    labels = job.labels
     output = job.output(OUTPUT)
-    if output is not None:
-        output_path = str(output["key"])
-    else:
-        planned = imaging.OutputFormat(spec["format"]) if spec.get("format") else None
-        facts = job.source_facts or []
-        source_format = facts[0]["format"] if facts else "jpeg"
-        fmt = planned or default_output(source_format)
-        output_path = keys.output_key(job.id, OUTPUT, fmt)
+    output_path = str(output["key"]) if output is not None else _planned_output_path(job, spec)
     failed = job.status in (JobStatus.FAILED, JobStatus.CANCELED)
     return JobRecord(
         id=job.id,
         status=STATUS[job.status],
         input_path=str(job.sources[0].get("key", "")),
         output_path=output_path,
-        operation=spec["op"],
-        width=spec["width"],
-        height=spec["height"],
+        operation=labels.get(OPERATION_LABEL, spec["op"]),
+        width=int(labels.get(WIDTH_LABEL, spec["width"])),
+        height=int(labels.get(HEIGHT_LABEL, spec["height"])),
         error=(job.error_message or job.error_code or "failed") if failed else None,
         created_at=iso_utc(job.created_at),
         updated_at=iso_utc(job.updated_at),
@@ -173,15 +198,12 @@ class ImageProc(DialectDefaults):
         )
         async def submit(body: SubmitIn, service: ServiceDep) -> SubmitOut:
             """Queue a resize or thumbnail of a base64 image."""
-            output = OutputIn(
-                name=OUTPUT,
-                op=imaging.Operation(body.operation),
-                width=body.width,
-                height=body.height,
-                format=imaging.OutputFormat(body.output_format) if body.output_format else None,
-                quality=JPEG_QUALITY,
-            )
-            options = JobOptions(outputs=[output], labels={DIALECT_LABEL: NAME})
+            labels = {
+                DIALECT_LABEL: NAME,
+                OPERATION_LABEL: body.operation,
+                WIDTH_LABEL: str(body.width),
+                HEIGHT_LABEL: str(body.height),
+            }
 
             def accept() -> Job:  # decoding and probing off the event loop
                 try:
@@ -190,6 +212,19 @@ class ImageProc(DialectDefaults):
                     if exc.status_code == 413:
                         raise
                     raise ServiceError("Invalid base64 image data") from exc
+                width, height = body.width, body.height
+                if body.operation == "thumbnail":
+                    facts = service.inspect(data)  # the displayed size, EXIF orientation applied
+                    width, height = thumbnail_size(facts.width, facts.height, width, height)
+                output = OutputIn(
+                    name=OUTPUT,
+                    op="resize",  # exactly that size: a thumbnail's was computed above
+                    width=width,
+                    height=height,
+                    format=body.output_format,  # None: the input's
+                    quality=JPEG_QUALITY,
+                )
+                options = JobOptions(outputs=[output], labels=labels)
                 job, _ = service.submit(options, [IncomingSource(data=data, filename="input")])
                 return job
 
@@ -216,7 +251,7 @@ class ImageProc(DialectDefaults):
             except (NotFinished, JobFailed) as exc:
                 raise ServiceError("Image not ready") from exc
             data, fmt = await output_bytes(blobs, settings, job, output)
-            return Response(data, media_type=imaging.media_type(fmt))
+            return Response(data, media_type=f"image/{fmt.value}")
 
         @router.get("/health", response_model=HealthOut)
         def health() -> HealthOut:

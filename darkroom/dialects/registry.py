@@ -17,7 +17,7 @@ from darkroom.dialects.imageproc import ImageProc
 from darkroom.dialects.smartcrop import SmartCrop
 from darkroom.dialects.thumbforge import ThumbForge
 from darkroom.jobs.effects import EffectHandler
-from darkroom.jobs.service import JobService
+from darkroom.service import JobService
 from darkroom.webhooks.payload import BodyBuilder
 
 KNOWN: dict[str, Callable[[Mapping[str, str]], Dialect]] = {

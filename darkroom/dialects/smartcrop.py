@@ -1,28 +1,38 @@
 """Seed 000 (../shared/seeds/000_*.txt): the smart-crop service with its chapter cover.
 
 POST /thumbnail queues a job; GET /job/{id} reports it (queued, processing, done,
-failed); GET /job/{id}/image serves the cover, converted on request; /health and /healthz
-report the queue. Errors answer ``{"error": message}``. A job of two or more images is a
-chapter pair cover (op "pair"); one image, or compose_mode "single", is a smart crop
-(gravity auto) at preferred_ratio. Jobs are kept JOB_TTL_HOURS after they finish.
+failed); GET /job/{id}/image serves the cover, converted on request (``width`` resizes it
+as the service's converter did, enlarging it too); /health and /healthz report the
+queue. Every error, a wrong method included, answers ``{"error": message}``, as the
+service's did. A job of two or more images is a chapter pair cover (op "pair"); one image,
+or compose_mode "single", is a smart crop (gravity auto) at preferred_ratio. The fields
+the service decoded and then ignored (compose_mode, preferred_ratio, max_analysis_size,
+apply_crop, output_path) are never refused, whatever they hold; quality is clamped. Server
+paths that name no file are dropped, as the service dropped them, and listed in the
+job's result. Jobs are kept JOB_TTL_HOURS after they finish.
 """
 
 from __future__ import annotations
 
 import math
+import posixpath
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
-from darkroom import imaging
 from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
-from darkroom.api.output_files import finished_output, output_bytes
+from darkroom.api.output_files import finished_output, media_type, output_bytes, resized_output
+from darkroom.blobs import BlobStore
+from darkroom.config import Settings
 from darkroom.dialects.base import (
     DIALECT_LABEL,
     BadRequest,
@@ -35,23 +45,37 @@ from darkroom.dialects.base import (
     route_class,
 )
 from darkroom.jobs.delivery import DELIVERED, Delivery
-from darkroom.jobs.errors import JobFailed, NotFinished, NotFound, ServiceError
+from darkroom.jobs.errors import (
+    IMAGE_ERROR_STATUS,
+    JobFailed,
+    NotFinished,
+    NotFound,
+    ServiceError,
+)
 from darkroom.jobs.model import Job
-from darkroom.jobs.service import JobService
-from darkroom.jobs.sources import IncomingSource, decode_base64
+from darkroom.jobs.sources import IncomingSource, decode_base64, resolve_input_path
 from darkroom.jobs.spec import JobOptions, OutputIn
 from darkroom.jobs.status import JobStatus
+from darkroom.service import JobService
 
 NOT_FOUND = "job not found or expired"
 NAME = "smartcrop"
+JPEG = "jpeg"
 OUTPUT = "thumbnail"
 BASE_LABEL = "smartcrop.base"  # the absolute base URL the job was submitted to
 MODE_LABEL = "smartcrop.mode"
 PAIR_MODE = "pair-smart-thumb"  # what the service called its chapter cover
 SINGLE_MODE = "single"
-PAIR_ALIASES = {"", "pair", "dual", "2up", PAIR_MODE}
 DEFAULT_QUALITY = 95
 DEFAULT_RATIO = 16 / 9
+RATIO_RANGE = (0.05, 20.0)
+ANALYSIS_RANGE = (32, 4096)
+DEFAULT_PROCESS_TIMEOUT_S = 1800  # JOB_PROCESS_TIMEOUT_SECONDS unset
+# Server paths that named no file: how many (a label), and the first MAX_LISTED of them,
+# one label each (a label's value holds 256 characters; a job has at most 32 labels).
+SKIPPED_LABEL = "smartcrop.skipped"
+MAX_LISTED = 20
+LABEL_VALUE_MAX = 256
 STATUS = {
     JobStatus.QUEUED: "queued",
     JobStatus.PROCESSING: "processing",
@@ -80,8 +104,8 @@ class Variables(SeedVariables):
     job_storage_dir: str | None = Field(None, alias="JOB_STORAGE_DIR")
     queue_capacity: Annotated[int, _at_least(1, 1000)] = Field(1000, alias="JOB_QUEUE_CAPACITY")
     ttl_hours: Annotated[int, _at_least(1, 2)] = Field(2, alias="JOB_TTL_HOURS")
-    process_timeout_s: Annotated[int | None, _at_least(30, 1800)] = Field(
-        None, alias="JOB_PROCESS_TIMEOUT_SECONDS"
+    process_timeout_s: Annotated[int, _at_least(30, DEFAULT_PROCESS_TIMEOUT_S)] = Field(
+        DEFAULT_PROCESS_TIMEOUT_S, alias="JOB_PROCESS_TIMEOUT_SECONDS"
     )
     webhook_timeout_s: Annotated[int | None, _at_least(1, 15)] = Field(
         None, alias="WEBHOOK_TIMEOUT_SECONDS"
@@ -109,29 +133,39 @@ class ImageFile(BaseModel):
 
 
 class ThumbnailIn(BaseModel):
-    """Types are strict, as the service's JSON decoding was: "85" is not a number."""
+    """The fields the service used are typed strictly, as its JSON decoding was ("85" is
+    not a number). Those it decoded and then ignored take any value and are never
+    refused: darkroom reads the ones it uses where they make sense, else its default."""
 
     model_config = ConfigDict(strict=True, extra="ignore")
 
     image_path: str | None = Field(None, description="A file inside DARKROOM_INPUT_ROOT")
-    image_paths: list[str] | None = Field(None, description="Files inside DARKROOM_INPUT_ROOT")
+    image_paths: list[str] | None = Field(
+        None, description="Files inside DARKROOM_INPUT_ROOT; those missing are skipped"
+    )
     image_files: list[ImageFile] | None = Field(None, description="Images sent inline")
     return_candidates: bool | None = Field(None, description="List the candidate pages")
-    compose_mode: str | None = Field(
+    compose_mode: Any = Field(
         None,
-        description="pair (also dual, 2up; the default for two or more images) or single "
-        "(a smart crop of the first image, the default for one)",
+        description='"single": a smart crop of the first image (the default for one '
+        "image); anything else: the pair cover for two or more images",
     )
     preferred_ratio: Any = Field(
-        None, description='single mode: the crop\'s aspect, "16:9" or a number; default 16:9'
+        None,
+        description='single mode: the crop\'s aspect, "16:9" or a number (0.05-20); '
+        "anything else: 16:9",
     )
-    max_analysis_size: int | None = Field(
-        None, description="Longest side analysed; 0 or unset: darkroom's default"
+    max_analysis_size: Any = Field(
+        None,
+        description="Longest side analysed, clamped to 32-4096; 0, negative or not a "
+        "number: darkroom's default",
     )
-    apply_crop: bool | None = Field(None, description="Accepted; the output is always cropped")
-    quality: int | None = Field(None, description="JPEG quality of the cover, 1-100; default 95")
+    apply_crop: Any = Field(None, description="Accepted, ignored: the output is always cropped")
+    quality: int | None = Field(
+        None, description="JPEG quality of the cover; 0, negative or unset: 95; above 100: 100"
+    )
     webhook_url: str | None = Field(None, description="POSTed the job when it finishes")
-    output_path: str | None = Field(None, description="Accepted, ignored: darkroom stores it")
+    output_path: Any = Field(None, description="Accepted, ignored: darkroom stores it")
 
 
 # -- the answers ----------------------------------------------------------------------------
@@ -147,6 +181,10 @@ class EnqueueOut(BaseModel):
     created_at: str
     expires_in_seconds: int
     webhook_enabled: bool
+    skipped_paths: list[str] | None = Field(
+        None, description="Server paths that named no file (at most 20), when there were any"
+    )
+    skipped_count: int | None = Field(None, description="How many server paths were skipped")
 
 
 class WebhookOut(BaseModel):
@@ -195,26 +233,70 @@ class ErrorOut(BaseModel):
 _respond = message_errors(
     lambda message, _status: {"error": message}, lambda _exc: "invalid JSON body"
 )
+METHOD_NOT_ALLOWED = "method not allowed"
+
+
+class SmartCropRoute(route_class(_respond)):  # type: ignore[misc]
+    """A route of this dialect: a method it does not take answers 405 ``{"error": "method
+    not allowed"}``, as the service's handlers did, not darkroom's own error body."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.methods and scope["method"] not in self.methods:
+            allow = {"Allow": ", ".join(sorted(self.methods))}
+            answer = JSONResponse({"error": METHOD_NOT_ALLOWED}, 405, headers=allow)
+            await answer(scope, receive, send)
+            return
+        await super().handle(scope, receive, send)
 
 
 # -- reading the request ----------------------------------------------------------------------
 
 
+def _number(value: Any) -> float | None:
+    """A JSON number (not a boolean) as a float; anything else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
 def _ratio(value: Any) -> float:
-    """preferred_ratio: "16:9", "1.5" or 1.5; unset: 16:9."""
-    if value is None or value == "":
+    """preferred_ratio, as the service's crop read it: "16:9", "1.5" or 1.5, positive;
+    anything else (the service's queue ignored it): 16:9. Clamped to 0.05-20."""
+    ratio: float | None = None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if ":" in text:
+                w, h = (float(part) for part in text.split(":", 1))
+                ratio = w / h if w > 0 and h > 0 else None
+            elif text:
+                ratio = float(text)
+        except (ValueError, ZeroDivisionError):
+            ratio = None
+    else:
+        ratio = _number(value)
+    if ratio is None or not math.isfinite(ratio) or ratio <= 0:
         return DEFAULT_RATIO
-    try:
-        if isinstance(value, str) and ":" in value:
-            w, h = (float(part) for part in value.split(":", 1))
-            ratio = w / h
-        else:
-            ratio = float(value)
-    except (TypeError, ValueError, ZeroDivisionError):
-        ratio = math.nan
-    if not (math.isfinite(ratio) and 0.05 <= ratio <= 20):
-        raise BadRequest('preferred_ratio must be "W:H" or a positive number, from 0.05 to 20')
-    return ratio
+    low, high = RATIO_RANGE
+    return min(high, max(low, ratio))
+
+
+def _analysis_size(value: Any) -> int | None:
+    """max_analysis_size: a positive number, clamped to 32-4096; else darkroom's default."""
+    number = _number(value)
+    if number is None or number < 1:
+        return None
+    low, high = ANALYSIS_RANGE
+    return min(high, max(low, int(number)))
+
+
+def _quality(value: int | None) -> int:
+    """quality: 0, negative or unset: 95; above 100: 100 (the service accepted any
+    integer, and its earlier crop path read one so)."""
+    if value is None or value <= 0:
+        return DEFAULT_QUALITY
+    return min(100, value)
 
 
 def _check_webhook(url: str) -> str:
@@ -229,12 +311,35 @@ def _check_webhook(url: str) -> str:
     return url.strip()
 
 
-def _sources(body: ThumbnailIn, variables: Variables) -> list[IncomingSource]:
-    """Server paths first (image_paths, then image_path), then the inline files."""
+def _server_paths(body: ThumbnailIn, root: Path | None) -> tuple[list[str], list[str]]:
+    """(found, skipped): image_paths, then image_path unless it repeats one of them,
+    split into the files found inside ``root`` and the paths that name no file, which the
+    service dropped as well. A path outside ``root`` (or any path with no root) is still
+    refused (403), before darkroom looks for it."""
     paths = [p.strip() for p in body.image_paths or [] if p.strip()]
     single = (body.image_path or "").strip()
-    if single and single not in paths:
+    if single and posixpath.normpath(single) not in {posixpath.normpath(p) for p in paths}:
         paths.append(single)
+    found: list[str] = []
+    skipped: list[str] = []
+    for path in paths:
+        try:
+            resolve_input_path(root, path)
+        # NotFound: no such file (or not a file). The others: a name the system cannot
+        # look up (too long, a NUL, a symbolic link loop), which the service's stat
+        # dropped as well.
+        except (NotFound, OSError, ValueError, RuntimeError):
+            skipped.append(path)
+        else:
+            found.append(path)
+    return found, skipped
+
+
+def _sources(
+    body: ThumbnailIn, variables: Variables, root: Path | None
+) -> tuple[list[IncomingSource], list[str]]:
+    """The sources, server paths first, then the inline files; and the skipped paths."""
+    paths, skipped = _server_paths(body, root)
     files = body.image_files or []
     for index, item in enumerate(files):
         if not (item.content_base64 or "").strip():
@@ -257,39 +362,54 @@ def _sources(body: ThumbnailIn, variables: Variables) -> list[IncomingSource]:
             raise BadRequest(f"image_files[{index}] decode failed: {exc.message}") from exc
         name = (item.filename or "").strip() or f"upload-{index + 1:03d}"
         sources.append(IncomingSource(data=data, filename=name))
-    return sources
+    return sources, skipped
 
 
-def _output(body: ThumbnailIn, count: int, width: int) -> tuple[OutputIn, str]:
-    quality = body.quality or DEFAULT_QUALITY
-    if not 1 <= quality <= 100:
-        raise BadRequest("quality must be between 1 and 100")
-    analysis = body.max_analysis_size or None
-    if analysis is not None and not 32 <= analysis <= 4096:
-        raise BadRequest("max_analysis_size must be from 32 to 4096")
-    mode = (body.compose_mode or "").strip().lower()
-    if mode not in PAIR_ALIASES | {SINGLE_MODE}:
-        raise BadRequest("compose_mode must be pair, dual, 2up or single")
+def _output(body: ThumbnailIn, count: int, settings: Settings) -> tuple[OutputIn, str]:
+    """The job's one output and its mode. Never refuses: every value the service took
+    gives a cover."""
     common: dict[str, Any] = {
         "name": OUTPUT,
-        "format": imaging.OutputFormat.JPEG,
-        "quality": quality,
-        "max_analysis_size": analysis,
+        "format": JPEG,
+        "quality": _quality(body.quality),
+        "max_analysis_size": _analysis_size(body.max_analysis_size),
     }
-    if count >= 2 and mode != SINGLE_MODE:
-        pair = OutputIn(
-            op=imaging.Operation.PAIR, return_candidates=bool(body.return_candidates), **common
-        )
+    single = isinstance(body.compose_mode, str) and body.compose_mode.strip().lower() == "single"
+    if count >= 2 and not single:
+        pair = OutputIn(op="pair", return_candidates=bool(body.return_candidates), **common)
         return pair, PAIR_MODE
-    height = max(1, round(width / _ratio(body.preferred_ratio)))
+    width = settings.pair_width
+    height = round(width / _ratio(body.preferred_ratio))
     cover = OutputIn(
-        op=imaging.Operation.COVER,
+        op="cover",
         width=width,
-        height=height,
-        gravity=imaging.Gravity.AUTO,
+        height=min(settings.max_output_dimension, max(1, height)),
+        gravity="auto",
         **common,
     )
     return cover, SINGLE_MODE
+
+
+def _skipped_labels(skipped: list[str]) -> dict[str, str]:
+    """How many paths were skipped, and the first MAX_LISTED of them, as labels."""
+    if not skipped:
+        return {}
+    labels = {SKIPPED_LABEL: str(len(skipped))}
+    for index, path in enumerate(skipped[:MAX_LISTED]):
+        if len(path) > LABEL_VALUE_MAX:
+            path = path[: LABEL_VALUE_MAX - 1] + "…"
+        labels[f"{SKIPPED_LABEL}.{index}"] = path
+    return labels
+
+
+def _skipped(job: Job) -> tuple[list[str], int]:
+    """The skipped paths listed on ``job``, and how many were skipped in all."""
+    try:
+        count = int(job.labels.get(SKIPPED_LABEL, "0"))
+    except ValueError:  # not a label this dialect wrote
+        return [], 0
+    listed = [job.labels.get(f"{SKIPPED_LABEL}.{i}", "") for i in range(min(count, MAX_LISTED))]
+    return listed, count
 
 
 # -- describing a job -----------------------------------------------------------------------
@@ -309,8 +429,19 @@ def _names(job: Job) -> list[str]:
 
 
 def _result(job: Job, image_url: str) -> dict[str, Any] | None:
+    """The service's ``result``, with ``skipped_paths`` and ``skipped_count`` added when
+    server paths that named no file were dropped."""
     if not job.status.finished:
         return None
+    result = _outcome(job, image_url)
+    listed, count = _skipped(job)
+    if count:
+        result["skipped_paths"] = listed
+        result["skipped_count"] = count
+    return result
+
+
+def _outcome(job: Job, image_url: str) -> dict[str, Any]:
     mode = job.labels.get(MODE_LABEL, PAIR_MODE)
     output = job.output(OUTPUT) if job.status is JobStatus.SUCCEEDED else None
     if output is None:
@@ -331,7 +462,7 @@ def _result(job: Job, image_url: str) -> dict[str, Any] | None:
     if "pair" in output:
         return _pair_result(output, names, image_url, wants_candidates)
     crop = output.get("crop") or {}
-    result: dict[str, Any] = {
+    return {
         "crop_x": crop.get("x", 0),
         "crop_y": crop.get("y", 0),
         "crop_width": crop.get("width", output["width"]),
@@ -345,7 +476,6 @@ def _result(job: Job, image_url: str) -> dict[str, Any] | None:
         "selected_page_index": 0,
         "selected_image_path": names[0],
     }
-    return result
 
 
 def _pair_result(
@@ -441,6 +571,8 @@ class SmartCrop(DialectDefaults):
         found: dict[str, Any] = {
             "port": v.port,
             "data_dir": v.job_storage_dir,
+            # 1800 s unless JOB_PROCESS_TIMEOUT_SECONDS says otherwise, as there;
+            # DARKROOM_JOB_TIMEOUT_S, when set, still wins (registry.with_seed_settings)
             "job_timeout_s": v.process_timeout_s,
             "webhook_timeout_s": v.webhook_timeout_s,
             "webhook_attempts": v.webhook_retries,
@@ -500,8 +632,8 @@ class SmartCrop(DialectDefaults):
         router = APIRouter(
             prefix=prefix,
             tags=["drop-in: smartcrop (seed 000)"],
-            route_class=route_class(_respond),
-            responses={404: {"model": ErrorOut}},
+            route_class=SmartCropRoute,
+            responses={404: {"model": ErrorOut}, 405: {"model": ErrorOut}},
         )
         body_schema = ThumbnailIn.model_json_schema(ref_template="#/components/schemas/{model}")
 
@@ -509,8 +641,10 @@ class SmartCrop(DialectDefaults):
             "/thumbnail",
             status_code=202,
             response_model=EnqueueOut,
+            response_model_exclude_none=True,
             responses={
                 400: {"model": ErrorOut},
+                403: {"model": ErrorOut},
                 413: {"model": ErrorOut},
                 429: {"model": ErrorOut},
             },
@@ -535,14 +669,16 @@ class SmartCrop(DialectDefaults):
             base = base_url(request, settings.public_url)
 
             def enqueue() -> tuple[Job, int, int]:
-                sources = _sources(body, v)  # decodes the inline images: off the event loop
-                output, mode = _output(body, len(sources), settings.pair_width)
+                # looks for the server paths and decodes the inline images: off the loop
+                sources, skipped = _sources(body, v, settings.input_root)
+                output, mode = _output(body, len(sources), settings)
                 webhook = _check_webhook(body.webhook_url) if body.webhook_url else None
+                labels = {DIALECT_LABEL: NAME, BASE_LABEL: base, MODE_LABEL: mode}
                 options = JobOptions(
                     outputs=[output],
                     webhook_url=webhook,
                     retention_s=ttl_s,
-                    labels={DIALECT_LABEL: NAME, BASE_LABEL: base, MODE_LABEL: mode},
+                    labels=labels | _skipped_labels(skipped),
                 )
                 queued, processing = _pending(service)
                 if queued >= v.queue_capacity:
@@ -551,13 +687,14 @@ class SmartCrop(DialectDefaults):
                     )
                 try:
                     job, _ = service.submit(options, sources)
-                except NotFound as exc:  # a server path that names no file
+                except NotFound as exc:  # a file removed since it was looked for
                     raise BadRequest(exc.message) from exc
                 position = service.queue_position(job) or 0
                 return job, position, queued + processing + 1
 
             job, position, pending = await run_in_threadpool(enqueue)
             job_url, image_url = _links(job)
+            listed, count = _skipped(job)
             return EnqueueOut(
                 job_id=job.id,
                 status=STATUS[job.status],
@@ -568,6 +705,8 @@ class SmartCrop(DialectDefaults):
                 created_at=rfc3339(job.created_at) or "",
                 expires_in_seconds=ttl_s,
                 webhook_enabled=job.webhook_url is not None,
+                skipped_paths=listed if count else None,
+                skipped_count=count or None,
             )
 
         @router.get("/job/{job_id}", response_model=JobOut, response_model_exclude_none=True)
@@ -583,6 +722,7 @@ class SmartCrop(DialectDefaults):
                 400: {"model": ErrorOut},
                 409: {"model": ErrorOut},
                 422: {"model": ErrorOut},
+                500: {"model": ErrorOut},
             },
         )
         async def image(
@@ -595,36 +735,46 @@ class SmartCrop(DialectDefaults):
             quality: str = "",
         ) -> Response:
             """The cover as stored (JPEG at the job's quality), or converted: `format` jpg
-            or avif, `width` (aspect kept), `quality` (0-100, default 95)."""
-            job = await run_in_threadpool(own_job, service, job_id, NAME, NOT_FOUND)
-            try:
-                output = finished_output(job, OUTPUT)
-            except NotFinished as exc:
-                raise ServiceError("job is not completed yet", status_code=409) from exc
-            except JobFailed as exc:
-                raise ServiceError("job failed, image is not available", status_code=422) from exc
-            except ServiceError as exc:
-                raise NotFound("output image was deleted or not found") from exc
-            target, size, q = _image_options(format, width, quality)
-            stored_quality = job.spec["outputs"][0].get("quality") or DEFAULT_QUALITY
-            as_stored = target is imaging.OutputFormat.JPEG and size is None
-            try:
-                data, served = await output_bytes(
+            or avif, `width` (aspect kept; above the cover's width it is enlarged),
+            `quality` (0-100, default 95)."""
+            return await _image(service, blobs, settings, job_id, format, width, quality)
+
+        # The rest of what the service's /job/ handler answered, in its words.
+        async def no_job_id() -> Response:
+            raise NotFound("job id is required")
+
+        async def job_path(
+            job_id: str,
+            rest: str,
+            request: Request,
+            service: ServiceDep,
+            blobs: BlobsDep,
+            settings: SettingsDep,
+        ) -> Response:
+            # /job/{id}/ is the job and /job/{id}/image/ its image, as there; else 404
+            part = rest.strip("/")
+            if not part:
+                job = await run_in_threadpool(own_job, service, job_id, NAME, NOT_FOUND)
+                out = await run_in_threadpool(self._job_out, service, job)
+                return JSONResponse(out.model_dump(mode="json", exclude_none=True))
+            if part == "image":
+                q = request.query_params
+                return await _image(
+                    service,
                     blobs,
                     settings,
-                    job,
-                    output,
-                    None if as_stored and q == stored_quality else target,
-                    size,
-                    None if as_stored and q == stored_quality else max(1, q),
+                    job_id,
+                    q.get("format", ""),
+                    q.get("width", ""),
+                    q.get("quality", ""),
                 )
-            except NotFound as exc:
-                raise NotFound("output image was deleted or not found") from exc
-            return Response(
-                data,
-                media_type=imaging.media_type(served),
-                headers={"Cache-Control": "no-store"},
-            )
+            raise NotFound("not found")
+
+        for path in ("/job", "/job/"):
+            router.add_api_route(path, no_job_id, methods=["GET"], include_in_schema=False)
+        router.add_api_route(
+            "/job/{job_id}/{rest:path}", job_path, methods=["GET"], include_in_schema=False
+        )
 
         def health(service: ServiceDep, settings: SettingsDep) -> HealthOut:
             queued, processing = _pending(service)
@@ -647,6 +797,83 @@ class SmartCrop(DialectDefaults):
         return router
 
 
+# -- the image route ------------------------------------------------------------------------
+
+
+async def _image(
+    service: JobService,
+    blobs: BlobStore,
+    settings: Settings,
+    job_id: str,
+    format: str,
+    width: str,
+    quality: str,
+) -> Response:
+    """GET /job/{id}/image, checked in the service's order: the job, its state, the stored
+    cover, then the query."""
+    job = await run_in_threadpool(own_job, service, job_id, NAME, NOT_FOUND)
+    try:
+        output = finished_output(job, OUTPUT)
+    except NotFinished as exc:
+        raise ServiceError("job is not completed yet", status_code=409) from exc
+    except JobFailed as exc:
+        raise ServiceError("job failed, image is not available", status_code=422) from exc
+    except ServiceError as exc:
+        raise NotFound("output image was deleted or not found") from exc
+    target, size, q = _image_options(format, width, quality)
+    if size == output["width"]:
+        size = None  # the service re-encoded it at that width, without a resize
+    stored_quality = job.spec["outputs"][0].get("quality") or DEFAULT_QUALITY
+    as_stored = target == JPEG and size is None and q == stored_quality
+    try:
+        if size is not None:
+            data = await _resized(blobs, settings, job, output, target, size, max(1, q))
+            served = target
+        else:
+            data, served = await output_bytes(
+                blobs,
+                settings,
+                job,
+                output,
+                None if as_stored else target,
+                None,
+                None if as_stored else max(1, q),
+            )
+    except NotFound as exc:
+        raise NotFound("output image was deleted or not found") from exc
+    except ServiceError as exc:
+        if exc.code not in IMAGE_ERROR_STATUS:
+            raise
+        raise ServiceError(f"image convert failed: {exc.message}", status_code=500) from exc
+    return Response(data, media_type=media_type(served), headers={"Cache-Control": "no-store"})
+
+
+async def _resized(
+    blobs: BlobStore,
+    settings: Settings,
+    job: Job,
+    output: dict[str, Any],
+    target: str,
+    width: int,
+    quality: int,
+) -> bytes:
+    """The cover resized to ``width``, smaller or larger, its height rounded as the
+    service's converter rounded it (Lanczos either way); the service's enlarged, where
+    darkroom's own ?width= never does."""
+    stored_w, stored_h = int(output["width"]), int(output["height"])
+    limit = settings.max_output_dimension
+    widest = min(limit, limit * stored_w // stored_h)  # neither side above the limit
+    if width > widest:
+        raise BadRequest(f"width must be at most {widest}")
+    height = max(1, round(stored_h * width / stored_w))
+    try:
+        return await resized_output(blobs, settings, job, output, target, width, height, quality)
+    except NotFound as exc:
+        raise NotFound("output image was deleted or not found") from exc
+    except ServiceError as exc:
+        raise ServiceError(f"image convert failed: {exc.message}", status_code=500) from exc
+
+
 def _query_int(text: str, not_a_number: str) -> int | None:
     if not text.strip():
         return None
@@ -656,15 +883,13 @@ def _query_int(text: str, not_a_number: str) -> int | None:
         raise BadRequest(not_a_number) from exc
 
 
-def _image_options(
-    format: str, width: str, quality: str
-) -> tuple[imaging.OutputFormat, int | None, int]:
+def _image_options(format: str, width: str, quality: str) -> tuple[str, int | None, int]:
     """The image route's query, read as the service read it."""
     fmt = format.strip().lower()
     if fmt in ("", "jpg", "jpeg"):
-        target = imaging.OutputFormat.JPEG
+        target = JPEG
     elif fmt == "avif":
-        target = imaging.OutputFormat.AVIF
+        target = "avif"
     else:
         raise BadRequest("format must be one of: jpg, avif")
     size = _query_int(width, "width must be a positive integer")

@@ -1,10 +1,12 @@
 """Seed 004 (../shared/seeds/004_*.txt): ThumbForge, thumbnails of images by URL.
 
-Under ``/v1`` (THUMBFORGE_API_V1_PREFIX): POST /images, GET /images (limit/offset,
-status and created_at filters), GET /images/{job_id}, GET /images/{job_id}/thumbnail,
-GET /metrics. Errors answer as FastAPI does, ``{"detail": …}``: 422 with the validation
-errors, 404 "Job not found", 404 "Thumbnail unavailable" before the thumbnail exists,
-409 for a duplicate under ``reject-active``.
+Under ``/v1`` (THUMBFORGE_API_V1_PREFIX): POST /images, POST /images/batch (several
+URLs: ``{accepted, duplicates, failed}``), GET /images (limit/offset, status and
+created_at filters), GET /images/{job_id}, GET /images/{job_id}/thumbnail (with ETag,
+Last-Modified and byte ranges, as its FileResponse answered), GET /metrics. Errors answer
+as FastAPI does, ``{"detail": …}``: 422 with the validation errors, 404 "Job not found",
+404 "Thumbnail unavailable" before the thumbnail exists, 409 for a duplicate under
+``reject-active``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -23,7 +25,6 @@ from pydantic import AnyHttpUrl, BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from darkroom import imaging
 from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
 from darkroom.api.output_files import finished_output, output_bytes
 from darkroom.dialects.base import (
@@ -34,18 +35,20 @@ from darkroom.dialects.base import (
     own_job,
     route_class,
 )
+from darkroom.dialects.stored_file import stored_file_response
 from darkroom.jobs.errors import NotFound, ServiceError
 from darkroom.jobs.model import Job, JobFilter
-from darkroom.jobs.service import JobService
 from darkroom.jobs.sources import IncomingSource
 from darkroom.jobs.spec import JobOptions, OutputIn
 from darkroom.jobs.status import JobStatus
+from darkroom.service import JobService
 
 NOT_FOUND = "Job not found"
 NAME = "thumbforge"
 OUTPUT = "thumbnail"
 URL_HASH_LABEL = "thumbforge.url_hash"
 JPEG_QUALITY = 90
+BATCH_MAX_URLS = 100  # darkroom's bound on one batch request
 # A created_at bound is inclusive here; the store's are strict.
 _EDGE = 1e-6
 
@@ -90,6 +93,10 @@ class ImageIn(BaseModel):
     url: AnyHttpUrl
 
 
+class BatchIn(BaseModel):
+    urls: list[AnyHttpUrl] = Field(min_length=1, max_length=BATCH_MAX_URLS)
+
+
 class ImageJob(BaseModel):
     id: uuid.UUID
     url: str
@@ -103,6 +110,25 @@ class ImageJob(BaseModel):
         "thumbnail_path, source_content_type and source_url",
     )
     error: str | None = None
+
+
+class Duplicate(BaseModel):
+    url: str
+    job_id: uuid.UUID = Field(description="The job still pending or processing for the URL")
+    message: str = "Job already active"
+
+
+class Failure(BaseModel):
+    url: str
+    error: str
+
+
+class BatchOut(BaseModel):
+    accepted: list[ImageJob] = Field(description="A job record per URL queued (or reused)")
+    duplicates: list[Duplicate] = Field(
+        description="URLs refused under reject-active: a job for them is active"
+    )
+    failed: list[Failure] = Field(description="URLs darkroom refused, with why")
 
 
 class Pagination(BaseModel):
@@ -138,6 +164,19 @@ def _respond(exc: Exception) -> Response:
     return JSONResponse({"detail": exc.detail}, exc.status_code)
 
 
+class ActiveDuplicate(ServiceError):
+    """reject-active: the newest job for the URL is pending or processing."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            "Job already active",
+            code="duplicate_active",
+            status_code=409,
+            details={"message": "Job already active", "job_id": job_id},
+        )
+        self.job_id = job_id
+
+
 def url_hash(url: str) -> str:
     return hashlib.sha256(url.strip().lower().encode()).hexdigest()
 
@@ -171,10 +210,9 @@ def _record(job: Job) -> ImageJob:
 
 
 def _media_type(source_format: str) -> str:
-    try:
-        return imaging.media_type(imaging.OutputFormat(source_format))
-    except ValueError:
-        return f"image/{source_format}"
+    """The media type of a source format darkroom reads (jpeg, png, webp, gif, avif, heif,
+    tiff): image/<format> for each."""
+    return f"image/{source_format}"
 
 
 class ThumbForge(DialectDefaults):
@@ -209,13 +247,18 @@ class ThumbForge(DialectDefaults):
         )
         images = v.api_v1_prefix.rstrip("/") + "/images"
 
-        @router.post(
-            images, status_code=202, response_model=ImageJob, responses={409: {"model": Detail}}
+        thumbnail = OutputIn(
+            name=OUTPUT,
+            op="thumbnail",
+            width=v.thumbnail_size,
+            height=v.thumbnail_size,
+            format="jpeg",
+            quality=JPEG_QUALITY,
         )
-        def submit(body: ImageIn, service: ServiceDep) -> ImageJob:
-            """Queue a thumbnail of the image at `url`; THUMBFORGE_DUPLICATE_HANDLING decides
-            what a URL already submitted gets."""
-            url = str(body.url)
+
+        def submit_url(service: JobService, url: str) -> ImageJob:
+            """A job for ``url``, or the one THUMBFORGE_DUPLICATE_HANDLING reuses;
+            ActiveDuplicate when it refuses one."""
             digest = url_hash(url)
             latest = _latest(service, digest)
             if latest is not None:
@@ -223,26 +266,37 @@ class ThumbForge(DialectDefaults):
                 if v.duplicate_handling == "reuse-completed" and status == "completed":
                     return _record(latest)
                 if v.duplicate_handling == "reject-active" and status in ("pending", "processing"):
-                    raise ServiceError(
-                        "Job already active",
-                        code="duplicate_active",
-                        status_code=409,
-                        details={"message": "Job already active", "job_id": latest.id},
-                    )
-            size = v.thumbnail_size
-            output = OutputIn(
-                name=OUTPUT,
-                op=imaging.Operation.THUMBNAIL,
-                width=size,
-                height=size,
-                format=imaging.OutputFormat.JPEG,
-                quality=JPEG_QUALITY,
-            )
+                    raise ActiveDuplicate(latest.id)
             labels = {DIALECT_LABEL: NAME, URL_HASH_LABEL: digest}
             job, _ = service.submit(
-                JobOptions(outputs=[output], labels=labels), [IncomingSource(url=url)]
+                JobOptions(outputs=[thumbnail], labels=labels), [IncomingSource(url=url)]
             )
             return _record(job)
+
+        @router.post(
+            images, status_code=202, response_model=ImageJob, responses={409: {"model": Detail}}
+        )
+        def submit(body: ImageIn, service: ServiceDep) -> ImageJob:
+            """Queue a thumbnail of the image at `url`; THUMBFORGE_DUPLICATE_HANDLING decides
+            what a URL already submitted gets."""
+            return submit_url(service, str(body.url))
+
+        @router.post(images + "/batch", status_code=202, response_model=BatchOut)
+        def submit_batch(body: BatchIn, service: ServiceDep) -> BatchOut:
+            """Queue a thumbnail of each URL, in order, as POST /images would one by one:
+            `accepted` has the job records (new, or reused under reuse-completed),
+            `duplicates` the URLs refused under reject-active, `failed` those darkroom
+            refused (a destination the outbound guard forbids, …)."""
+            answer = BatchOut(accepted=[], duplicates=[], failed=[])
+            for given in body.urls:
+                url = str(given)
+                try:
+                    answer.accepted.append(submit_url(service, url))
+                except ActiveDuplicate as exc:
+                    answer.duplicates.append(Duplicate(url=url, job_id=uuid.UUID(exc.job_id)))
+                except ServiceError as exc:
+                    answer.failed.append(Failure(url=url, error=exc.message))
+            return answer
 
         @router.get(images, response_model=ImageJobList)
         def list_images(
@@ -282,12 +336,25 @@ class ThumbForge(DialectDefaults):
         @router.get(
             images + "/{job_id}/thumbnail",
             response_class=Response,
-            responses={200: {"content": {"image/jpeg": {}}}, 404: {"model": Detail}},
+            responses={
+                200: {"content": {"image/jpeg": {}}},
+                206: {"description": "The byte range asked for (Range)"},
+                304: {"description": "Not modified (If-None-Match, If-Modified-Since)"},
+                404: {"model": Detail},
+                416: {"description": "The range starts past the end of the thumbnail"},
+            },
         )
-        async def thumbnail(
-            job_id: uuid.UUID, service: ServiceDep, blobs: BlobsDep, settings: SettingsDep
+        async def get_thumbnail(
+            job_id: uuid.UUID,
+            request: Request,
+            service: ServiceDep,
+            blobs: BlobsDep,
+            settings: SettingsDep,
         ) -> Response:
-            """The JPEG thumbnail; 404 "Thumbnail unavailable" until the job completed."""
+            """The JPEG thumbnail; 404 "Thumbnail unavailable" until the job completed.
+            `ETag` (the SHA-256 of the JPEG), `Last-Modified` (when it was stored) and
+            `Accept-Ranges: bytes`, as a file is served: 304 for a matching
+            If-None-Match or If-Modified-Since, 206 for one byte range."""
             job = await run_in_threadpool(own_job, service, str(job_id), NAME, NOT_FOUND)
             try:
                 output = finished_output(job, OUTPUT)
@@ -297,9 +364,12 @@ class ThumbForge(DialectDefaults):
                 data, _ = await output_bytes(blobs, settings, job, output)
             except NotFound as exc:
                 raise NotFound("Thumbnail missing") from exc
-            disposition = f'attachment; filename="{job.id}.jpg"'
-            return Response(
-                data, media_type="image/jpeg", headers={"Content-Disposition": disposition}
+            return stored_file_response(
+                request,
+                data,
+                media_type="image/jpeg",
+                modified_at=job.finished_at or job.updated_at,
+                headers={"Content-Disposition": f'attachment; filename="{job.id}.jpg"'},
             )
 
         @router.get(v.api_v1_prefix.rstrip("/") + "/metrics", response_model=Metrics)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from darkroom.imaging import OutputFormat
+from darkroom.imaging.formats import default_output
 from darkroom.imaging.spec import extension
 
 
@@ -16,6 +17,14 @@ def source_key(job_id: str, index: int) -> str:
 
 def output_key(job_id: str, name: str, fmt: OutputFormat) -> str:
     return f"jobs/{job_id}/outputs/{name}.{extension(fmt)}"
+
+
+def planned_output_key(job_id: str, name: str, asked: str | None, source_format: str) -> str:
+    """Where an output not made yet will be: in the format ``asked`` for, else in the one
+    darkroom picks for a source of ``source_format`` (the source's own, where it writes
+    it)."""
+    fmt = OutputFormat(asked) if asked else default_output(source_format)
+    return output_key(job_id, name, fmt)
 
 
 def variant_key(job_id: str, name: str, variant: str, fmt: OutputFormat) -> str:

@@ -1,20 +1,12 @@
-"""The body of a delivery: the event, and the job as GET /v1/jobs/{id} shows it."""
+"""What builds the body of a delivery: (event, job, link base) -> bytes. darkroom's own is
+in darkroom/api/webhook_body.py; a drop-in dialect may have its system's, or None for
+darkroom's own."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
-import orjson
-
-from darkroom.api.schemas import job_out
 from darkroom.jobs.model import Job
 
-# Another body for some jobs (a drop-in dialect's): (event, job, link base) -> bytes, or
-# None for darkroom's own.
 BodyBuilder = Callable[[str, Job, str], bytes | None]
-
-
-def delivery_body(event: str, job: Job, link_base: str) -> bytes:
-    data = job_out(job, link_base, None).model_dump(mode="json", exclude={"webhook"})
-    return orjson.dumps({"type": event, "timestamp": datetime.now(UTC).isoformat(), "data": data})
+DefaultBodyBuilder = Callable[[str, Job, str], bytes]

@@ -22,7 +22,7 @@ from darkroom.outbound import ForbiddenDestination, OutboundGuard, Unresolvable,
 from darkroom.outbox import OutboxLoop
 from darkroom.store import JobStore
 from darkroom.store.webhooks import WebhookStore
-from darkroom.webhooks.payload import BodyBuilder, delivery_body
+from darkroom.webhooks.payload import BodyBuilder, DefaultBodyBuilder
 from darkroom.webhooks.signing import signature_headers
 
 log = logging.getLogger("darkroom.webhooks")
@@ -46,10 +46,13 @@ class WebhookSender:
         guard: OutboundGuard,
         *,
         owner: str,
+        default_body: DefaultBodyBuilder,
         bodies: Mapping[str, BodyBuilder] | None = None,
     ) -> None:
-        """``bodies``: by the value of a job's ``dialect`` label, what builds its body."""
+        """``default_body`` builds darkroom's own body; ``bodies``, by the value of a job's
+        ``dialect`` label, what builds its body instead."""
         self.settings = settings
+        self.default_body = default_body
         self.bodies = bodies or {}
         self.jobs = jobs
         self.deliveries = deliveries
@@ -121,7 +124,7 @@ class WebhookSender:
         build = self.bodies.get(job.labels.get("dialect", ""))
         body = build(delivery.event, job, link_base) if build is not None else None
         if body is None:
-            body = delivery_body(delivery.event, job, link_base)
+            body = self.default_body(delivery.event, job, link_base)
         headers = {"content-type": "application/json", **destination.headers}
         timestamp = int(time.time())
         if self.settings.webhook_secret:

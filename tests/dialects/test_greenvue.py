@@ -6,9 +6,9 @@ production) and images that wait across a restart."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 import re
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 

@@ -79,6 +79,41 @@ def test_resize_and_thumbnail_jobs_from_submission_to_download(serve_factory: An
 
 
 @on_sqlite
+def test_thumbnail_scales_to_fit_and_truncates_as_the_service_did(serve_factory: Any) -> None:
+    """The service scaled a thumbnail up or down to fit the box and truncated each side
+    (int(float64)); `output_format` "" is the input's format, as Gin's omitempty let it be."""
+    api = serve_factory(workers=1, DARKROOM_DIALECTS="imageproc")
+    cases = [  # source size and format, box, output_format -> what the service made
+        ((451, 300, "jpeg"), (100, 100), "jpeg", (100, 66), "image/jpeg"),
+        ((1, 1, "png"), (50, 50), "png", (50, 50), "image/png"),  # its test script's job
+        ((97, 50, "png"), (100, 100), "", (99, 51), "image/png"),  # 97 * (100/97) < 100
+        ((300, 451, "jpeg"), (200, 100), None, (66, 100), "image/jpeg"),
+    ]
+    submitted = []
+    for (width, height, fmt), (box_w, box_h), output_format, _, _ in cases:
+        request: dict[str, Any] = {
+            "image_data": _b64(make_image(width, height, fmt)),
+            "operation": "thumbnail",
+            "width": box_w,
+            "height": box_h,
+        }
+        if output_format is not None:
+            request["output_format"] = output_format
+        answer = api.client.post("/jobs", json=request)
+        assert answer.status_code == 202, answer.text
+        submitted.append(answer.json()["job_id"])
+    for job_id, (_, (box_w, box_h), _, size, media_type) in zip(submitted, cases, strict=True):
+        job = _finished(api, job_id)
+        assert job["status"] == "completed", job
+        # the record shows what was asked for, not the resize darkroom was given
+        assert (job["operation"], job["width"], job["height"]) == ("thumbnail", box_w, box_h)
+        download = api.client.get(f"/jobs/{job_id}/download")
+        assert download.headers["content-type"] == media_type
+        image = pyvips.Image.new_from_buffer(download.content, "")
+        assert (image.width, image.height) == size
+
+
+@on_sqlite
 @pytest.mark.parametrize(
     ("change", "message"),
     [

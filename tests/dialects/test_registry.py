@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from darkroom.api.app import create_app
+from darkroom.app import create_app
 from darkroom.config import Settings
 from darkroom.dialects.registry import DialectConfigError, enabled, with_seed_settings
 

@@ -1,5 +1,6 @@
 """Seed 000's API (the smart-crop service) over real HTTP: submission, status, the image
-and its conversions, health, the webhook body, capacity, expiry, and every error case."""
+and its conversions (enlarging included), health, the webhook body, capacity, expiry, the
+fields the service ignored, skipped server paths, and every error case in its form."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sqlite3
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import numpy as np
 import orjson
@@ -110,6 +112,21 @@ def test_a_chapter_becomes_a_pair_cover(serve_factory: Any) -> None:
     assert (image.width, image.height) == (600, 338)
     assert api.client.get(enqueued["image_url"], params={"quality": "0"}).status_code == 200
 
+    # Wider than the cover: enlarged, as the service's converter did, its height rounded
+    # as Python rounds (328.5 -> 328); narrower ones are rounded the same way.
+    for params, size, media in [
+        ({"width": "1600"}, (1600, 900), "image/jpeg"),
+        ({"width": "2000", "format": "avif", "quality": "50"}, (2000, 1125), "image/avif"),
+        ({"width": "584"}, (584, 328), "image/jpeg"),
+        ({"width": "1200", "quality": "80"}, (1200, 675), "image/jpeg"),
+    ]:
+        resized = api.client.get(enqueued["image_url"], params=params)
+        assert resized.headers["content-type"] == media, params
+        image = pyvips.Image.new_from_buffer(resized.content, "")
+        assert (image.width, image.height) == size, params
+    too_wide = api.client.get(enqueued["image_url"], params={"width": "8193"})
+    assert (too_wide.status_code, too_wide.json()) == (400, {"error": "width must be at most 8192"})
+
 
 def test_one_image_is_a_smart_crop_from_the_input_folder(
     serve_factory: Any, tmp_path: Path
@@ -130,8 +147,104 @@ def test_one_image_is_a_smart_crop_from_the_input_folder(
 
     outside = api.client.post("/thumbnail", json={"image_paths": ["../elsewhere.jpg"]})
     assert outside.status_code == 403 and "outside" in outside.json()["error"]
+    # No file named: nothing is left to make a cover of, as the service answered then.
     missing = api.client.post("/thumbnail", json={"image_paths": ["nope.jpg"]})
-    assert missing.status_code == 400 and "no such file" in missing.json()["error"]
+    assert (missing.status_code, missing.json()) == (
+        400, {"error": "image_paths, image_path, or image_files is required"}
+    )  # fmt: skip
+
+
+def test_server_paths_that_name_no_file_are_skipped_and_listed(
+    serve_factory: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "input"
+    (folder / "pages").mkdir(parents=True)
+    for name in ("01.jpg", "02.jpg"):
+        (folder / "pages" / name).write_bytes(make_image(300, 420))
+    api = _start(serve_factory, DARKROOM_INPUT_ROOT=str(folder))
+    body = {
+        "image_paths": ["pages/01.jpg", "pages/gone.jpg", " ", "pages/02.jpg"],
+        "image_path": "pages/also-gone.jpg",
+    }
+    submitted = api.client.post("/thumbnail", json=body)
+    assert submitted.status_code == 202, submitted.text
+    enqueued = submitted.json()
+    assert enqueued["skipped_paths"] == ["pages/gone.jpg", "pages/also-gone.jpg"]
+    assert enqueued["skipped_count"] == 2
+    job = _settled(api, enqueued["job_url"])
+    assert job["status"] == "done", job
+    result = job["result"]
+    assert result["composition_mode"] == "pair-smart-thumb"  # the two pages that are there
+    assert sorted(result["composed_from"]) == ["pages/01.jpg", "pages/02.jpg"]
+    assert result["skipped_paths"] == ["pages/gone.jpg", "pages/also-gone.jpg"]
+    assert result["skipped_count"] == 2
+
+    # Only missing paths, but an inline file: the job is made of the file. At most 20
+    # paths are listed (each cut to 256 characters); the count says how many there were.
+    page = {"filename": "p.jpg", "content_base64": _b64(make_image(300, 420))}
+    gone = [f"pages/gone-{n:02d}.jpg" for n in range(24)] + ["pages/" + "x" * 300]
+    enqueued = api.client.post("/thumbnail", json={"image_paths": gone, "image_files": [page]})
+    assert enqueued.status_code == 202, enqueued.text
+    assert enqueued.json()["skipped_paths"] == gone[:20]
+    job = _settled(api, enqueued.json()["job_url"])
+    assert (job["status"], job["result"]["composed_from"]) == ("done", ["p.jpg"])
+    assert job["result"]["skipped_paths"] == gone[:20] and job["result"]["skipped_count"] == 25
+    long_one = api.client.post(
+        "/thumbnail", json={"image_path": gone[-1], "image_files": [page]}
+    ).json()["skipped_paths"]
+    assert long_one == [gone[-1][:255] + "…"]
+
+    # Nothing skipped: the service's answer, field for field.
+    plain = api.client.post("/thumbnail", json={"image_path": "pages/01.jpg"}).json()
+    assert list(plain) == ENQUEUE_FIELDS
+    assert "skipped_paths" not in _settled(api, plain["job_url"])["result"]
+
+
+def _stored_spec(tmp_path: Path, job_id: str) -> dict[str, Any]:
+    with sqlite3.connect(tmp_path / "data" / "darkroom.db") as db:
+        (spec,) = db.execute("SELECT spec FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    output: dict[str, Any] = orjson.loads(spec)["outputs"][0]
+    return output
+
+
+def test_fields_the_service_ignored_are_never_refused(serve_factory: Any, tmp_path: Path) -> None:
+    api = _start(serve_factory)
+    page = {"content_base64": _b64(make_image(400, 300))}
+    # What each body gives: the op, the cover's height (1200 wide), the JPEG quality and
+    # the analysis size darkroom stores.
+    cases: list[tuple[dict[str, Any], tuple[str, int, int, int | None]]] = [
+        ({"compose_mode": 5, "preferred_ratio": [16, 9], "apply_crop": "yes"},
+         ("cover", 675, 95, None)),
+        ({"compose_mode": "triple", "preferred_ratio": "wide", "quality": -7},
+         ("cover", 675, 95, None)),
+        ({"preferred_ratio": "0:9", "max_analysis_size": "big", "quality": 0},
+         ("cover", 675, 95, None)),
+        ({"preferred_ratio": True, "max_analysis_size": -5, "output_path": 42},
+         ("cover", 675, 95, None)),
+        ({"preferred_ratio": 100, "max_analysis_size": 100000, "quality": 1000},
+         ("cover", 60, 100, 4096)),
+        ({"preferred_ratio": "4:3", "max_analysis_size": 10.7, "quality": 55},
+         ("cover", 900, 55, 32)),
+        ({"compose_mode": "single", "preferred_ratio": -1, "apply_crop": None},
+         ("cover", 675, 95, None)),
+    ]  # fmt: skip
+    for extra, (op, height, quality, analysis) in cases:
+        submitted = api.client.post("/thumbnail", json={"image_files": [page], **extra})
+        assert submitted.status_code == 202, (extra, submitted.text)
+        enqueued = submitted.json()
+        stored = _stored_spec(tmp_path, enqueued["job_id"])
+        assert (stored["op"], stored["height"], stored["quality"]) == (op, height, quality), extra
+        assert stored["max_analysis_size"] == analysis, extra
+    # The last one, made: a 16:9 crop of the one image.
+    job = _settled(api, enqueued["job_url"])
+    assert job["status"] == "done", job
+    image = pyvips.Image.new_from_buffer(api.client.get(job["image_url"]).content, "")
+    assert (image.width, image.height) == (1200, 675)
+    # Two images and an unknown compose_mode: the pair cover, as the service made.
+    pair = {"image_files": [page, page], "compose_mode": {"x": 1}, "quality": 101}
+    enqueued = api.client.post("/thumbnail", json=pair).json()
+    stored = _stored_spec(tmp_path, enqueued["job_id"])
+    assert (stored["op"], stored["quality"]) == ("pair", 100)
 
 
 @pytest.mark.parametrize(
@@ -140,6 +253,8 @@ def test_one_image_is_a_smart_crop_from_the_input_folder(
         (b"{not json", 400, "invalid JSON body"),
         (b'{"quality": "85", "image_path": "a.jpg"}', 400, "invalid JSON body"),
         (b'{"return_candidates": "true"}', 400, "invalid JSON body"),
+        (b'{"quality": 85.5, "image_path": "a.jpg"}', 400, "invalid JSON body"),
+        (b"[1, 2]", 400, "invalid JSON body"),
         (b"{}", 400, "image_paths, image_path, or image_files is required"),
         (
             b'{"image_files": [{"filename": "a.jpg", "content_base64": " "}]}',
@@ -155,8 +270,8 @@ def test_one_image_is_a_smart_crop_from_the_input_folder(
          "webhook_url must use http or https"),
         (b'{"image_files": [{"content_base64": "QQ=="}], "webhook_url": "http://"}', 400,
          "webhook_url host is required"),
-        (b'{"image_files": [{"content_base64": "QQ=="}], "preferred_ratio": "wide"}', 400,
-         "preferred_ratio"),
+        (b'{"image_paths": ["a.jpg"], "compose_mode": 1, "preferred_ratio": {}}', 403,
+         "DARKROOM_INPUT_ROOT"),
     ],
 )  # fmt: skip
 def test_bad_requests_get_the_services_errors(
@@ -210,6 +325,61 @@ def test_limits_capacity_and_the_image_before_it_is_done(serve_factory: Any) -> 
     assert (health["tracked_jobs"], health["queue_capacity"], health["job_ttl_seconds"]) == (
         2, 2, 7200
     )  # fmt: skip
+    assert health["job_timeout_seconds"] == 1800  # JOB_PROCESS_TIMEOUT_SECONDS' default
+
+
+@pytest.mark.parametrize(
+    ("env", "timeout"),
+    [
+        ({"JOB_PROCESS_TIMEOUT_SECONDS": "10"}, 1800),  # under 30 s: the default, as there
+        ({"JOB_PROCESS_TIMEOUT_SECONDS": "90", "DARKROOM_JOB_TIMEOUT_S": "120"}, 120),
+    ],
+)
+def test_the_job_timeout(serve_factory: Any, env: dict[str, str], timeout: int) -> None:
+    api = _start(serve_factory, workers=0, **env)
+    assert api.client.get("/healthz").json()["job_timeout_seconds"] == timeout
+
+
+def test_errors_answer_in_the_services_form(serve_factory: Any, tmp_path: Path) -> None:
+    api = _start(serve_factory)
+    page = {"content_base64": _b64(make_image(400, 300))}
+    enqueued = api.client.post("/thumbnail", json={"image_files": [page]}).json()
+    job_url = enqueued["job_url"]
+    assert _settled(api, job_url)["status"] == "done"
+
+    def error(method: str, path: str) -> tuple[int, Any, str]:
+        answered = api.client.request(method, path)
+        return answered.status_code, answered.json(), answered.headers["content-type"]
+
+    # A method the service's handler did not take, on each of its routes.
+    not_allowed = (405, {"error": "method not allowed"}, "application/json")
+    for method, path in [
+        ("GET", "/thumbnail"),
+        ("PUT", "/thumbnail"),
+        ("POST", job_url),
+        ("DELETE", job_url),
+        ("PATCH", job_url + "/image"),
+        ("POST", "/health"),
+        ("DELETE", "/healthz"),
+        ("POST", "/job/nope/other"),
+    ]:
+        assert error(method, path) == not_allowed, (method, path)
+    # The rest of what its /job/ handler answered.
+    assert error("GET", "/job/")[:2] == (404, {"error": "job id is required"})
+    assert error("GET", "/job")[:2] == (404, {"error": "job id is required"})
+    assert error("GET", job_url + "/thumbnail")[:2] == (404, {"error": "not found"})
+    assert error("GET", job_url + "/image/x")[:2] == (404, {"error": "not found"})
+    assert api.client.get(job_url + "/").json() == api.client.get(job_url).json()
+    with_slash = api.client.get(job_url + "/image/", params={"width": "300"})
+    assert pyvips.Image.new_from_buffer(with_slash.content, "").width == 300
+    assert error("GET", "/job/nope/")[:2] == (404, {"error": "job not found or expired"})
+
+    # A conversion that fails (the stored cover is damaged) answers 500, as there.
+    stored = next((tmp_path / "data" / "blobs").rglob("outputs/thumbnail.jpg"))
+    stored.write_bytes(b"\xff\xd8 not a picture any more")
+    for params in ({"width": "310"}, {"format": "avif"}):  # neither converted before
+        status, body, _ = error("GET", enqueued["image_url"] + "?" + urlencode(params))
+        assert status == 500 and body["error"].startswith("image convert failed: "), params
 
 
 def test_the_webhook_body_and_its_delivery_state(

@@ -3,10 +3,12 @@ three ways of handling a URL submitted again, and its THUMBFORGE_* variables."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
@@ -126,6 +128,91 @@ def test_errors_answer_as_fastapi_does(serve_factory: Any, loopback: LoopbackSer
 
 
 @on_sqlite
+def test_a_batch_of_urls(serve_factory: Any, loopback: LoopbackServer) -> None:
+    """POST /v1/images/batch queues each URL as POST /v1/images would: 202 with the records
+    accepted, the URLs refused as active duplicates and those darkroom refused."""
+    api = serve_factory(
+        workers=0, DARKROOM_DIALECTS="thumbforge", THUMBFORGE_DUPLICATE_HANDLING="reject-active"
+    )
+    first, second = loopback.url("/first.jpg"), loopback.url("/second.jpg")
+    private = "http://10.1.2.3/inside.jpg"  # the outbound guard refuses it (403 alone)
+    answer = api.client.post("/v1/images/batch", json={"urls": [first, second, first, private]})
+    assert answer.status_code == 202
+    batch = answer.json()
+    assert set(batch) == {"accepted", "duplicates", "failed"}
+    accepted = batch["accepted"]
+    assert [j["url"] for j in accepted] == [first, second]
+    assert all(set(j) == RECORD_FIELDS and j["status"] == "pending" for j in accepted)
+    assert batch["duplicates"] == [
+        {"url": first, "job_id": accepted[0]["id"], "message": "Job already active"}
+    ]
+    (failed,) = batch["failed"]
+    assert failed["url"] == private and failed["error"]
+    assert api.client.post("/v1/images", json={"url": private}).status_code == 403
+    assert api.client.get(f"/v1/images/{accepted[1]['id']}").json() == accepted[1]
+    assert api.client.get("/v1/images").json()["pagination"]["total"] == 2
+
+    again = api.client.post("/v1/images/batch", json={"urls": [second]}).json()
+    assert again["accepted"] == [] and again["duplicates"][0]["job_id"] == accepted[1]["id"]
+
+    for bad, loc in (
+        ({"urls": []}, ["body", "urls"]),
+        ({"urls": [first, "ftp://example.com/a.jpg"]}, ["body", "urls", 1]),
+        ({"urls": [first] * 101}, ["body", "urls"]),
+        ({"url": first}, ["body", "urls"]),
+    ):
+        refused = api.client.post("/v1/images/batch", json=bad)
+        assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == loc
+    assert api.client.get("/v1/images").json()["pagination"]["total"] == 2  # none queued
+
+
+@on_sqlite
+def test_the_thumbnail_is_served_as_a_file(serve_factory: Any, loopback: LoopbackServer) -> None:
+    """ETag (the SHA-256 of the JPEG: the same after a restart), Last-Modified (when it was
+    stored), Accept-Ranges; 304 to a client that has it, 206 for a byte range."""
+    api = serve_factory(workers=1, DARKROOM_DIALECTS="thumbforge")
+    url = loopback.serve_bytes("/photo.jpg", make_image(300, 200))
+    job = api.client.post("/v1/images", json={"url": url}).json()
+    assert _settled(api, job["id"])["status"] == "completed"
+    path = f"/v1/images/{job['id']}/thumbnail"
+    whole = api.client.get(path)
+    assert whole.status_code == 200
+    data, headers = whole.content, whole.headers
+    etag = '"' + hashlib.sha256(data).hexdigest() + '"'
+    assert headers["etag"] == etag and headers["accept-ranges"] == "bytes"
+    stored_at = parsedate_to_datetime(headers["last-modified"])
+    assert abs(stored_at.timestamp() - time.time()) < 120
+    assert headers["content-length"] == str(len(data))
+
+    for conditional in ({"If-None-Match": etag}, {"If-None-Match": f'"other", W/{etag}'}):
+        cached = api.client.get(path, headers=conditional)
+        assert (cached.status_code, cached.content, cached.headers["etag"]) == (304, b"", etag)
+    since = api.client.get(path, headers={"If-Modified-Since": headers["last-modified"]})
+    assert since.status_code == 304
+    assert api.client.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
+
+    head = api.client.get(path, headers={"Range": "bytes=0-9"})
+    assert (head.status_code, head.content) == (206, data[:10])
+    assert head.headers["content-range"] == f"bytes 0-9/{len(data)}"
+    assert head.headers["content-type"] == "image/jpeg" and head.headers["etag"] == etag
+    tail = api.client.get(path, headers={"Range": "bytes=-5", "If-Range": etag})
+    assert (tail.status_code, tail.content) == (206, data[-5:])
+    stale = api.client.get(path, headers={"Range": "bytes=0-9", "If-Range": '"older"'})
+    assert (stale.status_code, stale.content) == (200, data)
+    past = api.client.get(path, headers={"Range": f"bytes={len(data)}-"})
+    assert past.status_code == 416 and past.headers["content-range"] == f"bytes */{len(data)}"
+    several = api.client.get(path, headers={"Range": "bytes=0-1,4-5"})
+    assert (several.status_code, several.content) == (200, data)  # answered whole
+
+    api.stop()
+    again = serve_factory(workers=0, DARKROOM_DIALECTS="thumbforge").client.get(path)
+    assert again.content == data
+    assert (again.headers["etag"], again.headers["last-modified"]) == (
+        etag, headers["last-modified"]
+    )  # fmt: skip
+
+
+@on_sqlite
 @pytest.mark.parametrize("mode", ["allow-retry", "reuse-completed", "reject-active"])
 def test_a_url_submitted_again(serve_factory: Any, loopback: LoopbackServer, mode: str) -> None:
     api = serve_factory(
@@ -140,6 +227,11 @@ def test_a_url_submitted_again(serve_factory: Any, loopback: LoopbackServer, mod
         assert again.json()["id"] == first["id"] and again.json()["status"] == "completed"
     else:
         assert again.json()["id"] != first["id"] and again.json()["status"] == "pending"
+    _settled(api, again.json()["id"])
+    in_batch = api.client.post("/v1/images/batch", json={"urls": [url]}).json()
+    assert (in_batch["duplicates"], in_batch["failed"]) == ([], [])
+    (accepted,) = in_batch["accepted"]  # the newest job is completed: no active duplicate
+    assert (accepted["id"] == first["id"]) is (mode == "reuse-completed")
 
     if mode == "reject-active":
 

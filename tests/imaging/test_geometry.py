@@ -45,3 +45,13 @@ def test_snapping_stays_inside_the_image() -> None:
 )
 def test_jpeg_shrink_keeps_enough_pixels(scale: float, shrink: int) -> None:
     assert jpeg_shrink(scale) == shrink
+
+
+def test_a_thumbnail_enlarges_only_when_asked() -> None:
+    source = Size(200, 100)
+    kept = plan_geometry(Operation.THUMBNAIL, 800, None, Gravity.CENTRE, source)
+    enlarged = plan_geometry(Operation.THUMBNAIL, 800, None, Gravity.CENTRE, source, enlarge=True)
+    boxed = plan_geometry(Operation.THUMBNAIL, 800, 300, Gravity.CENTRE, source, enlarge=True)
+    assert kept.output == Size(200, 100)
+    assert enlarged.output == Size(800, 400)
+    assert boxed.output == Size(600, 300)  # the box's tighter side decides

@@ -19,7 +19,7 @@ from darkroom.api.errors import error_responses
 from darkroom.api.schemas import job_out
 from darkroom.jobs.errors import NotFound
 from darkroom.jobs.model import Job
-from darkroom.jobs.service import JobService
+from darkroom.service import JobService
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 

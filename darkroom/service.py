@@ -1,4 +1,6 @@
-"""The job service: what the API asks of jobs, over the store and the blob store."""
+"""The job service: what the API and the dialects ask of jobs, over the store, the blob
+store and the queue. It sits above the job domain (darkroom.jobs), which knows none of
+them."""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ from darkroom.dialects.registry import (
     background_services,
     effect_handlers,
     install,
+    schemas,
     unclaimed,
     webhook_bodies,
 )
@@ -43,7 +44,7 @@ def create_app(
             if pool is not None:
                 pool.notify()
 
-        parts = build(settings, on_submitted=wake_workers)
+        parts = build(settings, on_submitted=wake_workers, schemas=schemas(dialects))
         pool = WorkerPool(settings, parts.store, pool_size) if pool_size > 0 else None
         app.state.settings = settings
         app.state.blobs = parts.blobs

@@ -93,7 +93,12 @@ def worker(concurrency: int | None) -> None:
     SIGTERM or Ctrl-C lets running jobs finish before exiting."""
     from darkroom.background import Background
     from darkroom.compose import build
-    from darkroom.dialects.registry import background_services, effect_handlers, webhook_bodies
+    from darkroom.dialects.registry import (
+        background_services,
+        effect_handlers,
+        schemas,
+        webhook_bodies,
+    )
     from darkroom.worker.pool import WorkerPool
 
     settings, dialects = _settings_and_dialects()
@@ -107,7 +112,7 @@ def worker(concurrency: int | None) -> None:
         if pool is not None:
             pool.notify()
 
-    parts = build(settings, on_submitted=wake_workers)
+    parts = build(settings, on_submitted=wake_workers, schemas=schemas(dialects))
     pool = WorkerPool(settings, parts.store, size)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -17,6 +17,7 @@ from darkroom.outbound import AllowList, OutboundGuard
 from darkroom.queue import JobQueue, open_queue
 from darkroom.service import JobService
 from darkroom.store import JobStore, open_engine
+from darkroom.store.migrate import Schema, upgrade
 from darkroom.store.webhooks import WebhookStore
 
 
@@ -39,10 +40,18 @@ class Parts:
         self.engine.dispose()
 
 
-def build(settings: Settings, *, on_submitted: Callable[[], None] | None = None) -> Parts:
+def build(
+    settings: Settings,
+    *,
+    on_submitted: Callable[[], None] | None = None,
+    schemas: Sequence[Schema] = (),
+) -> Parts:
     """The parts of a process that serves or submits jobs; ``on_submitted`` is called
-    after each submission (to wake this process's own workers)."""
+    after each submission (to wake this process's own workers). The database is migrated
+    to the core's schema and to each of ``schemas`` (the enabled dialects')."""
     engine = open_engine(settings.resolved_database_url())
+    for schema in schemas:
+        upgrade(engine, schema)
     store = JobStore(engine)
     blobs = open_blobs(settings.resolved_storage_url(), **settings.blob_options())
     queue = open_queue(settings, store, consumer=f"api-{process_name()}")

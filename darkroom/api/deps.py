@@ -36,11 +36,22 @@ async def _pool(request: Request) -> WorkerPool | None:
     return pool
 
 
+def public_base(request: Request, public_url: str | None) -> str:
+    """The absolute base clients reach this API at, for links in answers (the native API's
+    and the dialects'): DARKROOM_PUBLIC_URL, else the scheme (X-Forwarded-Proto when a
+    proxy set it), the Host the request was sent to, and the app's root path. Links made
+    outside a request use Settings.link_base."""
+    if public_url:
+        return public_url.rstrip("/")
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip()
+    scheme = forwarded or request.url.scheme
+    host = request.headers.get("host") or request.url.netloc
+    return f"{scheme}://{host}{request.scope.get('root_path', '')}".rstrip("/")
+
+
 async def _base_url(request: Request) -> str:
     settings: Settings = request.app.state.settings
-    if settings.public_url:
-        return settings.public_url.rstrip("/")
-    return str(request.base_url).rstrip("/")
+    return public_base(request, settings.public_url)
 
 
 async def _admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:

@@ -19,6 +19,7 @@ from darkroom.jobs.effects import EffectHandler
 from darkroom.jobs.errors import NotFound, ServiceError
 from darkroom.jobs.model import Job
 from darkroom.service import JobService
+from darkroom.store.migrate import Schema
 
 # The label every job a dialect submits carries: the dialect's name.
 DIALECT_LABEL = "dialect"
@@ -41,6 +42,7 @@ class Dialect(Protocol):
     name: str  # as DARKROOM_DIALECTS names it
     seed: str  # the document in ../shared/seeds/ it follows
     default_prefix: str  # where its routes go unless DARKROOM_DIALECTS says otherwise
+    schema: Schema | None  # its own tables and migrations, if it keeps records
 
     def settings(self) -> dict[str, Any]:
         """darkroom settings its system's variables stand for (``{"port": 8080}``); a
@@ -112,6 +114,7 @@ class DialectDefaults:
     variables, darkroom's own webhook body, nothing run in the background, no effects."""
 
     default_prefix = ""
+    schema: Schema | None = None
 
     def settings(self) -> dict[str, Any]:
         return {}
@@ -170,17 +173,6 @@ def rfc3339(ts: float | None) -> str | None:
 def iso_utc(ts: float) -> str:
     """UTC with microseconds, as pydantic writes an aware datetime: …T10:00:00.123456Z."""
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
-
-
-def base_url(request: Request, public_url: str | None) -> str:
-    """The absolute base clients reach this API at: DARKROOM_PUBLIC_URL, else the scheme
-    (X-Forwarded-Proto when a proxy set it) and the Host the request was sent to."""
-    if public_url:
-        return public_url.rstrip("/")
-    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip()
-    scheme = forwarded or request.url.scheme
-    host = request.headers.get("host") or request.url.netloc
-    return f"{scheme}://{host}"
 
 
 def own_job(service: JobService, job_id: str, dialect: str, not_found: str) -> Job:

@@ -52,6 +52,7 @@ from darkroom.dialects.greenvue_records import (
     ScheduledJob,
     ScheduledJobs,
 )
+from darkroom.dialects.greenvue_schema import SCHEMA
 from darkroom.jobs.effects import EffectFailed, EffectHandler
 from darkroom.jobs.errors import NotFound, ServiceError
 from darkroom.jobs.model import Job
@@ -60,6 +61,7 @@ from darkroom.jobs.spec import JobOptions, OutputIn
 from darkroom.jobs.status import JobStatus
 from darkroom.periodic import Periodic
 from darkroom.service import JobService
+from darkroom.store.migrate import Schema
 
 log = logging.getLogger("darkroom.dialects.greenvue")
 
@@ -306,6 +308,7 @@ def _job_view(job: ScheduledJob, running: bool) -> dict[str, Any]:
 class GreenVue(DialectDefaults):
     name = NAME
     seed = "002"
+    schema: Schema | None = SCHEMA
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.variables: Variables = Variables.read(environ)

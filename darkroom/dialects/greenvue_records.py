@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from darkroom.dialects.greenvue_schema import background_jobs, listing_images
 from darkroom.store.database import reader_of
-from darkroom.store.tables import background_jobs, listing_images
 
 PENDING, PROCESSING, PROCESSED, RETRY, FAILED = (
     "pending",

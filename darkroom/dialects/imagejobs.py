@@ -51,6 +51,7 @@ from darkroom.dialects.imagejobs_records import (
     js_time,
     new_id,
 )
+from darkroom.dialects.imagejobs_schema import SCHEMA
 from darkroom.dialects.imagejobs_worker import (
     EFFECT,
     OutcomeRecorder,
@@ -62,6 +63,7 @@ from darkroom.jobs.effects import EffectHandler
 from darkroom.jobs.errors import NotFound, ServiceError
 from darkroom.outbound import outbound_client
 from darkroom.service import JobService
+from darkroom.store.migrate import Schema
 
 NAME = "imagejobs"
 OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")
@@ -121,6 +123,7 @@ def _ok(data: Any, status: int = 200) -> JSONResponse:
 class ImageJobs(DialectDefaults):
     name = NAME
     seed = "001"
+    schema: Schema | None = SCHEMA
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.variables: Variables = Variables.read(environ)

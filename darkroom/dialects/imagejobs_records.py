@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
+from darkroom.dialects.imagejobs_schema import image_jobs
 from darkroom.store.database import reader_of
-from darkroom.store.tables import image_jobs
 
 PENDING, PROCESSING, COMPLETED, FAILED = "PENDING", "PROCESSING", "COMPLETED", "FAILED"
 STATUSES = (PENDING, PROCESSING, COMPLETED, FAILED)

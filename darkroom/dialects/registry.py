@@ -18,6 +18,7 @@ from darkroom.dialects.smartcrop import SmartCrop
 from darkroom.dialects.thumbforge import ThumbForge
 from darkroom.jobs.effects import EffectHandler
 from darkroom.service import JobService
+from darkroom.store.migrate import Schema
 from darkroom.webhooks.payload import BodyBuilder
 
 KNOWN: dict[str, Callable[[Mapping[str, str]], Dialect]] = {
@@ -112,6 +113,11 @@ def unclaimed(router: APIRouter, claimed: set[tuple[str, str]]) -> APIRouter:
             continue
         kept.routes.append(route)
     return kept
+
+
+def schemas(dialects: Sequence[Enabled]) -> list[Schema]:
+    """The dialects' own schemas, migrated where they are enabled."""
+    return [e.dialect.schema for e in dialects if e.dialect.schema is not None]
 
 
 def background_services(dialects: Sequence[Enabled], service: JobService) -> list[Service]:

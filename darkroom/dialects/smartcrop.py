@@ -29,7 +29,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
+from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep, public_base
 from darkroom.api.output_files import finished_output, media_type, output_bytes, resized_output
 from darkroom.blobs import BlobStore
 from darkroom.config import Settings
@@ -38,7 +38,6 @@ from darkroom.dialects.base import (
     BadRequest,
     DialectDefaults,
     SeedVariables,
-    base_url,
     message_errors,
     own_job,
     rfc3339,
@@ -666,7 +665,7 @@ class SmartCrop(DialectDefaults):
             if not isinstance(raw, dict):
                 raise BadRequest("invalid JSON body")
             body = ThumbnailIn.model_validate(raw)
-            base = base_url(request, settings.public_url)
+            base = public_base(request, settings.public_url)
 
             def enqueue() -> tuple[Job, int, int]:
                 # looks for the server paths and decodes the inline images: off the loop

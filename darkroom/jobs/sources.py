@@ -41,7 +41,8 @@ def decode_base64(text: str, *, max_bytes: int) -> bytes:
 
 
 def resolve_input_path(root: Path | None, relative: str) -> Path:
-    """The file ``relative`` names inside ``root``; refuses anything outside it."""
+    """The file ``relative`` names inside ``root``; refuses anything outside it. The one
+    check of a path source: at submission, in the worker, and in the dialects."""
     if root is None:
         raise InvalidRequest(
             "path sources are disabled; set DARKROOM_INPUT_ROOT to allow them",
@@ -49,12 +50,17 @@ def resolve_input_path(root: Path | None, relative: str) -> Path:
             status_code=403,
         )
     base = root.resolve()
-    candidate = (base / relative).resolve()
-    if not candidate.is_relative_to(base):
+    try:
+        candidate = (base / relative).resolve()
+        inside = candidate.is_relative_to(base)
+        found = inside and candidate.is_file()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+        raise InvalidRequest(f"path is not a valid file name: {exc}", code="invalid_path") from exc
+    if not inside:
         raise InvalidRequest(
             "path is outside the allowed input folder", code="path_not_allowed", status_code=403
         )
-    if not candidate.is_file():
+    if not found:
         raise NotFound(f"no such file in the input folder: {relative}")
     return candidate
 

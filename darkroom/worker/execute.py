@@ -12,7 +12,9 @@ import httpx
 from darkroom import imaging
 from darkroom.blobs import BlobStore
 from darkroom.jobs import keys
+from darkroom.jobs.errors import ServiceError
 from darkroom.jobs.model import Job
+from darkroom.jobs.sources import resolve_input_path
 from darkroom.jobs.spec import OutputIn, output_name, pair_spec
 from darkroom.outbound import OutboundGuard
 from darkroom.smart import Analyzer
@@ -37,12 +39,10 @@ class SourceLoader:
             path = self.blobs.local_path(source["key"])
             return _read_if_small(path) if path else self.blobs.get(source["key"])
         if kind == "path":
-            if self.input_root is None:
-                raise FetchError("source_unavailable", "this worker has no DARKROOM_INPUT_ROOT")
-            relative: str = source["path"]
-            path = (self.input_root / relative).resolve()
-            if not path.is_relative_to(self.input_root.resolve()):
-                raise FetchError("source_unavailable", "path outside the input folder")
+            try:
+                path = resolve_input_path(self.input_root, source["path"])
+            except ServiceError as exc:  # this worker's folder lacks it, or has none
+                raise FetchError("source_unavailable", exc.message) from exc
             return _read_if_small(path)
         return download(
             self.http,

@@ -109,3 +109,10 @@ def test_input_paths_stay_inside_the_root(tmp_path: Path) -> None:
         resolve_input_path(root, "nope.jpg")
     with pytest.raises(InvalidRequest):
         resolve_input_path(None, "sub/a.jpg")
+
+
+def test_a_path_that_is_no_file_name_is_refused_plainly(tmp_path: Path) -> None:
+    for bad in ("x" * 5000 + ".jpg", "a\x00b.jpg"):
+        with pytest.raises(InvalidRequest) as info:
+            resolve_input_path(tmp_path, bad)
+        assert (info.value.code, info.value.status_code) == ("invalid_path", 422)

@@ -10,9 +10,12 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import Connection
 
+from darkroom.dialects.greenvue_schema import SCHEMA as GREENVUE
+from darkroom.dialects.imagejobs_schema import SCHEMA as IMAGEJOBS
 from darkroom.store import open_engine
-from darkroom.store.migrate import FIRST_REVISION, alembic_config
+from darkroom.store.migrate import FIRST_REVISION, Schema, alembic_config, upgrade
 from darkroom.store.tables import metadata
 
 
@@ -56,3 +59,48 @@ def test_a_database_made_before_migrations_is_adopted(tmp_path: Path) -> None:
     engine = open_engine(url)
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() is not None
+
+
+@pytest.mark.parametrize("schema", [IMAGEJOBS, GREENVUE], ids=["imagejobs", "greenvue"])
+def test_a_dialect_migrates_its_own_tables(database_url: str, schema: Schema) -> None:
+    """A dialect's tables are made by its own migrations, recorded in its own version
+    table; the core's schema has none of them."""
+    engine = open_engine(database_url)
+    with engine.connect() as conn:
+        core_tables = set(inspect(conn).get_table_names())
+    assert not core_tables & set(schema.metadata.tables)
+    upgrade(engine, schema)
+    upgrade(engine, schema)  # a second process starting finds nothing to do
+    with engine.connect() as conn:
+        assert _differences(conn, schema) == []
+        versions = conn.execute(text(f"SELECT version_num FROM {schema.version_table}"))
+        assert [v for (v,) in versions] == ["0001"]
+
+
+def test_a_dialect_adopts_the_tables_the_core_once_made(tmp_path: Path) -> None:
+    """Before dialects had migrations of their own, the core's revisions 0003 and 0004
+    made their tables; such a database keeps its rows."""
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = open_engine(url)
+    IMAGEJOBS.metadata.create_all(engine)  # as the core's old 0003 left them
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO image_jobs VALUES ('a' || hex(randomblob(11)), 'event', 'e1', "
+                "'raw/k', 'u', NULL, NULL, 'PENDING', '', 'f', 'image/jpeg', 1, 0, 0, NULL)"
+            )
+        )
+    upgrade(engine, IMAGEJOBS)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM image_jobs")).scalar_one() == 1
+        assert _differences(conn, IMAGEJOBS) == []
+
+
+def _differences(conn: Connection, schema: Schema) -> list[object]:
+    """How the database differs from ``schema``'s tables, other schemas' tables aside."""
+
+    def own(obj: object, name: str | None, kind: str, reflected: bool, other: object) -> bool:
+        return kind != "table" or name in schema.metadata.tables
+
+    context = MigrationContext.configure(conn, opts={"include_object": own})
+    return list(compare_metadata(context, schema.metadata))

@@ -1,17 +1,5 @@
-"""Alembic environment: runs on the connection that darkroom.store.migrate hands over."""
+"""Alembic environment of the core's schema (darkroom.store.migration_env)."""
 
-from __future__ import annotations
+from darkroom.store.migration_env import run
 
-from alembic import context
-from sqlalchemy.engine import Connection
-
-from darkroom.store.tables import metadata
-
-connection: Connection = context.config.attributes["connection"]
-context.configure(
-    connection=connection,
-    target_metadata=metadata,
-    render_as_batch=connection.dialect.name == "sqlite",
-)
-with context.begin_transaction():
-    context.run_migrations()
+run()

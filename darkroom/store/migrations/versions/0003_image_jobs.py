@@ -1,13 +1,14 @@
-"""The imagejobs dialect's records (seed 001).
+"""Once the imagejobs dialect's table (seed 001); now nothing.
+
+Those tables belong to the dialect, which makes them with migrations of its own
+(darkroom/dialects/*_schema), only where it is enabled. A database this revision filled
+keeps them, and the dialect's first migration adopts them.
 
 Revision ID: 0003
 Revises: 0002
 """
 
 from __future__ import annotations
-
-import sqlalchemy as sa
-from alembic import op
 
 revision = "0003"
 down_revision = "0002"
@@ -16,27 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "image_jobs",
-        sa.Column("id", sa.String(24), primary_key=True),
-        sa.Column("entity_type", sa.String(16), nullable=False),
-        sa.Column("entity_id", sa.String(256), nullable=False),
-        sa.Column("source_key", sa.Text, nullable=False),
-        sa.Column("source_url", sa.Text, nullable=False),
-        sa.Column("output_key", sa.Text),
-        sa.Column("output_url", sa.Text),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("error_msg", sa.Text, nullable=False),
-        sa.Column("original_filename", sa.Text, nullable=False),
-        sa.Column("mimetype", sa.String(128), nullable=False),
-        sa.Column("file_size", sa.Integer, nullable=False),
-        sa.Column("created_at", sa.Float, nullable=False),
-        sa.Column("updated_at", sa.Float, nullable=False),
-        sa.Column("processed_at", sa.Float),
-    )
-    op.create_index("ix_image_jobs_entity", "image_jobs", ["entity_type", "entity_id"])
-    op.create_index("ix_image_jobs_status", "image_jobs", ["status"])
+    pass
 
 
 def downgrade() -> None:
-    op.drop_table("image_jobs")
+    pass

@@ -1,13 +1,14 @@
-"""The greenvue dialect's images and scheduled jobs (seed 002).
+"""Once the greenvue dialect's tables (seed 002); now nothing.
+
+Those tables belong to the dialect, which makes them with migrations of its own
+(darkroom/dialects/*_schema), only where it is enabled. A database this revision filled
+keeps them, and the dialect's first migration adopts them.
 
 Revision ID: 0004
 Revises: 0003
 """
 
 from __future__ import annotations
-
-import sqlalchemy as sa
-from alembic import op
 
 revision = "0004"
 down_revision = "0003"
@@ -16,36 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "listing_images",
-        sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column("listing_title", sa.Text, nullable=False),
-        sa.Column("file_name", sa.Text, nullable=False),
-        sa.Column("source_key", sa.Text, nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("retries", sa.Integer, nullable=False),
-        sa.Column("error", sa.Text, nullable=False),
-        sa.Column("created_at", sa.Float, nullable=False),
-        sa.Column("updated_at", sa.Float, nullable=False),
-        sa.Column("processed_at", sa.Float),
-        sa.Column("lease_expires_at", sa.Float),
-    )
-    op.create_index("ix_listing_images_status", "listing_images", ["status", "created_at"])
-    op.create_table(
-        "background_jobs",
-        sa.Column("id", sa.String(64), primary_key=True),
-        sa.Column("name", sa.Text, nullable=False),
-        sa.Column("description", sa.Text, nullable=False),
-        sa.Column("type", sa.String(32), nullable=False),
-        sa.Column("interval_s", sa.Float, nullable=False),
-        sa.Column("payload", sa.JSON, nullable=False),
-        sa.Column("active", sa.Boolean, nullable=False),
-        sa.Column("created_at", sa.Float, nullable=False),
-        sa.Column("updated_at", sa.Float, nullable=False),
-        sa.Column("last_run_at", sa.Float),
-    )
+    pass
 
 
 def downgrade() -> None:
-    op.drop_table("background_jobs")
-    op.drop_table("listing_images")
+    pass

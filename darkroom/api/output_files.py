@@ -3,6 +3,7 @@ route and the drop-in dialects serve."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -49,36 +50,23 @@ async def output_bytes(
     gif), ``width`` wide (aspect kept, never enlarged) or at ``quality``. Converted
     variants are cached beside the output when DARKROOM_VARIANT_CACHE is on."""
     stored_format = imaging.OutputFormat(str(output["format"]))
-    key = str(output["key"])
     if width is not None and width > settings.max_output_dimension:
         raise from_image_error(
             imaging.OutputTooLarge(f"width is limited to {settings.max_output_dimension} px")
         )
-    try:
-        if target is None and width is None and quality is None:
-            return await run_in_threadpool(blobs.get, key), stored_format
-        target = imaging.OutputFormat(target or stored_format)
-        variant_key = keys.variant_key(
-            job.id, str(output["name"]), f"w{width or 0}-q{quality or 0}", target
-        )
-        if settings.variant_cache:
-            try:
-                return await run_in_threadpool(blobs.get, variant_key), target
-            except BlobNotFound:
-                pass
-        original = await run_in_threadpool(blobs.get, key)
-    except BlobNotFound as exc:
-        raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
-    try:
-        async with _conversions:
-            rendered = await run_in_threadpool(
-                imaging.convert, original, target, width, quality, settings.image_limits()
-            )
-    except imaging.ImageError as exc:
-        raise from_image_error(exc) from exc
-    if settings.variant_cache:
-        await run_in_threadpool(blobs.put, variant_key, rendered.data)
-    return rendered.data, target
+    if target is None and width is None and quality is None:
+        try:
+            return await run_in_threadpool(blobs.get, str(output["key"])), stored_format
+        except BlobNotFound as exc:
+            raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
+    fmt = imaging.OutputFormat(target or stored_format)
+    limits = settings.image_limits()
+
+    def convert(original: bytes) -> imaging.Rendered:
+        return imaging.convert(original, fmt, width, quality, limits)
+
+    name = f"w{width or 0}-q{quality or 0}"
+    return await _variant(blobs, settings, job, output, name, fmt, convert), fmt
 
 
 async def resized_output(
@@ -95,34 +83,51 @@ async def resized_output(
     dialect whose system enlarged), in ``target`` format; cached as a variant when
     DARKROOM_VARIANT_CACHE is on. Raises NotFound when the output is gone, and the
     image errors of a conversion that fails."""
-    fmt = imaging.OutputFormat(target)
     if max(width, height) > settings.max_output_dimension:
         raise from_image_error(
             imaging.OutputTooLarge(f"sides are limited to {settings.max_output_dimension} px")
         )
-    variant = keys.variant_key(job.id, str(output["name"]), f"w{width}x{height}-q{quality}", fmt)
-    try:
-        if settings.variant_cache:
-            try:
-                cached: bytes = await run_in_threadpool(blobs.get, variant)
-                return cached
-            except BlobNotFound:
-                pass
-        stored = await run_in_threadpool(blobs.get, str(output["key"]))
-    except BlobNotFound as exc:
-        raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
+    fmt = imaging.OutputFormat(target)
     spec = imaging.RenderSpec(
         imaging.Operation.RESIZE, width=width, height=height, format=fmt, quality=quality
     )
+    limits = settings.image_limits()
+
+    def resize(original: bytes) -> imaging.Rendered:
+        return imaging.render(original, [spec], limits)[0]
+
+    name = f"w{width}x{height}-q{quality}"
+    return await _variant(blobs, settings, job, output, name, fmt, resize)
+
+
+async def _variant(
+    blobs: BlobStore,
+    settings: Settings,
+    job: Job,
+    output: dict[str, Any],
+    name: str,
+    fmt: imaging.OutputFormat,
+    make: Callable[[bytes], imaging.Rendered],
+) -> bytes:
+    """The output made again by ``make`` (in ``fmt``), kept as variant ``name``."""
+    key = keys.variant_key(job.id, str(output["name"]), name, fmt)
+    try:
+        if settings.variant_cache:
+            try:
+                cached: bytes = await run_in_threadpool(blobs.get, key)
+                return cached
+            except BlobNotFound:
+                pass
+        original = await run_in_threadpool(blobs.get, str(output["key"]))
+    except BlobNotFound as exc:
+        raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
     try:
         async with _conversions:
-            [rendered] = await run_in_threadpool(
-                imaging.render, stored, [spec], settings.image_limits()
-            )
+            rendered = await run_in_threadpool(make, original)
     except imaging.ImageError as exc:
         raise from_image_error(exc) from exc
     if settings.variant_cache:
-        await run_in_threadpool(blobs.put, variant, rendered.data)
+        await run_in_threadpool(blobs.put, key, rendered.data)
     return rendered.data
 
 

@@ -52,7 +52,12 @@ from darkroom.jobs.errors import (
     ServiceError,
 )
 from darkroom.jobs.model import Job
-from darkroom.jobs.sources import IncomingSource, decode_base64, resolve_input_path
+from darkroom.jobs.sources import (
+    INVALID_PATH,
+    IncomingSource,
+    decode_base64,
+    resolve_input_path,
+)
 from darkroom.jobs.spec import JobOptions, OutputIn
 from darkroom.jobs.status import JobStatus
 from darkroom.service import JobService
@@ -324,10 +329,14 @@ def _server_paths(body: ThumbnailIn, root: Path | None) -> tuple[list[str], list
     for path in paths:
         try:
             resolve_input_path(root, path)
-        # NotFound: no such file (or not a file). The others: a name the system cannot
+        # NotFound: no such file (or not a file); invalid_path: a name the system cannot
         # look up (too long, a NUL, a symbolic link loop), which the service's stat
-        # dropped as well.
-        except (NotFound, OSError, ValueError, RuntimeError):
+        # dropped as well. Outside the root stays refused.
+        except NotFound:
+            skipped.append(path)
+        except ServiceError as exc:
+            if exc.code != INVALID_PATH:
+                raise
             skipped.append(path)
         else:
             found.append(path)

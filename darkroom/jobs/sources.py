@@ -40,6 +40,9 @@ def decode_base64(text: str, *, max_bytes: int) -> bytes:
     return data
 
 
+INVALID_PATH = "invalid_path"
+
+
 def resolve_input_path(root: Path | None, relative: str) -> Path:
     """The file ``relative`` names inside ``root``; refuses anything outside it. The one
     check of a path source: at submission, in the worker, and in the dialects."""
@@ -54,8 +57,8 @@ def resolve_input_path(root: Path | None, relative: str) -> Path:
         candidate = (base / relative).resolve()
         inside = candidate.is_relative_to(base)
         found = inside and candidate.is_file()
-    except (OSError, ValueError) as exc:  # a name too long, a NUL byte
-        raise InvalidRequest(f"path is not a valid file name: {exc}", code="invalid_path") from exc
+    except (OSError, ValueError, RuntimeError) as exc:  # too long, a NUL, a symlink loop
+        raise InvalidRequest(f"path is not a valid file name: {exc}", code=INVALID_PATH) from exc
     if not inside:
         raise InvalidRequest(
             "path is outside the allowed input folder", code="path_not_allowed", status_code=403

@@ -79,8 +79,8 @@ class RedisStreamQueue:
         with self._lock:
             for job in taken:
                 self._in_flight[job.id] = message_of.pop(job.id)
-        for job_id, message_id in message_of.items():
-            self._forget_unless_running(message_id, job_id)
+        for message_id in message_of.values():
+            self._forget(message_id)
         return taken or self._claim_from_store(worker_id, lease_s, limit)
 
     def wait(self, timeout_s: float, doorbells: Sequence[Doorbell] = ()) -> bool:
@@ -139,13 +139,13 @@ class RedisStreamQueue:
         )
         return [_entry(message) for _stream, messages in reply or [] for message in messages]
 
-    def _forget_unless_running(self, message_id: str, job_id: str) -> None:
-        """The job could not be claimed. Finished, canceled or gone: the message is done
-        with. Running under another worker's live lease: leave it pending for that worker
-        to acknowledge (or for a takeover if it dies)."""
-        job = self.store.get(job_id)
-        if job is None or job.status.finished:
-            self.redis.xack(self.stream, GROUP, message_id)
+    def _forget(self, message_id: str) -> None:
+        """The job could not be claimed: finished, canceled, gone, not due yet, or running
+        under another worker's live lease (one that may have claimed it from the store,
+        knowing no message to acknowledge). The message is done with either way: the
+        store's lease brings the job back if that worker dies, and its retry comes due
+        in the store's own claim."""
+        self.redis.xack(self.stream, GROUP, message_id)
 
     def _claim_from_store(self, worker_id: str, lease_s: float, limit: int) -> list[Job]:
         if time.monotonic() - self._last_store_claim < self.poll_interval_s:

@@ -136,3 +136,19 @@ def test_batches_are_announced_taken_and_settled_together(
     assert store.succeed_many("w1", {job.id: [] for job in first + rest}) == 10
     q.settle([job.id for job in first + rest])
     assert pending(q) == 0
+
+
+def test_a_job_another_worker_took_from_the_store_leaves_no_message_pending(
+    store: JobStore, redis_server: Redis, stream: str
+) -> None:
+    """Worker b's poll of the store takes the job before worker a claims it by its
+    message: a acknowledges the message (b knows none), and b's lease, not the stream,
+    brings the job back if b dies."""
+    a = queue(store, redis_server, stream, "a")
+    a.take("a", lease_s=30)
+    a.announce([queued(store, "j").id])
+    assert a.wait(5)  # a has read the message
+    [taken] = store.claim("b", limit=1, lease_s=30)  # b's poll of the store
+    assert taken.id == "j"
+    assert a.take("a", lease_s=30) == []
+    assert pending(a) == 0

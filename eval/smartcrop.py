@@ -41,7 +41,8 @@ import pyvips
 from darkroom import imaging
 from darkroom.imaging import Gravity, Limits, Operation, RenderSpec
 from darkroom.smart import Analyzer
-from darkroom.smart.yolo import YoloDetector, YoloSettings
+from darkroom.smart.detectors import open_detector
+from darkroom.smart.yolo import YoloSettings
 
 METHODS = ["centre", "attention", "entropy", "faces", "auto"]
 KEEP = 0.9
@@ -274,7 +275,7 @@ def main() -> None:
         settings = YoloSettings(
             args.yolo_model, args.yolo_device, args.yolo_confidence, args.yolo_image_size
         )
-        analyzer = Analyzer(partial(YoloDetector, settings))
+        analyzer = Analyzer(partial(open_detector, settings))
         print(f"auto and pages with {analyzer.detector()!r}")
     generated = generated_cases(args.cases)
     report("generated", generated, run(generated, analyzer))

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import DarkroomProcess, LoopbackServer, darkroom_env, free_port
+from tests.onnx_models import candidates_model
 from tests.servers import S3, Postgres, Redis
-from tests.yolo_models import build_model
+from tests.yolo_models import YOLO_EXTRA, build_model
 
 
 @pytest.fixture(scope="session")
@@ -104,9 +105,27 @@ def server(serve_factory: object) -> DarkroomProcess:
 def yolo_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Random-weight YOLO models: "objects" (80 classes named "0" to "79"), "text" (class 0 named
     "speech bubble") and "classify" (a classifier, which gives no boxes)."""
+    pytest.importorskip("ultralytics", reason=YOLO_EXTRA)
     folder = tmp_path_factory.mktemp("yolo")
     return {
         "objects": build_model("yolov8n.yaml", folder / "objects.pt"),
         "text": build_model("yolov8n.yaml", folder / "text.pt", first_class="speech bubble"),
         "classify": build_model("yolov8n-cls.yaml", folder / "classify.pt"),
+    }
+
+
+@pytest.fixture(scope="session")
+def onnx_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """YOLO-shaped ONNX models with known answers (tests/onnx_models.py): "objects" finds a
+    person near the right edge of any picture; "text" finds two speech bubbles."""
+    folder = tmp_path_factory.mktemp("onnx")
+    return {
+        "objects": candidates_model(
+            folder / "objects.onnx", [(56, 32, 8, 8, 1, 0.9)], {0: "speech bubble", 1: "person"}
+        ),
+        "text": candidates_model(
+            folder / "text.onnx",
+            [(16, 16, 12, 8, 0, 0.8), (48, 40, 12, 8, 0, 0.7)],
+            {0: "speech bubble", 1: "person"},
+        ),
     }

@@ -7,6 +7,12 @@ from pathlib import Path
 
 from darkroom.smart.yolo import offline_ultralytics
 
+# Why the .pt tests are skipped without ultralytics, and how to run them.
+YOLO_EXTRA = (
+    "the .pt (ultralytics) path needs the yolo extra: "
+    ".venv/bin/pip install -e '.[test,yolo]' (see README)"
+)
+
 # A random model scores every box about 1.6e-4, all of its first class; below that, it
 # finds boxes in any picture.
 RANDOM_MODEL_CONFIDENCE = "0.0001"

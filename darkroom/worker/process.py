@@ -25,7 +25,7 @@ from darkroom.logs import configure
 from darkroom.outbound import AllowList, OutboundGuard, outbound_client
 from darkroom.queue import JobQueue, open_queue
 from darkroom.smart import Analyzer
-from darkroom.smart.yolo import YoloDetector
+from darkroom.smart.detectors import open_detector
 from darkroom.store import JobStore, open_engine
 from darkroom.worker.execute import PairDefaults, SourceLoader, execute
 from darkroom.worker.fetch import FetchError
@@ -130,7 +130,7 @@ class Worker:
         )
         yolo = settings.yolo()
         # loads its models once: the face model on first use, the object detector at start
-        self.analyzer = Analyzer(partial(YoloDetector, yolo) if yolo is not None else None)
+        self.analyzer = Analyzer(partial(open_detector, yolo) if yolo is not None else None)
         self.pair_defaults = PairDefaults(
             settings.pair_width, settings.pair_gap, settings.pair_skip_edges
         )

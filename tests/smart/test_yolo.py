@@ -1,5 +1,6 @@
-"""The ultralytics path: loading a model file and running it, with models built from
-ultralytics' configs (random weights, nothing downloaded)."""
+"""The ultralytics path (.pt models, the ``yolo`` extra): loading a model file and running
+it, with models built from ultralytics' configs (random weights, nothing downloaded).
+Skipped where the extra is not installed; README says how to run them."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage.data
-import torch
 
 from darkroom.smart import Analyzer, SmartMethod
 from darkroom.smart.yolo import ModelUnusable, YoloDetector, YoloSettings
-from tests.yolo_models import RANDOM_MODEL_CONFIDENCE
+from tests.yolo_models import RANDOM_MODEL_CONFIDENCE, YOLO_EXTRA
+
+torch = pytest.importorskip("torch", reason=YOLO_EXTRA)
 
 LOW = float(RANDOM_MODEL_CONFIDENCE)
 

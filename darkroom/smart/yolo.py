@@ -7,6 +7,7 @@ A model file is a pickle and runs code when loaded: give only files you trust.
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -51,9 +52,7 @@ def offline_ultralytics(config_dir: Path | None = None) -> ModuleType:
         folder = config_dir or Path(tempfile.gettempdir()) / "darkroom-ultralytics"
         folder.mkdir(parents=True, exist_ok=True)
         os.environ["YOLO_CONFIG_DIR"] = str(folder)
-    import ultralytics
-
-    return ultralytics
+    return importlib.import_module("ultralytics")
 
 
 class YoloDetector:

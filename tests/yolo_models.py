@@ -9,8 +9,8 @@ from darkroom.smart.yolo import offline_ultralytics
 
 # Why the .pt tests are skipped without ultralytics, and how to run them.
 YOLO_EXTRA = (
-    "the .pt (ultralytics) path needs the yolo extra: "
-    ".venv/bin/pip install -e '.[test,yolo]' (see README)"
+    "the .pt (ultralytics) path needs the yolo extra: DARKROOM_EXTRAS=test,yolo "
+    "./scripts/test tests/smart/test_yolo.py tests/api/test_object_model.py"
 )
 
 # A random model scores every box about 1.6e-4, all of its first class; below that, it

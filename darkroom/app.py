@@ -42,9 +42,9 @@ def create_app(
 
         def wake_workers() -> None:
             if pool is not None:
-                pool.notify()
+                pool.wake()
 
-        parts = build(settings, on_submitted=wake_workers, schemas=schemas(dialects))
+        parts = build(settings, wake_workers=wake_workers, schemas=schemas(dialects))
         pool = WorkerPool(settings, parts.store, pool_size) if pool_size > 0 else None
         app.state.settings = settings
         app.state.blobs = parts.blobs

@@ -17,7 +17,7 @@ from darkroom.outbound import AllowList, OutboundGuard
 from darkroom.store.effects import EffectStore
 from darkroom.store.webhooks import WebhookStore
 from darkroom.sweeper import RetentionSweeper
-from darkroom.webhooks.payload import BodyBuilder
+from darkroom.webhooks.body import BodyBuilder
 from darkroom.webhooks.sender import WebhookSender
 
 

@@ -110,9 +110,9 @@ def worker(concurrency: int | None) -> None:
 
     def wake_workers() -> None:
         if pool is not None:
-            pool.notify()
+            pool.wake()
 
-    parts = build(settings, on_submitted=wake_workers, schemas=schemas(dialects))
+    parts = build(settings, wake_workers=wake_workers, schemas=schemas(dialects))
     pool = WorkerPool(settings, parts.store, size)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

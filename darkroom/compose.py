@@ -43,10 +43,10 @@ class Parts:
 def build(
     settings: Settings,
     *,
-    on_submitted: Callable[[], None] | None = None,
+    wake_workers: Callable[[], None] | None = None,
     schemas: Sequence[Schema] = (),
 ) -> Parts:
-    """The parts of a process that serves or submits jobs; ``on_submitted`` is called
+    """The parts of a process that serves or submits jobs; ``wake_workers`` is called
     after each submission (to wake this process's own workers). The database is migrated
     to the core's schema and to each of ``schemas`` (the enabled dialects')."""
     engine = open_engine(settings.resolved_database_url())
@@ -62,6 +62,6 @@ def build(
         settings,
         OutboundGuard(AllowList.parse(settings.outbound_allow)),
         WebhookStore(engine),
-        on_submitted=on_submitted,
+        wake_workers=wake_workers,
     )
     return Parts(settings, engine, store, blobs, queue, service)

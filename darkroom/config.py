@@ -118,7 +118,7 @@ class Settings(BaseSettings):
         return secret or None
 
     def link_base(self) -> str:
-        """The base of links made outside a request (webhook payloads)."""
+        """The base of links made outside a request (webhook bodies)."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def sqlite_path(self) -> Path:

@@ -45,7 +45,7 @@ class JobService:
         settings: Settings,
         guard: OutboundGuard,
         webhooks: WebhookStore,
-        on_submitted: Callable[[], None] | None = None,
+        wake_workers: Callable[[], None] | None = None,
     ) -> None:
         self.guard = guard
         self.webhooks = webhooks
@@ -54,7 +54,7 @@ class JobService:
         self.queue = queue
         self.settings = settings
         self.limits = settings.image_limits()
-        self._on_submitted = on_submitted
+        self._wake_workers = wake_workers
 
     def inspect(self, data: bytes) -> SourceFacts:
         """What an image's header says (format, displayed size, …), within the configured
@@ -253,8 +253,8 @@ class JobService:
 
     def _announce(self, job_id: str) -> None:
         self.queue.announce([job_id])
-        if self._on_submitted is not None:
-            self._on_submitted()
+        if self._wake_workers is not None:
+            self._wake_workers()
 
     def stats(self) -> Stats:
         return self.store.stats(worker_window_s=self.settings.lease_s)

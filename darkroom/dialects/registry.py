@@ -19,7 +19,7 @@ from darkroom.dialects.thumbforge import ThumbForge
 from darkroom.jobs.effects import EffectHandler
 from darkroom.service import JobService
 from darkroom.store.migrate import Schema
-from darkroom.webhooks.payload import BodyBuilder
+from darkroom.webhooks.body import BodyBuilder
 
 KNOWN: dict[str, Callable[[Mapping[str, str]], Dialect]] = {
     "smartcrop": SmartCrop,

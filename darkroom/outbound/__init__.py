@@ -1,4 +1,6 @@
-"""Requests darkroom makes to addresses its users name: source URLs and webhooks."""
+"""The SSRF guard: requests darkroom makes to addresses its users name (source URLs,
+webhooks) reach only public addresses, unless DARKROOM_OUTBOUND_ALLOW opens others
+(docs/security.md)."""
 
 from darkroom.outbound.addresses import AllowList, refusal_reason
 from darkroom.outbound.guard import (

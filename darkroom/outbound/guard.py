@@ -1,5 +1,6 @@
-"""Resolve a URL's host once, refuse forbidden addresses, and pin the request to the
-address that was checked, so that a second lookup cannot answer differently."""
+"""The SSRF guard: resolve a URL's host once, refuse forbidden addresses, and pin the
+request to the address that was checked, so that a second lookup (DNS rebinding) cannot
+answer differently."""
 
 from __future__ import annotations
 

@@ -239,7 +239,7 @@ def _schedule_succeeded(conn: Connection, rows: Sequence[Any]) -> None:
     schedule_effects(conn, [(r[0], r[2], JobStatus.SUCCEEDED.value) for r in rows])
 
 
-def _announce_work(conn: Connection) -> None:
+def _wake_workers(conn: Connection) -> None:
     """Wake listening workers when this transaction commits (PostgreSQL); SQLite's poll."""
     if conn.dialect.name == "postgresql":
         conn.execute(NOTIFY_JOBS)
@@ -291,7 +291,7 @@ class JobStore:
             conn.execute(insert(jobs), _insert_rows(new_jobs))
             if labels:
                 conn.execute(insert(job_labels), labels)
-            _announce_work(conn)
+            _wake_workers(conn)
 
     def insert(self, job: Job) -> Job:
         """Insert ``job``; with an idempotency key already used, return the stored job."""
@@ -303,7 +303,7 @@ class JobStore:
                         insert(job_labels),
                         [{"job_id": job.id, "key": k, "value": v} for k, v in job.labels.items()],
                     )
-                _announce_work(conn)
+                _wake_workers(conn)
             return job
         except IntegrityError:
             if job.idempotency_key is None:
@@ -390,7 +390,7 @@ class JobStore:
                 .first()
             )
             if row is not None and values.get("status") == JobStatus.QUEUED.value:
-                _announce_work(conn)
+                _wake_workers(conn)
         return _row_to_job(row) if row else None
 
     def cancel(self, job_id: str) -> Job | None:

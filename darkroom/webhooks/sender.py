@@ -22,7 +22,7 @@ from darkroom.outbound import ForbiddenDestination, OutboundGuard, Unresolvable,
 from darkroom.outbox import OutboxLoop
 from darkroom.store import JobStore
 from darkroom.store.webhooks import WebhookStore
-from darkroom.webhooks.payload import BodyBuilder, DefaultBodyBuilder
+from darkroom.webhooks.body import BodyBuilder, DefaultBodyBuilder
 from darkroom.webhooks.signing import signature_headers
 
 log = logging.getLogger("darkroom.webhooks")

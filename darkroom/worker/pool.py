@@ -63,7 +63,7 @@ class WorkerPool:
         with self._lock:
             return [s.process.pid for s in self._slots if s.process.pid is not None]
 
-    def notify(self) -> None:
+    def wake(self) -> None:
         """Wake idle workers: a job was submitted. Rung under the lock, so no pipe is
         closed meanwhile (its descriptor reused); the writes never block."""
         with self._lock:

@@ -217,11 +217,10 @@ class JobService:
         log.info("webhook to be sent again", extra={"job_id": job_id})
         return job
 
-    def list_jobs(self, filters: JobFilter, *, limit: int, cursor: str | None) -> JobPage:
-        try:
-            return self.store.list_jobs(filters, limit=limit, cursor=cursor)
-        except (ValueError, TypeError) as exc:
-            raise InvalidRequest("cursor is not valid", code="invalid_cursor") from exc
+    def list_jobs(
+        self, filters: JobFilter, *, limit: int, after: tuple[float, str] | None = None
+    ) -> JobPage:
+        return self.store.list_jobs(filters, limit=limit, after=after)
 
     def queue_position(self, job: Job) -> int | None:
         return self.store.queue_position(job)

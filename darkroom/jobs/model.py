@@ -48,7 +48,7 @@ class Job:
 @dataclass(frozen=True)
 class JobPage:
     jobs: list[Job]
-    next_cursor: str | None
+    more: bool  # jobs beyond the last of this page match too
 
 
 @dataclass(frozen=True)

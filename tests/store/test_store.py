@@ -115,12 +115,15 @@ def test_idempotency_key_returns_existing(store: JobStore) -> None:
 def test_list_by_label_and_status(store: JobStore) -> None:
     store.insert(new_job("a", 1.0, labels={"team": "x"}))
     store.insert(new_job("b", 2.0, labels={"team": "y"}))
-    page = store.list_jobs(JobFilter(labels={"team": "y"}), limit=10, cursor=None)
+    page = store.list_jobs(JobFilter(labels={"team": "y"}), limit=10)
     assert [j.id for j in page.jobs] == ["b"]
-    page = store.list_jobs(JobFilter(status=JobStatus.QUEUED), limit=1, cursor=None)
-    assert [j.id for j in page.jobs] == ["b"] and page.next_cursor
-    page = store.list_jobs(JobFilter(status=JobStatus.QUEUED), limit=1, cursor=page.next_cursor)
-    assert [j.id for j in page.jobs] == ["a"] and page.next_cursor is None
+    page = store.list_jobs(JobFilter(status=JobStatus.QUEUED), limit=1)
+    assert [j.id for j in page.jobs] == ["b"] and page.more
+    last = page.jobs[-1]
+    page = store.list_jobs(
+        JobFilter(status=JobStatus.QUEUED), limit=1, after=(last.created_at, last.id)
+    )
+    assert [j.id for j in page.jobs] == ["a"] and not page.more
 
 
 def test_stats(store: JobStore) -> None:

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from darkroom.api.cursors import decode_cursor, encode_cursor
 from darkroom.api.deps import BaseUrlDep, ServiceDep, SettingsDep
 from darkroom.api.errors import error_responses, validation_details
 from darkroom.api.openapi import schema_ref
@@ -197,12 +198,12 @@ def list_jobs(
             labels=labels,
         ),
         limit=limit,
-        cursor=cursor,
+        after=decode_cursor(cursor) if cursor else None,
     )
     deliveries = service.deliveries(page.jobs)
     return JobList(
         jobs=[job_out(j, base_url, None, deliveries.get(j.id)) for j in page.jobs],
-        next_cursor=page.next_cursor,
+        next_cursor=encode_cursor(page.jobs[-1]) if page.more else None,
     )
 
 

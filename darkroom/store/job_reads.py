@@ -1,0 +1,103 @@
+"""Reading job rows: one job, pages of them, counts and positions."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import (
+    Engine,
+    and_,
+    func,
+    or_,
+    select,
+)
+
+from darkroom.jobs.model import Job, JobFilter, JobPage
+from darkroom.jobs.status import JobStatus
+from darkroom.store.job_statements import (
+    JOBS_AHEAD,
+    filtered,
+    row_to_job,
+)
+from darkroom.store.tables import jobs
+
+
+class JobReads:
+    """The store's reads; transactions that only read begin deferred (SQLite)."""
+
+    reader: Engine
+
+    def get(self, job_id: str) -> Job | None:
+        with self.reader.connect() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+        return row_to_job(row) if row else None
+
+    def get_by_idempotency_key(self, key: str) -> Job | None:
+        with self.reader.connect() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.idempotency_key == key)).mappings().first()
+        return row_to_job(row) if row else None
+
+    def list_jobs(
+        self, filters: JobFilter, *, limit: int, after: tuple[float, str] | None = None
+    ) -> JobPage:
+        """Newest first; ``after``: the (created_at, id) of the last job of the page before."""
+        query = filtered(select(jobs), filters)
+        if after is not None:
+            after_created, after_id = after
+            query = query.where(
+                or_(
+                    jobs.c.created_at < after_created,
+                    and_(jobs.c.created_at == after_created, jobs.c.id < after_id),
+                )
+            )
+        query = query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit + 1)
+        with self.reader.connect() as conn:
+            found = [row_to_job(r) for r in conn.execute(query).mappings()]
+        return JobPage(jobs=found[:limit], more=len(found) > limit)
+
+    def list_offset(self, filters: JobFilter, *, limit: int, offset: int) -> tuple[list[Job], int]:
+        """A page of jobs, newest first, by offset; and how many match in all."""
+        query = filtered(select(jobs), filters)
+        query = query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
+        counting = filtered(select(func.count()).select_from(jobs), filters)
+        with self.reader.connect() as conn:
+            total = int(conn.execute(counting).scalar_one())
+            rows = conn.execute(query.limit(limit).offset(offset)).mappings()
+            return [row_to_job(r) for r in rows], total
+
+    def status_counts(self, labels: dict[str, str]) -> dict[JobStatus, int]:
+        """Jobs with these labels (not expired), per status; every status is present."""
+        query = filtered(
+            select(jobs.c.status, func.count()).select_from(jobs), JobFilter(labels=labels)
+        ).group_by(jobs.c.status)
+        counts = dict.fromkeys(JobStatus, 0)
+        with self.reader.connect() as conn:
+            for status, count in conn.execute(query).all():
+                counts[JobStatus(status)] = int(count)
+        return counts
+
+    def queue_position(self, job: Job) -> int | None:
+        """1 for the next job to run; None when the job is not waiting."""
+        if job.status is not JobStatus.QUEUED:
+            return None
+        params = {"available": job.available_at, "created": job.created_at}
+        with self.reader.connect() as conn:
+            ahead = conn.execute(JOBS_AHEAD, params).scalar_one()
+        return int(ahead) + 1
+
+    def owned_by(self, worker_id: str) -> list[Job]:
+        with self.reader.connect() as conn:
+            rows = conn.execute(select(jobs).where(jobs.c.lease_owner == worker_id)).mappings()
+            return [row_to_job(r) for r in rows]
+
+    def due_to_expire(self, *, limit: int) -> list[str]:
+        """Ids of finished jobs whose retention has run out and that are not yet expired."""
+        now = time.time()
+        with self.reader.connect() as conn:
+            rows = conn.execute(
+                select(jobs.c.id)
+                .where(jobs.c.expires_at < now, jobs.c.expired_at.is_(None))
+                .order_by(jobs.c.expires_at)
+                .limit(limit)
+            ).all()
+        return [r[0] for r in rows]

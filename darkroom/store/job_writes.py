@@ -1,0 +1,379 @@
+"""Changing job rows: inserts, client-driven changes, the workers' claims, leases and
+outcomes (each with its webhook delivery and effects), and retention. Every state
+change is one short transaction."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Engine,
+    Update,
+    delete,
+    insert,
+    null,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from darkroom.jobs.model import Job
+from darkroom.jobs.status import JobStatus
+from darkroom.store.effects import schedule_effects
+from darkroom.store.job_reads import JobReads
+from darkroom.store.job_statements import (
+    SEQUENTIAL_LOCK,
+    SUCCEED,
+    facts_values,
+    finished,
+    insert_rows,
+    row_to_job,
+    schedule_failed,
+    schedule_succeeded,
+    succeeded,
+    wake_workers,
+)
+from darkroom.store.tables import job_effects, job_labels, jobs, webhook_deliveries, workers
+
+
+class JobWrites(JobReads):
+    """The store's writes."""
+
+    engine: Engine
+    sequential: bool
+    claim_statement: Update
+    claim_named_statement: Update
+
+    def insert_many(self, new_jobs: Sequence[Job]) -> None:
+        """Insert many new jobs (no idempotency keys) in one transaction."""
+        if any(job.idempotency_key is not None for job in new_jobs):
+            raise ValueError("insert_many takes jobs without idempotency keys")
+        labels = [
+            {"job_id": job.id, "key": k, "value": v}
+            for job in new_jobs
+            for k, v in job.labels.items()
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(insert(jobs), insert_rows(new_jobs))
+            if labels:
+                conn.execute(insert(job_labels), labels)
+            wake_workers(conn)
+
+    def insert(self, job: Job) -> Job:
+        """Insert ``job``; with an idempotency key already used, return the stored job."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(jobs), insert_rows([job])[0])
+                if job.labels:
+                    conn.execute(
+                        insert(job_labels),
+                        [{"job_id": job.id, "key": k, "value": v} for k, v in job.labels.items()],
+                    )
+                wake_workers(conn)
+            return job
+        except IntegrityError:
+            if job.idempotency_key is None:
+                raise
+            existing = self.get_by_idempotency_key(job.idempotency_key)
+            if existing is None:
+                raise
+            return existing
+
+    def _update_returning(
+        self, job_id: str, where: Iterable[Any], values: dict[str, Any]
+    ) -> Job | None:
+        values = {**values, "updated_at": time.time()}
+        with self.engine.begin() as conn:
+            row = (
+                conn.execute(
+                    update(jobs)
+                    .where(jobs.c.id == job_id, *where)
+                    .values(**values)
+                    .returning(*jobs.c)
+                )
+                .mappings()
+                .first()
+            )
+            if row is not None and values.get("status") == JobStatus.QUEUED.value:
+                wake_workers(conn)
+        return row_to_job(row) if row else None
+
+    def cancel(self, job_id: str) -> Job | None:
+        """Cancel a job that has not finished; None when it had already finished. Its
+        effects are scheduled with the cancellation (no webhook is sent for it)."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            row = (
+                conn.execute(
+                    update(jobs)
+                    .where(
+                        jobs.c.id == job_id,
+                        jobs.c.status.in_([JobStatus.QUEUED.value, JobStatus.PROCESSING.value]),
+                    )
+                    .values(
+                        status=JobStatus.CANCELED.value,
+                        **finished(now),
+                        updated_at=now,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                    )
+                    .returning(*jobs.c)
+                )
+                .mappings()
+                .first()
+            )
+            if row is not None:
+                schedule_effects(conn, [(job_id, row["effects"], JobStatus.CANCELED.value)])
+        return row_to_job(row) if row else None
+
+    def mark_artifacts_deleted(self, job_id: str) -> Job | None:
+        return self._update_returning(job_id, [], {"artifacts_deleted": True})
+
+    def requeue_failed(self, job_id: str) -> Job | None:
+        now = time.time()
+        return self._update_returning(
+            job_id,
+            [jobs.c.status == JobStatus.FAILED.value, jobs.c.artifacts_deleted.is_(False)],
+            {
+                "status": JobStatus.QUEUED.value,
+                "available_at": now,
+                "attempts": 0,
+                "progress": 0,
+                "error_code": None,
+                "error_message": None,
+                "finished_at": None,
+                "started_at": None,
+                "expires_at": None,
+            },
+        )
+
+    def claim(self, worker_id: str, *, limit: int, lease_s: float) -> list[Job]:
+        """Take up to ``limit`` runnable jobs: queued and due, or processing with a dead lease.
+
+        Rows are locked with SKIP LOCKED where the database has it, so concurrent claimers
+        never take the same job; SQLite serialises writers instead.
+        """
+        now = time.time()
+        if self.sequential:
+            limit = 1
+        params = {"now": now, "limit": limit, "worker": worker_id, "until": now + lease_s}
+        with self.engine.begin() as conn:
+            self._serialise_claims(conn)
+            rows = conn.execute(self.claim_statement, params).mappings().all()
+        claimed = [row_to_job(r) for r in rows]
+        claimed.sort(key=lambda j: (j.available_at, j.created_at))
+        return claimed
+
+    def claim_named(self, job_ids: Sequence[str], worker_id: str, *, lease_s: float) -> list[Job]:
+        """Take those of these jobs (a broker named them) that are runnable; the others are
+        finished, canceled, not yet due, or running under another worker's live lease."""
+        if not job_ids:
+            return []
+        now = time.time()
+        if self.sequential:
+            job_ids = list(job_ids)[:1]
+        params = {"now": now, "job_ids": list(job_ids), "worker": worker_id, "until": now + lease_s}
+        with self.engine.begin() as conn:
+            self._serialise_claims(conn)
+            rows = conn.execute(self.claim_named_statement, params).mappings().all()
+        return [row_to_job(row) for row in rows]
+
+    def _serialise_claims(self, conn: Connection) -> None:
+        if self.sequential and conn.dialect.name == "postgresql":
+            conn.execute(SEQUENTIAL_LOCK)
+
+    def fail_lost(self) -> list[Job]:
+        """Fail jobs whose lease expired with no attempts left (their workers kept dying)."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            rows = (
+                conn.execute(
+                    update(jobs)
+                    .where(
+                        jobs.c.status == JobStatus.PROCESSING.value,
+                        jobs.c.lease_expires_at < now,
+                        jobs.c.attempts >= jobs.c.max_attempts,
+                    )
+                    .values(
+                        status=JobStatus.FAILED.value,
+                        error_code="worker_lost",
+                        error_message="the worker running this job stopped answering "
+                        "on every attempt",
+                        updated_at=now,
+                        **finished(now),
+                        lease_owner=None,
+                        lease_expires_at=None,
+                    )
+                    .returning(*jobs.c)
+                )
+                .mappings()
+                .all()
+            )
+            schedule_failed(conn, rows)
+        return [row_to_job(r) for r in rows]
+
+    def _owned(self, job_id: str, worker_id: str) -> list[Any]:
+        return [
+            jobs.c.id == job_id,
+            jobs.c.status == JobStatus.PROCESSING.value,
+            jobs.c.lease_owner == worker_id,
+        ]
+
+    def renew_leases(self, worker_id: str, job_ids: list[str], lease_s: float) -> set[str]:
+        """Extend the leases this worker still holds; return the ids it still owns."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            conn.execute(update(workers).where(workers.c.id == worker_id).values(last_seen=now))
+            if not job_ids:
+                return set()
+            rows = conn.execute(
+                update(jobs)
+                .where(
+                    jobs.c.id.in_(job_ids),
+                    jobs.c.status == JobStatus.PROCESSING.value,
+                    jobs.c.lease_owner == worker_id,
+                )
+                .values(lease_expires_at=now + lease_s)
+                .returning(jobs.c.id)
+            ).all()
+        return {r[0] for r in rows}
+
+    def record_progress(
+        self,
+        job_id: str,
+        worker_id: str,
+        progress: int,
+        facts: list[dict[str, Any]] | None = None,
+    ) -> bool:
+        """Record progress, and the source facts learnt so far when given."""
+        values: dict[str, Any] = {"progress": progress, "updated_at": time.time()}
+        if facts is not None:
+            values.update(facts_values(facts))
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(jobs).where(*self._owned(job_id, worker_id)).values(**values)
+            )
+        return result.rowcount == 1
+
+    def succeed_many(self, worker_id: str, outputs: Mapping[str, list[dict[str, Any]]]) -> int:
+        """Record many jobs' outputs (job id → output records) in one transaction, as a
+        worker that buffers its results does; returns how many this worker still owned."""
+        if not outputs:
+            return 0
+        now = time.time()
+        params = [
+            {"job_id": job_id, "worker": worker_id, "job_outputs": records, "now": now}
+            for job_id, records in outputs.items()
+        ]
+        with self.engine.begin() as conn:
+            followed = conn.execute(
+                select(jobs.c.id, jobs.c.webhook_url, jobs.c.effects).where(
+                    jobs.c.id.in_(list(outputs)),
+                    or_(jobs.c.webhook_url.is_not(None), jobs.c.effects.is_not(None)),
+                    jobs.c.status == JobStatus.PROCESSING.value,
+                    jobs.c.lease_owner == worker_id,
+                )
+            ).all()
+            result = conn.execute(SUCCEED, params)
+            schedule_succeeded(conn, followed)
+        return int(result.rowcount)
+
+    def succeed(
+        self,
+        job_id: str,
+        worker_id: str,
+        outputs: list[dict[str, Any]],
+        facts: list[dict[str, Any]] | None = None,
+    ) -> bool:
+        """Record the outputs; False when this worker no longer owns the job."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                update(jobs)
+                .where(*self._owned(job_id, worker_id))
+                .values(
+                    outputs=outputs,
+                    **(facts_values(facts) if facts is not None else {}),
+                    **succeeded(now),
+                )
+                .returning(jobs.c.id, jobs.c.webhook_url, jobs.c.effects)
+            ).first()
+            if row is not None:
+                schedule_succeeded(conn, [row])
+        return row is not None
+
+    def fail(
+        self,
+        job_id: str,
+        worker_id: str,
+        *,
+        code: str,
+        message: str,
+        retry_at: float | None,
+        facts: list[dict[str, Any]] | None = None,
+    ) -> Job | None:
+        """Record a failed attempt: back to the queue at ``retry_at``, or failed for good."""
+        now = time.time()
+        values: dict[str, Any] = {
+            "error_code": code,
+            "error_message": message,
+            "updated_at": now,
+            "lease_owner": None,
+            "lease_expires_at": None,
+        }
+        if facts:
+            values.update(facts_values(facts))
+        if retry_at is None:
+            values.update(status=JobStatus.FAILED.value, **finished(now))
+        else:
+            values.update(status=JobStatus.QUEUED.value, available_at=retry_at, progress=0)
+        with self.engine.begin() as conn:
+            row = (
+                conn.execute(
+                    update(jobs)
+                    .where(*self._owned(job_id, worker_id))
+                    .values(**values)
+                    .returning(*jobs.c)
+                )
+                .mappings()
+                .first()
+            )
+            if row is not None:
+                schedule_failed(conn, [row])
+        return row_to_job(row) if row else None
+
+    def expire(self, job_id: str) -> bool:
+        """Reduce an expired job (its artifacts already deleted) to a tombstone: id, status
+        and times stay, so the API can answer ``expired``; everything the client sent or
+        the worker learnt is erased. False when it was not due (or already expired)."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.expires_at < now, jobs.c.expired_at.is_(None))
+                .values(
+                    expired_at=now,
+                    updated_at=now,
+                    artifacts_deleted=True,
+                    spec={},
+                    sources=[],
+                    source_facts=null(),
+                    source_sha256=null(),
+                    outputs=null(),
+                    labels={},
+                    error_message=null(),
+                    webhook_url=null(),
+                    idempotency_key=null(),
+                    effects=null(),
+                )
+            )
+            if result.rowcount != 1:
+                return False
+            conn.execute(delete(job_labels).where(job_labels.c.job_id == job_id))
+            conn.execute(delete(webhook_deliveries).where(webhook_deliveries.c.job_id == job_id))
+            conn.execute(delete(job_effects).where(job_effects.c.job_id == job_id))
+        return True

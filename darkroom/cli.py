@@ -137,13 +137,16 @@ def _settings_and_dialects() -> tuple[Settings, list[Enabled]]:
     """Settings, and the drop-in dialects DARKROOM_DIALECTS names, whose systems'
     variables (PORT, WORKER_POOL_SIZE, …) fill settings left unset."""
     from darkroom.dialects.registry import DialectConfigError, enabled, with_seed_settings
+    from darkroom.slices import check
 
     settings = Settings()
     try:
         dialects = enabled(settings.dialects, os.environ)
+        settings = with_seed_settings(settings, dialects)
+        check(settings)
     except (DialectConfigError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
-    return with_seed_settings(settings, dialects), dialects
+    return settings, dialects
 
 
 def _expand(targets: tuple[str, ...]) -> list[str]:

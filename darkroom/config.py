@@ -6,12 +6,8 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from darkroom.imaging import Limits
-from darkroom.smart.yolo import DEFAULT_TEXT_LABELS, YoloSettings
-from darkroom.webhooks.signing import secret_key
 
 
 def _default_workers() -> int:
@@ -93,7 +89,7 @@ class Settings(BaseSettings):
     yolo_confidence: float = Field(0.25, gt=0, le=1)
     yolo_image_size: int = Field(640, ge=32, le=4096)
     # class names that count as lettering when measuring a page's text (comma-separated)
-    yolo_text_classes: str = ",".join(sorted(DEFAULT_TEXT_LABELS))
+    yolo_text_classes: str | None = None  # comma-separated; unset: the detector's own list
 
     events_poll_s: float = Field(0.25, gt=0, le=5)  # how often an event stream reads its job
 
@@ -109,13 +105,6 @@ class Settings(BaseSettings):
 
     log_format: Literal["plain", "json"] = "plain"
     log_level: str = "info"
-
-    @field_validator("webhook_secret")
-    @classmethod
-    def _secret_shape(cls, secret: str | None) -> str | None:
-        if secret:
-            secret_key(secret)  # raises ValueError with the reason
-        return secret or None
 
     def link_base(self) -> str:
         """The base of links made outside a request (webhook bodies)."""
@@ -133,22 +122,3 @@ class Settings(BaseSettings):
     def blob_options(self) -> dict[str, str | None]:
         """What open_blobs takes besides the URL."""
         return {"s3_addressing": self.s3_addressing_style}
-
-    def yolo(self) -> YoloSettings | None:
-        if self.yolo_model is None:
-            return None
-        labels = {name.strip().lower() for name in self.yolo_text_classes.split(",")}
-        return YoloSettings(
-            model=self.yolo_model,
-            device=self.yolo_device,
-            confidence=self.yolo_confidence,
-            image_size=self.yolo_image_size,
-            text_labels=frozenset(labels - {""}),
-        )
-
-    def image_limits(self) -> Limits:
-        return Limits(
-            max_source_pixels=self.max_source_pixels,
-            max_frames=self.max_source_frames,
-            max_output_dimension=self.max_output_dimension,
-        )

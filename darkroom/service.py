@@ -30,6 +30,7 @@ from darkroom.jobs.spec import JobOptions, request_fingerprint
 from darkroom.jobs.status import JobStatus
 from darkroom.outbound import ForbiddenDestination, OutboundGuard, Unresolvable
 from darkroom.queue import JobQueue
+from darkroom.slices import image_limits
 from darkroom.store import JobStore, Stats
 from darkroom.store.webhooks import WebhookStore
 
@@ -53,7 +54,7 @@ class JobService:
         self.blobs = blobs
         self.queue = queue
         self.settings = settings
-        self.limits = settings.image_limits()
+        self.limits = image_limits(settings)
         self._wake_workers = wake_workers
 
     def inspect(self, data: bytes) -> SourceFacts:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -113,3 +114,17 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
         output = result.stdout + result.stderr
         assert "cannot reach darkroom" in output
         assert "Traceback" not in output
+
+
+def test_a_setting_only_a_component_can_judge_is_refused_at_start(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "darkroom", "worker", "--concurrency", "1"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+        env={**os.environ, "DARKROOM_WEBHOOK_SECRET": "not-a-secret"},
+    )
+    assert result.returncode == 2  # click's usage error, no traceback
+    assert "DARKROOM_WEBHOOK_SECRET" in result.stderr and "Traceback" not in result.stderr

@@ -43,6 +43,8 @@ RULES: dict[str, list[str]] = {
     "darkroom.api": ["darkroom.dialects", "darkroom.app"],
     # dialects translate: they submit jobs, and never render
     "darkroom.dialects": ["darkroom.imaging", "darkroom.smart", "darkroom.worker"],
+    # the settings know no image, smart-crop or webhook code (darkroom/slices.py does)
+    "darkroom.config": ["darkroom.imaging", "darkroom.smart", "darkroom.webhooks"],
 }
 
 

@@ -16,6 +16,7 @@ from darkroom.jobs import keys
 from darkroom.jobs.errors import Conflict, JobFailed, NotFinished, NotFound, from_image_error
 from darkroom.jobs.model import Job
 from darkroom.jobs.status import JobStatus
+from darkroom.slices import image_limits
 
 # Conversions decode images; bound how many run at once in one API process.
 _conversions = anyio.CapacityLimiter(2)
@@ -60,7 +61,7 @@ async def output_bytes(
         except BlobNotFound as exc:
             raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
     fmt = imaging.OutputFormat(target or stored_format)
-    limits = settings.image_limits()
+    limits = image_limits(settings)
 
     def convert(original: bytes) -> imaging.Rendered:
         return imaging.convert(original, fmt, width, quality, limits)
@@ -91,7 +92,7 @@ async def resized_output(
     spec = imaging.RenderSpec(
         imaging.Operation.RESIZE, width=width, height=height, format=fmt, quality=quality
     )
-    limits = settings.image_limits()
+    limits = image_limits(settings)
 
     def resize(original: bytes) -> imaging.Rendered:
         return imaging.render(original, [spec], limits)[0]

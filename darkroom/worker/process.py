@@ -24,6 +24,7 @@ from darkroom.jobs.status import JobStatus
 from darkroom.logs import configure
 from darkroom.outbound import AllowList, OutboundGuard, outbound_client
 from darkroom.queue import JobQueue, open_queue
+from darkroom.slices import image_limits, yolo_settings
 from darkroom.smart import Analyzer
 from darkroom.smart.detectors import open_detector
 from darkroom.store import JobStore, open_engine
@@ -117,7 +118,7 @@ class Worker:
         self.blobs = blobs
         self.queue = queue
         self.signals = signals
-        self.limits = settings.image_limits()
+        self.limits = image_limits(settings)
         self.http = outbound_client()
         self.loader = SourceLoader(
             blobs=blobs,
@@ -128,7 +129,7 @@ class Worker:
             timeout_s=settings.download_timeout_s,
             max_redirects=settings.download_max_redirects,
         )
-        yolo = settings.yolo()
+        yolo = yolo_settings(settings)
         # loads its models once: the face model on first use, the object detector at start
         self.analyzer = Analyzer(partial(open_detector, yolo) if yolo is not None else None)
         self.pair_defaults = PairDefaults(

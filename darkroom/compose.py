@@ -1,6 +1,6 @@
 """Where a darkroom process's parts are built from settings, and closed: the database
 engine, the job store, the blob store, the queue and the job service over them. The API's
-lifespan and `darkroom worker` both start here."""
+lifespan, `darkroom worker` and each worker process start here."""
 
 from __future__ import annotations
 
@@ -49,11 +49,9 @@ def build(
     """The parts of a process that serves or submits jobs; ``wake_workers`` is called
     after each submission (to wake this process's own workers). The database is migrated
     to the core's schema and to each of ``schemas`` (the enabled dialects')."""
-    engine = open_engine(settings.resolved_database_url())
+    engine, store, blobs = _open_stores(settings)
     for schema in schemas:
         upgrade(engine, schema)
-    store = JobStore(engine)
-    blobs = open_blobs(settings.resolved_storage_url(), **settings.blob_options())
     queue = open_queue(settings, store, consumer=f"api-{process_name()}")
     service = JobService(
         store,
@@ -65,3 +63,31 @@ def build(
         wake_workers=wake_workers,
     )
     return Parts(settings, engine, store, blobs, queue, service)
+
+
+@dataclass
+class WorkerParts:
+    """What one worker process uses: it claims, runs and records jobs, and submits none."""
+
+    engine: Engine
+    store: JobStore
+    blobs: BlobStore
+    queue: JobQueue
+
+    def close(self) -> None:
+        self.queue.close()
+        self.engine.dispose()
+
+
+def build_worker(settings: Settings, worker_id: str) -> WorkerParts:
+    """The parts of worker process ``worker_id`` (its name with a broker, too)."""
+    engine, store, blobs = _open_stores(settings)
+    return WorkerParts(engine, store, blobs, open_queue(settings, store, consumer=worker_id))
+
+
+def _open_stores(settings: Settings) -> tuple[Engine, JobStore, BlobStore]:
+    """The database (migrated) with the job store over it, and the blob store."""
+    engine = open_engine(settings.resolved_database_url())
+    store = JobStore(engine, sequential=settings.sequential)
+    blobs = open_blobs(settings.resolved_storage_url(), **settings.blob_options())
+    return engine, store, blobs

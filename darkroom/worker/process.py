@@ -14,7 +14,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from darkroom import imaging
-from darkroom.blobs import BlobNotFound, BlobStore, open_blobs
+from darkroom.blobs import BlobNotFound, BlobStore
+from darkroom.compose import build_worker
 from darkroom.config import Settings
 from darkroom.imaging.runtime import configure_for_worker
 from darkroom.jobs import keys
@@ -23,11 +24,11 @@ from darkroom.jobs.retry import next_attempt_at
 from darkroom.jobs.status import JobStatus
 from darkroom.logs import configure
 from darkroom.outbound import AllowList, OutboundGuard, outbound_client
-from darkroom.queue import JobQueue, open_queue
+from darkroom.queue import JobQueue
 from darkroom.slices import image_limits, yolo_settings
 from darkroom.smart import Analyzer
 from darkroom.smart.detectors import open_detector
-from darkroom.store import JobStore, open_engine
+from darkroom.store import JobStore
 from darkroom.worker.execute import PairDefaults, SourceLoader, execute
 from darkroom.worker.fetch import FetchError
 from darkroom.worker.progress import AttemptReport
@@ -278,11 +279,8 @@ def worker_main(
     signal.signal(signal.SIGTERM, request_stop)
     # Ctrl-C reaches the whole process group; the supervising parent turns it into SIGTERM.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    engine = open_engine(settings.resolved_database_url())
-    store = JobStore(engine, sequential=settings.sequential)
-    blobs = open_blobs(settings.resolved_storage_url(), **settings.blob_options())
-    queue = open_queue(settings, store, consumer=worker_id)
+    parts = build_worker(settings, worker_id)
     try:
-        Worker(settings, worker_id, store, blobs, queue, signals).run()
+        Worker(settings, worker_id, parts.store, parts.blobs, parts.queue, signals).run()
     finally:
-        engine.dispose()
+        parts.engine.dispose()  # the worker's loop closes the queue

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import pyvips
 
 from darkroom.blobs import BlobStore, S3BlobStore, open_blobs
@@ -23,6 +24,10 @@ from darkroom.jobs.model import Job
 from darkroom.jobs.status import JobStatus
 
 REPO = Path(__file__).resolve().parent.parent
+
+# For tests whose subject does not depend on the engines behind the API (validation,
+# images, the outbound guard): one backend, the embedded default.
+on_sqlite = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 def make_image(width: int, height: int, fmt: str = "jpeg", **save: Any) -> bytes:

@@ -7,7 +7,10 @@ import struct
 import zlib
 from typing import Any
 
-from tests.helpers import LoopbackServer, make_image
+from tests.helpers import LoopbackServer, make_image, on_sqlite
+
+# Refusals, failed images and the outbound guard act before or beside the engines.
+pytestmark = on_sqlite
 
 
 def png_header_bomb(width: int, height: int) -> bytes:

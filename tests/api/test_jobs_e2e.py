@@ -11,7 +11,7 @@ from typing import Any
 
 import pyvips
 
-from tests.helpers import DarkroomProcess, LoopbackServer, make_image, wait_until
+from tests.helpers import DarkroomProcess, LoopbackServer, make_image, on_sqlite, wait_until
 
 
 def decode(data: bytes) -> Any:
@@ -72,6 +72,7 @@ def test_upload_poll_fetch(server: DarkroomProcess) -> None:
     assert again.status_code == 304
 
 
+@on_sqlite  # images, logs or the process: not the engines
 def test_base64_data_uri_and_default_output(server: DarkroomProcess) -> None:
     payload = base64.b64encode(make_image(1000, 500, "png")).decode()
     created = server.submit(
@@ -226,6 +227,7 @@ def test_list_filters_and_cursor_pagination(server: DarkroomProcess) -> None:
     assert bad.status_code == 422
 
 
+@on_sqlite  # images, logs or the process: not the engines
 def test_health_ready_stats_and_openapi(server: DarkroomProcess) -> None:
     health = server.client.get("/healthz").json()
     assert health["status"] == "ok"
@@ -258,6 +260,7 @@ def test_health_ready_stats_and_openapi(server: DarkroomProcess) -> None:
     assert server.client.get("/docs").status_code == 200
 
 
+@on_sqlite  # images, logs or the process: not the engines
 def test_pool_resized_at_runtime(server: DarkroomProcess) -> None:
     resp = server.client.put("/v1/admin/workers", json={"workers": 3})
     assert resp.status_code == 200
@@ -358,6 +361,7 @@ def test_delete_finished_job_removes_artifacts(server: DarkroomProcess) -> None:
     assert server.blobs().keys(f"jobs/{job['id']}/") == []
 
 
+@on_sqlite  # images, logs or the process: not the engines
 def test_json_logs_have_a_line_per_transition(serve_factory: Any) -> None:
     api = serve_factory(workers=1, DARKROOM_LOG_FORMAT="json")
     job = api.wait_job(api.upload(make_image(64, 64)).json()["id"])
@@ -373,6 +377,7 @@ def test_json_logs_have_a_line_per_transition(serve_factory: Any) -> None:
     assert "duration_s" in failure and failure["level"] == "warning"
 
 
+@on_sqlite  # images, logs or the process: not the engines
 def test_animated_gif_stays_animated_only_where_the_format_can(server: DarkroomProcess) -> None:
     from tests.imaging.samples import animation, save
 
@@ -392,6 +397,7 @@ def test_animated_gif_stays_animated_only_where_the_format_can(server: DarkroomP
     assert moving.get("n-pages") == 3
 
 
+@on_sqlite  # images, logs or the process: not the engines
 def test_exif_orientation_is_applied(server: DarkroomProcess) -> None:
     stored = pyvips.Image.new_from_buffer(make_image(400, 200), "").copy()
     stored.set_type(pyvips.GValue.gint_type, "orientation", 6)  # shown rotated 90° clockwise

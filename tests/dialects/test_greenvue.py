@@ -17,10 +17,8 @@ import pytest
 import pyvips
 import sqlalchemy
 
-from tests.helpers import DarkroomProcess, darkroom_env, make_image, wait_until
+from tests.helpers import DarkroomProcess, darkroom_env, make_image, on_sqlite, wait_until
 from tests.servers import S3
-
-on_sqlite = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 def _start(serve_factory: Any, workers: int = 1, **env: str) -> DarkroomProcess:

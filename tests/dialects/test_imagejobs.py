@@ -20,10 +20,9 @@ import pytest
 import pyvips
 import redis
 
-from tests.helpers import DarkroomProcess, darkroom_env, make_image, wait_until
+from tests.helpers import DarkroomProcess, darkroom_env, make_image, on_sqlite, wait_until
 from tests.servers import S3, Redis
 
-on_sqlite = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 RECORD = {
     "_id", "entityType", "entityId", "sourceImageURL", "sourceImageKey", "status", "errorMsg",
     "originalFilename", "mimetype", "fileSize", "createdAt", "updatedAt",

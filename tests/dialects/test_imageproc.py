@@ -11,9 +11,14 @@ from typing import Any
 import pytest
 import pyvips
 
-from tests.helpers import DarkroomProcess, darkroom_env, free_port, make_image, wait_until
-
-on_sqlite = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+from tests.helpers import (
+    DarkroomProcess,
+    darkroom_env,
+    free_port,
+    make_image,
+    on_sqlite,
+    wait_until,
+)
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 

@@ -16,10 +16,9 @@ import pyvips
 import redis
 import sqlalchemy
 
-from tests.helpers import DarkroomProcess, LoopbackServer, make_image, wait_until
+from tests.helpers import DarkroomProcess, LoopbackServer, make_image, on_sqlite, wait_until
 from tests.servers import Postgres, Redis
 
-on_sqlite = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 RECORD_FIELDS = {"id", "url", "status", "attempts", "created_at", "updated_at", "result", "error"}
 

@@ -15,7 +15,7 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from darkroom.smart.objects import Detection
-from darkroom.smart.yolo import BOXED_TASKS, ModelUnusable, YoloSettings
+from darkroom.smart.yolo import BOXED_TASKS, LoadedModel, ModelUnusable, YoloSettings
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,7 +27,7 @@ MAX_DETECTIONS = 300
 LETTERBOX_GREY = 114
 
 
-class OnnxYoloDetector:
+class OnnxYoloDetector(LoadedModel):
     """Loads the model once; ``detect`` may then be called for every image."""
 
     def __init__(self, settings: YoloSettings) -> None:
@@ -63,23 +63,11 @@ class OnnxYoloDetector:
                 f"YOLO model {settings.model} is a {task} model; "
                 f"smart crops need one of {sorted(BOXED_TASKS)}"
             )
-        self.names = _names(metadata.get("names", ""))
+        self._adopt(settings, _names(metadata.get("names", "")))
         self._input = self._session.get_inputs()[0]
         height, width = self._input.shape[2:4]
         fixed = isinstance(height, int) and isinstance(width, int)
         self._size = (height, width) if fixed else (settings.image_size, settings.image_size)
-        self._settings = settings
-        self._text_labels = frozenset(
-            name.lower() for name in self.names.values() if name.lower() in settings.text_labels
-        )
-
-    @property
-    def text_labels(self) -> frozenset[str]:
-        return self._text_labels
-
-    def __repr__(self) -> str:
-        settings = self._settings
-        return f"OnnxYoloDetector(model={str(settings.model)!r}, device={settings.device!r})"
 
     def detect(self, rgb: RGB) -> list[Detection]:
         import numpy as np

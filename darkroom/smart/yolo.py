@@ -55,7 +55,29 @@ def offline_ultralytics(config_dir: Path | None = None) -> ModuleType:
     return importlib.import_module("ultralytics")
 
 
-class YoloDetector:
+class LoadedModel:
+    """What a loaded detector of either runtime knows: its settings, its class names, and
+    which of them mark lettering."""
+
+    names: dict[int, str]
+
+    def _adopt(self, settings: YoloSettings, names: dict[int, str]) -> None:
+        self._settings = settings
+        self.names = names
+        self._text_labels = frozenset(
+            name.lower() for name in names.values() if name.lower() in settings.text_labels
+        )
+
+    @property
+    def text_labels(self) -> frozenset[str]:
+        return self._text_labels
+
+    def __repr__(self) -> str:
+        model, device = str(self._settings.model), self._settings.device
+        return f"{type(self).__name__}(model={model!r}, device={device!r})"
+
+
+class YoloDetector(LoadedModel):
     """Loads the model once; ``detect`` may then be called for every image."""
 
     def __init__(self, settings: YoloSettings) -> None:
@@ -80,19 +102,7 @@ class YoloDetector:
             import torch
 
             torch.set_num_threads(1)  # one worker, one core; the pool runs several
-        self._settings = settings
-        self.names: dict[int, str] = {int(k): str(v) for k, v in self._model.names.items()}
-        self._text_labels = frozenset(
-            name.lower() for name in self.names.values() if name.lower() in settings.text_labels
-        )
-
-    @property
-    def text_labels(self) -> frozenset[str]:
-        return self._text_labels
-
-    def __repr__(self) -> str:
-        settings = self._settings
-        return f"YoloDetector(model={str(settings.model)!r}, device={settings.device!r})"
+        self._adopt(settings, {int(k): str(v) for k, v in self._model.names.items()})
 
     def detect(self, rgb: RGB) -> list[Detection]:
         settings = self._settings

@@ -28,6 +28,7 @@ from darkroom.dialects.imagejobs_records import COMPLETED, FAILED, PROCESSING
 from darkroom.dialects.task_queue import MalformedTask, Task, TaskQueue, message, parse
 from darkroom.jobs.effects import EffectFailed
 from darkroom.jobs.errors import ServiceError
+from darkroom.jobs.failures import FailureCode
 from darkroom.jobs.model import Job
 from darkroom.jobs.retry import backoff_s
 from darkroom.jobs.sources import IncomingSource
@@ -44,7 +45,14 @@ OUTPUT_NAME = "optimized"
 OUTPUT_PREFIX = "optimized/"
 MAX_ATTEMPTS = 5  # a task given back this often after transient failures is failed
 DOWNLOAD_CODES = frozenset(
-    {"download_failed", "download_timeout", "download_rejected", "forbidden_destination"}
+    {
+        FailureCode.DOWNLOAD_FAILED,
+        FailureCode.DOWNLOAD_TIMEOUT,
+        FailureCode.DOWNLOAD_REJECTED,
+        FailureCode.DOWNLOAD_TOO_LARGE,
+        FailureCode.TOO_MANY_REDIRECTS,
+        FailureCode.FORBIDDEN_DESTINATION,
+    }
 )
 
 

@@ -67,19 +67,6 @@ IMAGE_ERROR_STATUS = {
     "invalid_spec": 422,
 }
 
-# Failure codes a worker records; the transient ones are retried with backoff.
-TRANSIENT_CODES = frozenset(
-    {
-        "download_failed",
-        "download_timeout",
-        "timeout",
-        "worker_lost",
-        "worker_crashed",
-        "storage_error",
-        "internal_error",
-    }
-)
-
 
 def from_image_error(exc: ImageError) -> ServiceError:
     """The client-facing error for an image refused while serving a request."""

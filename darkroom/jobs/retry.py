@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 
-from darkroom.jobs.errors import TRANSIENT_CODES
+from darkroom.jobs.failures import is_transient
 from darkroom.jobs.model import Job
 
 
@@ -13,7 +13,7 @@ def next_attempt_at(
     job: Job, code: str, *, base_s: float, max_s: float, now: float | None = None
 ) -> float | None:
     """The time of the next attempt, or None when the job should fail now."""
-    if code not in TRANSIENT_CODES or job.attempts >= job.max_attempts:
+    if not is_transient(code) or job.attempts >= job.max_attempts:
         return None
     delay = backoff_s(job.attempts, base_s=base_s, max_s=max_s)
     return (now if now is not None else time.time()) + delay

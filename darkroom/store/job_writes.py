@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from darkroom.jobs.failures import FailureCode
 from darkroom.jobs.model import Job
 from darkroom.jobs.status import JobStatus
 from darkroom.store.effects import schedule_effects
@@ -200,7 +201,7 @@ class JobWrites(JobReads):
                     )
                     .values(
                         status=JobStatus.FAILED.value,
-                        error_code="worker_lost",
+                        error_code=FailureCode.WORKER_LOST.value,
                         error_message="the worker running this job stopped answering "
                         "on every attempt",
                         updated_at=now,

@@ -17,6 +17,7 @@ from multiprocessing.context import SpawnProcess
 from typing import Any
 
 from darkroom.config import Settings
+from darkroom.jobs.failures import FailureCode
 from darkroom.jobs.status import JobStatus
 from darkroom.store import JobStore
 from darkroom.worker.process import record_failure, worker_main
@@ -100,7 +101,7 @@ class WorkerPool:
                 log.warning("worker outlived shutdown; killing", extra={"pid": slot.process.pid})
                 slot.process.kill()
                 slot.process.join(5)
-                self._reclaim(slot, "worker_lost", "the worker was killed at shutdown")
+                self._reclaim(slot, FailureCode.WORKER_LOST, "the worker was killed at shutdown")
         if self._supervisor is not None:
             self._supervisor.join(timeout=5)
 
@@ -145,7 +146,9 @@ class WorkerPool:
                     "worker died; restarting",
                     extra={"pid": slot.process.pid, "exitcode": slot.process.exitcode},
                 )
-            self._reclaim(slot, "worker_crashed", "the worker process died while running this job")
+            self._reclaim(
+                slot, FailureCode.WORKER_CRASHED, "the worker process died while running this job"
+            )
             return
         started = slot.busy_since.value
         if started and time.time() - started > self.settings.job_timeout_s:
@@ -154,7 +157,9 @@ class WorkerPool:
             slot.process.join(5)
             self._forget(slot)
             self._reclaim(
-                slot, "timeout", f"the job ran longer than {self.settings.job_timeout_s:g} s"
+                slot,
+                FailureCode.TIMEOUT,
+                f"the job ran longer than {self.settings.job_timeout_s:g} s",
             )
 
     def _forget(self, slot: _Slot) -> None:

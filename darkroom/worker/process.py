@@ -19,6 +19,7 @@ from darkroom.compose import build_worker
 from darkroom.config import Settings
 from darkroom.imaging.runtime import configure_for_worker
 from darkroom.jobs import keys
+from darkroom.jobs.failures import FailureCode
 from darkroom.jobs.model import Job
 from darkroom.jobs.retry import next_attempt_at
 from darkroom.jobs.status import JobStatus
@@ -65,12 +66,12 @@ def failure_of(exc: Exception) -> tuple[str, str]:
     if isinstance(exc, FetchError):
         return exc.code, exc.message
     if isinstance(exc, BlobNotFound):
-        return "source_unavailable", f"the stored source is gone: {exc}"
+        return FailureCode.SOURCE_UNAVAILABLE, f"the stored source is gone: {exc}"
     if isinstance(exc, MemoryError):
-        return "out_of_memory", "the image needed more memory than was available"
+        return FailureCode.OUT_OF_MEMORY, "the image needed more memory than was available"
     if isinstance(exc, OSError):
-        return "storage_error", str(exc)
-    return "internal_error", f"{type(exc).__name__}: {exc}"
+        return FailureCode.STORAGE_ERROR, str(exc)
+    return FailureCode.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"
 
 
 def record_failure(
@@ -201,7 +202,7 @@ class Worker:
             )
         except Exception as exc:
             code, message = failure_of(exc)
-            if code == "internal_error":
+            if code == FailureCode.INTERNAL_ERROR:
                 log.exception("job raised", extra={"job_id": job.id})
             record_failure(
                 self.store,
@@ -255,7 +256,8 @@ class Worker:
                     last_maintenance = time.monotonic()
                     for lost in self.store.fail_lost():
                         log.warning(
-                            "job failed", extra={"job_id": lost.id, "error_code": "worker_lost"}
+                            "job failed",
+                            extra={"job_id": lost.id, "error_code": FailureCode.WORKER_LOST},
                         )
                     self.store.prune_workers(older_than_s=10 * self.settings.lease_s)
             except Exception:

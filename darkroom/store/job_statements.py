@@ -129,15 +129,18 @@ def finished(now: Any) -> dict[str, Any]:
     return {"finished_at": now, "expires_at": jobs.c.retention_s + now}
 
 
+def released(now: Any) -> dict[str, Any]:
+    """What every row a worker lets go of gets: changed now, no lease on it."""
+    return {"updated_at": now, "lease_owner": null(), "lease_expires_at": null()}
+
+
 def succeeded(now: Any) -> dict[str, Any]:
     """What a succeeding job's row becomes, besides its outputs (and facts)."""
     return {
         "status": JobStatus.SUCCEEDED.value,
         "progress": 100,
         **finished(now),
-        "updated_at": now,
-        "lease_owner": null(),
-        "lease_expires_at": null(),
+        **released(now),
         "error_code": null(),
         "error_message": null(),
     }

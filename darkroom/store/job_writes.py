@@ -32,6 +32,7 @@ from darkroom.store.job_statements import (
     facts_values,
     finished,
     insert_rows,
+    released,
     row_to_job,
     schedule_failed,
     schedule_succeeded,
@@ -118,9 +119,7 @@ class JobWrites(JobReads):
                     .values(
                         status=JobStatus.CANCELED.value,
                         **finished(now),
-                        updated_at=now,
-                        lease_owner=None,
-                        lease_expires_at=None,
+                        **released(now),
                     )
                     .returning(*jobs.c)
                 )
@@ -204,10 +203,8 @@ class JobWrites(JobReads):
                         error_code=FailureCode.WORKER_LOST.value,
                         error_message="the worker running this job stopped answering "
                         "on every attempt",
-                        updated_at=now,
                         **finished(now),
-                        lease_owner=None,
-                        lease_expires_at=None,
+                        **released(now),
                     )
                     .returning(*jobs.c)
                 )
@@ -322,9 +319,7 @@ class JobWrites(JobReads):
         values: dict[str, Any] = {
             "error_code": code,
             "error_message": message,
-            "updated_at": now,
-            "lease_owner": None,
-            "lease_expires_at": None,
+            **released(now),
         }
         if facts:
             values.update(facts_values(facts))

@@ -14,6 +14,7 @@ from darkroom.dialects.base import Service
 from darkroom.effect_sender import EffectSender
 from darkroom.jobs.effects import EffectHandler
 from darkroom.outbound import AllowList, OutboundGuard
+from darkroom.slices import webhook_settings
 from darkroom.store.effects import EffectStore
 from darkroom.store.webhooks import WebhookStore
 from darkroom.sweeper import RetentionSweeper
@@ -31,9 +32,10 @@ class Background:
     ) -> None:
         """``services``: more to start and stop with these (a dialect's consumer)."""
         settings = parts.settings
+        webhooks = webhook_settings(settings)
         self.services = list(services)
         self.sender = WebhookSender(
-            settings,
+            webhooks,
             parts.store,
             WebhookStore(parts.engine),
             OutboundGuard(AllowList.parse(settings.outbound_allow)),
@@ -42,7 +44,7 @@ class Background:
             bodies=webhook_bodies,
         )
         self.effects = EffectSender(
-            settings,
+            webhooks,
             parts.store,
             EffectStore(parts.engine),
             effect_handlers or {},

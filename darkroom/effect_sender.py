@@ -9,12 +9,11 @@ import logging
 import time
 from collections.abc import Mapping
 
-from darkroom.config import Settings
 from darkroom.jobs.effects import Effect, EffectFailed, EffectHandler
-from darkroom.jobs.retry import backoff_s
 from darkroom.outbox import OutboxLoop
 from darkroom.store import JobStore
 from darkroom.store.effects import EffectStore
+from darkroom.webhooks.sender import WebhookSettings
 
 log = logging.getLogger("darkroom.effects")
 
@@ -25,7 +24,7 @@ EFFECT_ATTEMPTS = 10
 class EffectSender:
     def __init__(
         self,
-        settings: Settings,
+        settings: WebhookSettings,
         jobs: JobStore,
         effects: EffectStore,
         handlers: Mapping[str, EffectHandler],
@@ -37,15 +36,15 @@ class EffectSender:
         self.effects = effects
         self.handlers = dict(handlers)
         self.owner = owner
-        self.lease_s = settings.webhook_timeout_s * 2 + 10
+        self.lease_s = settings.lease_s
         self.loop = OutboxLoop(
             "effects",
             lambda limit: effects.claim_due(
                 owner, list(self.handlers), limit=limit, lease_s=self.lease_s
             ),
             self.send,
-            concurrency=settings.webhook_concurrency,
-            poll_s=settings.poll_interval_s,
+            concurrency=settings.concurrency,
+            poll_s=settings.poll_s,
             stop_timeout_s=self.lease_s,
         )
 
@@ -70,11 +69,7 @@ class EffectSender:
             error = f"internal error: {type(exc).__name__}: {exc}"
         retry_at = None
         if error is not None and not permanent and effect.attempts + 1 < EFFECT_ATTEMPTS:
-            s = self.settings
-            delay = backoff_s(
-                effect.attempts + 1, base_s=s.webhook_backoff_s, max_s=s.webhook_backoff_max_s
-            )
-            retry_at = time.time() + delay
+            retry_at = time.time() + self.settings.backoff.after(effect.attempts + 1)
         self.effects.record_attempt(effect, self.owner, error=error, retry_at=retry_at)
         if error is None:
             log.info("effect carried out", extra=fields)

@@ -8,7 +8,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from darkroom import imaging
 from darkroom.blobs import BlobStore
@@ -25,6 +24,12 @@ from darkroom.jobs.errors import (
     from_image_error,
 )
 from darkroom.jobs.model import Job, JobFilter, JobPage
+from darkroom.jobs.records import (
+    SourceFactsRecord,
+    SourceRef,
+    output_spec,
+    source_facts_record,
+)
 from darkroom.jobs.sources import IncomingSource, resolve_input_path
 from darkroom.jobs.spec import JobOptions, request_fingerprint
 from darkroom.jobs.status import JobStatus
@@ -99,8 +104,8 @@ class JobService:
                 return self._replay(existing, fingerprint), False
 
         job_id = str(uuid.uuid4())
-        facts: list[dict[str, Any]] = []
-        stored: list[dict[str, Any]] = []
+        facts: list[SourceFactsRecord] = []
+        stored: list[SourceRef] = []
         try:
             for index, source in enumerate(sources):
                 stored.append(self._accept_source(job_id, index, source, facts))
@@ -115,7 +120,7 @@ class JobService:
             created_at=now,
             updated_at=now,
             available_at=now,
-            spec={"outputs": [o.model_dump(mode="json") for o in outputs]},
+            spec={"outputs": [output_spec(o) for o in outputs]},
             sources=stored,
             source_facts=facts if len(facts) == len(sources) else None,
             max_attempts=self.settings.max_attempts,
@@ -162,15 +167,14 @@ class JobService:
             )
 
     def _accept_source(
-        self, job_id: str, index: int, source: IncomingSource, facts: list[dict[str, Any]]
-    ) -> dict[str, Any]:
+        self, job_id: str, index: int, source: IncomingSource, facts: list[SourceFactsRecord]
+    ) -> SourceRef:
         if source.data is not None:
             if len(source.data) > self.settings.max_upload_bytes:
                 raise PayloadTooLarge(f"image larger than {self.settings.max_upload_bytes} bytes")
             try:
-                facts.append(
-                    imaging.probe(source.data, self.limits, sha256=source.sha256).to_dict()
-                )
+                probed = imaging.probe(source.data, self.limits, sha256=source.sha256)
+                facts.append(source_facts_record(probed))
             except imaging.ImageError as exc:
                 raise from_image_error(exc) from exc
             key = keys.source_key(job_id, index)
@@ -181,6 +185,8 @@ class JobService:
             if path.stat().st_size > self.settings.max_upload_bytes:
                 raise PayloadTooLarge(f"image larger than {self.settings.max_upload_bytes} bytes")
             return {"kind": "path", "path": source.path, "filename": path.name}
+        if source.url is None:
+            raise InvalidRequest("a source needs bytes, a url or a path", code="missing_source")
         return {"kind": "url", "url": source.url, "filename": source.filename}
 
     def get(self, job_id: str) -> Job:

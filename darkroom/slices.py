@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from darkroom.config import Settings
 from darkroom.imaging import Limits
+from darkroom.jobs.retry import Backoff
 from darkroom.smart.yolo import DEFAULT_TEXT_LABELS, YoloSettings
+from darkroom.webhooks.sender import WebhookSettings
 from darkroom.webhooks.signing import secret_key
+from darkroom.worker.fetch import DownloadLimits
+from darkroom.worker.leases import LeaseSettings
 
 
 def image_limits(settings: Settings) -> Limits:
@@ -31,6 +35,35 @@ def yolo_settings(settings: Settings) -> YoloSettings | None:
         confidence=settings.yolo_confidence,
         image_size=settings.yolo_image_size,
         text_labels=labels,
+    )
+
+
+def lease_settings(settings: Settings) -> LeaseSettings:
+    return LeaseSettings(lease_s=settings.lease_s, poll_interval_s=settings.poll_interval_s)
+
+
+def job_backoff(settings: Settings) -> Backoff:
+    """The wait before a failed job's next attempt."""
+    return Backoff(base_s=settings.retry_backoff_s, max_s=settings.retry_backoff_max_s)
+
+
+def download_limits(settings: Settings) -> DownloadLimits:
+    return DownloadLimits(
+        max_bytes=settings.max_upload_bytes,
+        timeout_s=settings.download_timeout_s,
+        max_redirects=settings.download_max_redirects,
+    )
+
+
+def webhook_settings(settings: Settings) -> WebhookSettings:
+    return WebhookSettings(
+        timeout_s=settings.webhook_timeout_s,
+        attempts=settings.webhook_attempts,
+        backoff=Backoff(base_s=settings.webhook_backoff_s, max_s=settings.webhook_backoff_max_s),
+        concurrency=settings.webhook_concurrency,
+        poll_s=settings.poll_interval_s,
+        secret=settings.webhook_secret,
+        link_base=settings.link_base(),
     )
 
 

@@ -239,16 +239,12 @@ def chapters(count: int, analyzer: Analyzer) -> None:
         )
         times.append(time.perf_counter() - started)
         picked = cover.picked
-        if all(pages[p["index"]].kind == "art" and not p["in_edge"] for p in picked):
+        if all(pages[p.index].kind == "art" and not p.in_edge for p in picked):
             good += 1
         assert cover.candidates is not None
-        texts = [c for c in cover.candidates if pages[c["index"]].kind == "text"]
-        arts = [c for c in cover.candidates if pages[c["index"]].kind == "art"]
-        if (
-            texts
-            and arts
-            and max(c["text_ratio"] for c in arts) < min(c["text_ratio"] for c in texts)
-        ):
+        texts = [c for c in cover.candidates if pages[c.index].kind == "text"]
+        arts = [c for c in cover.candidates if pages[c.index].kind == "art"]
+        if texts and arts and max(c.text_ratio for c in arts) < min(c.text_ratio for c in texts):
             text_ranked_last += 1
     print(f"\nchapters: {count} generated, 8-16 pages each (covers first and last)")
     print(f"  both picked pages art-heavy and outside the edges: {good / count:.1%}")

@@ -4,7 +4,6 @@ route and the drop-in dialects serve."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import anyio
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +14,7 @@ from darkroom.config import Settings
 from darkroom.jobs import keys
 from darkroom.jobs.errors import Conflict, JobFailed, NotFinished, NotFound, from_image_error
 from darkroom.jobs.model import Job
+from darkroom.jobs.records import OutputRecord
 from darkroom.jobs.status import JobStatus
 from darkroom.slices import image_limits
 
@@ -22,7 +22,7 @@ from darkroom.slices import image_limits
 _conversions = anyio.CapacityLimiter(2)
 
 
-def finished_output(job: Job, name: str) -> dict[str, Any]:
+def finished_output(job: Job, name: str) -> OutputRecord:
     """The output's record; NotFinished, JobFailed, Conflict or NotFound otherwise."""
     if job.artifacts_deleted:
         raise NotFound("this job's artifacts were deleted", code="artifacts_deleted")
@@ -42,7 +42,7 @@ async def output_bytes(
     blobs: BlobStore,
     settings: Settings,
     job: Job,
-    output: dict[str, Any],
+    output: OutputRecord,
     target: str | None = None,
     width: int | None = None,
     quality: int | None = None,
@@ -50,14 +50,14 @@ async def output_bytes(
     """The output's bytes: as stored, or in ``target`` format (jpeg, png, webp, avif,
     gif), ``width`` wide (aspect kept, never enlarged) or at ``quality``. Converted
     variants are cached beside the output when DARKROOM_VARIANT_CACHE is on."""
-    stored_format = imaging.OutputFormat(str(output["format"]))
+    stored_format = imaging.OutputFormat(output["format"])
     if width is not None and width > settings.max_output_dimension:
         raise from_image_error(
             imaging.OutputTooLarge(f"width is limited to {settings.max_output_dimension} px")
         )
     if target is None and width is None and quality is None:
         try:
-            return await run_in_threadpool(blobs.get, str(output["key"])), stored_format
+            return await run_in_threadpool(blobs.get, output["key"]), stored_format
         except BlobNotFound as exc:
             raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
     fmt = imaging.OutputFormat(target or stored_format)
@@ -74,7 +74,7 @@ async def resized_output(
     blobs: BlobStore,
     settings: Settings,
     job: Job,
-    output: dict[str, Any],
+    output: OutputRecord,
     target: str,
     width: int,
     height: int,
@@ -105,13 +105,13 @@ async def _variant(
     blobs: BlobStore,
     settings: Settings,
     job: Job,
-    output: dict[str, Any],
+    output: OutputRecord,
     name: str,
     fmt: imaging.OutputFormat,
     make: Callable[[bytes], imaging.Rendered],
 ) -> bytes:
     """The output made again by ``make`` (in ``fmt``), kept as variant ``name``."""
-    key = keys.variant_key(job.id, str(output["name"]), name, fmt)
+    key = keys.variant_key(job.id, output["name"], name, fmt)
     try:
         if settings.variant_cache:
             try:
@@ -119,7 +119,7 @@ async def _variant(
                 return cached
             except BlobNotFound:
                 pass
-        original = await run_in_threadpool(blobs.get, str(output["key"]))
+        original = await run_in_threadpool(blobs.get, output["key"])
     except BlobNotFound as exc:
         raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
     try:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import BaseModel, Field
 
 from darkroom.jobs.delivery import DELIVERED, PENDING, Delivery
 from darkroom.jobs.model import Job
+from darkroom.jobs.records import SourceFactsRecord, SourceRef
 from darkroom.jobs.spec import planned_output_names
 from darkroom.jobs.status import JobStatus
 
@@ -177,13 +178,14 @@ class PoolResize(BaseModel):
     workers: int = Field(ge=0, le=256)
 
 
-def _source_out(source: dict[str, Any], facts: dict[str, Any] | None) -> SourceOut:
+def _source_out(source: SourceRef, facts: SourceFactsRecord | None) -> SourceOut:
     kind = "upload" if source["kind"] == "blob" else source["kind"]
+    probed: Mapping[str, object] = facts or {}
     return SourceOut(
         kind=kind,
-        filename=source.get("filename"),
-        url=source.get("url"),
-        **(facts or {}),
+        filename=source["filename"],
+        url=source["url"] if source["kind"] == "url" else None,
+        **probed,
     )
 
 

@@ -5,10 +5,11 @@ that system read, and optionally the body of its webhook."""
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -38,6 +39,14 @@ class Service(Protocol):
     def stop(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class MountedRouter:
+    """One of a dialect's module-level routers, and the prefix the app includes it under."""
+
+    router: APIRouter
+    prefix: str
+
+
 class Dialect(Protocol):
     name: str  # as DARKROOM_DIALECTS names it
     seed: str  # the document in ../shared/seeds/ it follows
@@ -49,8 +58,9 @@ class Dialect(Protocol):
         None value (the variable is not set) is left alone."""
         ...
 
-    def router(self, prefix: str) -> Any:
-        """Its routes (a FastAPI APIRouter), under ``prefix``."""
+    def routers(self, prefix: str) -> Sequence[MountedRouter]:
+        """Its routers, each with where to include it, when DARKROOM_DIALECTS mounts it
+        at ``prefix``. Their routes reach this instance through ``enabled_dialect``."""
         ...
 
     def webhook_body(self, event: str, job: Job, link_base: str) -> bytes | None:
@@ -79,6 +89,18 @@ class SeedVariables(BaseModel):
         names = {field.alias or name for name, field in cls.model_fields.items()}
         present = {k: v for k, v in environ.items() if k in names and v.strip() != ""}
         return cls.model_validate(present)
+
+
+DialectT = TypeVar("DialectT")
+
+
+def enabled_dialect(request: Request, name: str, kind: type[DialectT]) -> DialectT:
+    """The app's instance of dialect ``name``, for its routes' dependencies;
+    registry.install keeps the enabled dialects by name in ``app.state.dialects``."""
+    dialect = request.app.state.dialects[name]
+    if not isinstance(dialect, kind):
+        raise TypeError(f"dialect {name!r} is a {type(dialect).__name__}, not a {kind.__name__}")
+    return dialect
 
 
 def route_class(respond: ErrorResponder) -> type[APIRoute]:

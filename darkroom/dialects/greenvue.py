@@ -22,9 +22,9 @@ import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
@@ -37,7 +37,9 @@ from darkroom.dialects.base import (
     DIALECT_LABEL,
     BadRequest,
     DialectDefaults,
+    MountedRouter,
     SeedVariables,
+    enabled_dialect,
     message_errors,
     rfc3339,
     route_class,
@@ -332,193 +334,210 @@ class GreenVue(DialectDefaults):
         base = self.variables.public_url or settings.link_base() + IMAGES_PATH
         return f"{base.rstrip('/')}/{file_name}"
 
-    def router(self, prefix: str) -> APIRouter:
-        router = APIRouter(
-            prefix=prefix, tags=["drop-in: greenvue (seed 002)"], route_class=route_class(_respond)
-        )
-        for path, endpoint, methods, status in (
-            ("/api/upload/listing_image", self.upload, ["POST"], 200),
-            (IMAGES_PATH + "/{file_name}", self.image, ["GET"], 200),
-            ("/api/jobs", self.list_jobs, ["GET"], 200),
-            ("/api/jobs", self.create_job, ["POST"], 201),
-            ("/api/jobs/{job_id}", self.job_status, ["GET"], 200),
-            ("/api/jobs/{job_id}", self.stop_job, ["DELETE"], 200),
-        ):
-            router.add_api_route(path, endpoint, methods=methods, status_code=status)
+    def routers(self, prefix: str) -> list[MountedRouter]:
+        mounted = [MountedRouter(router, prefix)]
         if not self.variables.production:
-            router.add_api_route("/debug/image-queue-status", self.queue_status, methods=["GET"])
-            router.add_api_route(
-                "/debug/upload-test-image", self.upload_test_image, methods=["POST"]
-            )
-        return router
+            mounted.append(MountedRouter(debug_router, prefix))
+        return mounted
 
-    def _queue(self, work: ImageWork, title: str, data: bytes) -> dict[str, str]:
-        """Keep an upload waiting for the processor; its image's answer."""
-        image_id = str(uuid.uuid4())
-        file_name = f"{slug(title)}-{image_id[:8]}.webp"
-        key = PENDING_PREFIX + image_id
-        work.pending.put(key, data)
-        now = time.time()
-        work.images.add(
-            ListingImage(
-                id=image_id,
-                listing_title=title,
-                file_name=file_name,
-                source_key=key,
-                status=PENDING,
-                retries=0,
-                error="",
-                created_at=now,
-                updated_at=now,
-                processed_at=None,
-                lease_expires_at=None,
-            )
+
+async def _greenvue(request: Request) -> GreenVue:
+    return enabled_dialect(request, NAME, GreenVue)
+
+
+GreenVueDep = Annotated[GreenVue, Depends(_greenvue)]
+_GreenVueRoute = route_class(_respond)
+router = APIRouter(tags=["drop-in: greenvue (seed 002)"], route_class=_GreenVueRoute)
+# Beside it, outside production.
+debug_router = APIRouter(tags=["drop-in: greenvue (seed 002)"], route_class=_GreenVueRoute)
+
+
+def _queue(greenvue: GreenVue, work: ImageWork, title: str, data: bytes) -> dict[str, str]:
+    """Keep an upload waiting for the processor; its image's answer."""
+    image_id = str(uuid.uuid4())
+    file_name = f"{slug(title)}-{image_id[:8]}.webp"
+    key = PENDING_PREFIX + image_id
+    work.pending.put(key, data)
+    now = time.time()
+    work.images.add(
+        ListingImage(
+            id=image_id,
+            listing_title=title,
+            file_name=file_name,
+            source_key=key,
+            status=PENDING,
+            retries=0,
+            error="",
+            created_at=now,
+            updated_at=now,
+            processed_at=None,
+            lease_expires_at=None,
         )
-        return {
-            "id": image_id,
-            "url": self.public_url(work.service.settings, file_name),
-            "file_name": file_name,
-            "status": PENDING,
-        }
+    )
+    return {
+        "id": image_id,
+        "url": greenvue.public_url(work.service.settings, file_name),
+        "file_name": file_name,
+        "status": PENDING,
+    }
 
-    async def upload(self, request: Request, service: ServiceDep) -> Response:
-        """Multipart: `listing_title` and one or more images, in the field `file` or,
-        without one, in any fields. Answers at once with each image's final URL; files
-        that are not images are skipped (named in `skipped`), and only a request with no
-        image at all is refused, storing nothing."""
-        settings = service.settings
-        form = await request.form()
-        title = str(form.get("listing_title") or "").strip()
-        if not title:
-            raise BadRequest("Missing listing title in form data")
-        uploads = [part for part in form.getlist("file") if isinstance(part, UploadFile)]
-        if not uploads:
-            uploads = [
-                part
-                for name, part in form.multi_items()
-                if name != "listing_title" and isinstance(part, UploadFile)
-            ]
-        if not uploads:
-            raise BadRequest("No files were uploaded (form field 'file')")
-        files: list[tuple[str, bytes]] = []
-        for part in uploads:
-            data = await part.read()
-            if len(data) > settings.max_upload_bytes:
-                raise ServiceError(
-                    f"{part.filename} is larger than {settings.max_upload_bytes} bytes",
-                    status_code=413,
-                )
-            files.append((part.filename or "file", data))
-        work = self.work(service)
 
-        def queue_valid() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-            valid, skipped = [], []
-            for filename, data in files:
-                try:
-                    service.inspect(data)
-                except ServiceError as exc:
-                    skipped.append({"file_name": filename, "reason": exc.message})
-                    continue
-                valid.append(data)
-            if not valid:
-                raise BadRequest("No valid files were processed: none is an image darkroom reads")
-            return [self._queue(work, title, data) for data in valid], skipped
+def _active(work: ImageWork, job_id: str) -> ScheduledJob:
+    job = work.jobs.get(job_id)
+    if job is None or not job.active:
+        raise BadRequest("Job not found")
+    return job
 
-        images, skipped = await run_in_threadpool(queue_valid)
-        for entry in skipped:
-            log.warning(f"upload skipped: {entry['reason']}", extra={"file": entry["file_name"]})
-        answer: dict[str, Any] = {
-            "message": f"{len(images)} images queued for processing",
-            "image_count": len(images),
-            "images": images,
-            "status": "processing",
-        }
-        if skipped:
-            answer["skipped"] = skipped
-        return _success(answer)
 
-    def image(self, file_name: str, service: ServiceDep) -> Response:
-        """A processed listing image; 404 until it is processed."""
-        try:
-            data = self.work(service).listing.get(file_name)
-        except (BlobNotFound, ValueError) as exc:
-            raise NotFound("image not found") from exc
-        return Response(data, media_type="image/webp")
-
-    def _active(self, service: JobService, job_id: str) -> ScheduledJob:
-        job = self.work(service).jobs.get(job_id)
-        if job is None or not job.active:
-            raise BadRequest("Job not found")
-        return job
-
-    def list_jobs(self, service: ServiceDep) -> Response:
-        """The scheduled jobs: the image queue's processor while it is active."""
-        work = self.work(service)
-        job = work.jobs.get(QUEUE_JOB)
-        jobs = [job] if job is not None and job.active else []
-        return _success([_job_view(j, work.images.processing() > 0) for j in jobs])
-
-    def job_status(self, job_id: str, service: ServiceDep) -> Response:
-        """The image queue's processor: interval, batch size, runs, active or not."""
-        job = self._active(service, job_id)
-        return _success(_job_view(job, self.work(service).images.processing() > 0))
-
-    def stop_job(self, job_id: str, service: ServiceDep) -> Response:
-        """Stops processing images (they keep waiting) until the job is created again."""
-        self._active(service, job_id)
-        self.work(service).jobs.stop(job_id)
-        return _success({"status": "success", "message": "Job removed successfully"})
-
-    def create_job(self, body: JobIn, service: ServiceDep) -> Response:
-        """Create or restart the image queue's processor."""
-        if body.id != QUEUE_JOB:
-            raise BadRequest(f"the only job of type {PROCESS_IMAGES} is {QUEUE_JOB!r}")
-        batch = body.payload.get("batch_size", self.variables.batch_size)
-        if not isinstance(batch, int) or not 1 <= batch <= 1000:
-            raise BadRequest("payload.batch_size must be an integer from 1 to 1000")
-        now = time.time()
-        work = self.work(service)
-        job = work.jobs.put(
-            ScheduledJob(
-                id=QUEUE_JOB,
-                name=body.name,
-                description=body.description,
-                type=body.type,
-                interval_s=parse_duration(body.interval),
-                payload={**body.payload, "batch_size": batch},
-                active=True,
-                created_at=now,
-                updated_at=now,
-                last_run_at=None,
+@router.post("/api/upload/listing_image", status_code=200)
+async def upload(request: Request, greenvue: GreenVueDep, service: ServiceDep) -> Response:
+    """Multipart: `listing_title` and one or more images, in the field `file` or,
+    without one, in any fields. Answers at once with each image's final URL; files
+    that are not images are skipped (named in `skipped`), and only a request with no
+    image at all is refused, storing nothing."""
+    settings = service.settings
+    form = await request.form()
+    title = str(form.get("listing_title") or "").strip()
+    if not title:
+        raise BadRequest("Missing listing title in form data")
+    uploads = [part for part in form.getlist("file") if isinstance(part, UploadFile)]
+    if not uploads:
+        uploads = [
+            part
+            for name, part in form.multi_items()
+            if name != "listing_title" and isinstance(part, UploadFile)
+        ]
+    if not uploads:
+        raise BadRequest("No files were uploaded (form field 'file')")
+    files: list[tuple[str, bytes]] = []
+    for part in uploads:
+        data = await part.read()
+        if len(data) > settings.max_upload_bytes:
+            raise ServiceError(
+                f"{part.filename} is larger than {settings.max_upload_bytes} bytes",
+                status_code=413,
             )
+        files.append((part.filename or "file", data))
+    work = greenvue.work(service)
+
+    def queue_valid() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+        valid, skipped = [], []
+        for filename, data in files:
+            try:
+                service.inspect(data)
+            except ServiceError as exc:
+                skipped.append({"file_name": filename, "reason": exc.message})
+                continue
+            valid.append(data)
+        if not valid:
+            raise BadRequest("No valid files were processed: none is an image darkroom reads")
+        return [_queue(greenvue, work, title, data) for data in valid], skipped
+
+    images, skipped = await run_in_threadpool(queue_valid)
+    for entry in skipped:
+        log.warning(f"upload skipped: {entry['reason']}", extra={"file": entry["file_name"]})
+    answer: dict[str, Any] = {
+        "message": f"{len(images)} images queued for processing",
+        "image_count": len(images),
+        "images": images,
+        "status": "processing",
+    }
+    if skipped:
+        answer["skipped"] = skipped
+    return _success(answer)
+
+
+@router.get(IMAGES_PATH + "/{file_name}", status_code=200)
+def image(file_name: str, greenvue: GreenVueDep, service: ServiceDep) -> Response:
+    """A processed listing image; 404 until it is processed."""
+    try:
+        data = greenvue.work(service).listing.get(file_name)
+    except (BlobNotFound, ValueError) as exc:
+        raise NotFound("image not found") from exc
+    return Response(data, media_type="image/webp")
+
+
+@router.get("/api/jobs", status_code=200)
+def list_jobs(greenvue: GreenVueDep, service: ServiceDep) -> Response:
+    """The scheduled jobs: the image queue's processor while it is active."""
+    work = greenvue.work(service)
+    job = work.jobs.get(QUEUE_JOB)
+    jobs = [job] if job is not None and job.active else []
+    return _success([_job_view(j, work.images.processing() > 0) for j in jobs])
+
+
+@router.post("/api/jobs", status_code=201)
+def create_job(body: JobIn, greenvue: GreenVueDep, service: ServiceDep) -> Response:
+    """Create or restart the image queue's processor."""
+    if body.id != QUEUE_JOB:
+        raise BadRequest(f"the only job of type {PROCESS_IMAGES} is {QUEUE_JOB!r}")
+    batch = body.payload.get("batch_size", greenvue.variables.batch_size)
+    if not isinstance(batch, int) or not 1 <= batch <= 1000:
+        raise BadRequest("payload.batch_size must be an integer from 1 to 1000")
+    now = time.time()
+    work = greenvue.work(service)
+    job = work.jobs.put(
+        ScheduledJob(
+            id=QUEUE_JOB,
+            name=body.name,
+            description=body.description,
+            type=body.type,
+            interval_s=parse_duration(body.interval),
+            payload={**body.payload, "batch_size": batch},
+            active=True,
+            created_at=now,
+            updated_at=now,
+            last_run_at=None,
         )
-        view = _job_view(job, work.images.processing() > 0)
-        return _success({**view, "message": "Job created successfully"}, 201)
+    )
+    view = _job_view(job, work.images.processing() > 0)
+    return _success({**view, "message": "Job created successfully"}, 201)
 
-    def queue_status(self, service: ServiceDep) -> Response:
-        """The document's fields, and the same in the system's `{success, data}`."""
-        work = self.work(service)
-        job = work.jobs.get(QUEUE_JOB)
-        active = job is not None and job.active
-        status = {
-            "pending_count": work.images.waiting(),
-            "queue_status": {
-                "initialized": job is not None,
-                "status": "active" if active else "stopped",
-            },
-        }
-        return JSONResponse({"success": True, "data": status, **status})
 
-    def upload_test_image(self, body: DebugUploadIn, service: ServiceDep) -> Response:
-        """Queue a file from the server's GREENVUE_DEBUG_IMAGE_ROOT (else
-        DARKROOM_INPUT_ROOT); with `process_now`, submit its job at once and answer when
-        it has been processed (or after a minute)."""
-        settings = service.settings
-        path = resolve_input_path(self.variables.debug_root or settings.input_root, body.image_path)
-        data = path.read_bytes()
-        service.inspect(data)
-        work = self.work(service)
-        queued = self._queue(work, body.listing_title, data)
-        if body.process_now and work.run_batch(1, only=queued["id"]):
-            queued["status"] = work.wait_until_done(queued["id"], timeout_s=60)
-        return _success(queued)
+@router.get("/api/jobs/{job_id}", status_code=200)
+def job_status(job_id: str, greenvue: GreenVueDep, service: ServiceDep) -> Response:
+    """The image queue's processor: interval, batch size, runs, active or not."""
+    work = greenvue.work(service)
+    job = _active(work, job_id)
+    return _success(_job_view(job, work.images.processing() > 0))
+
+
+@router.delete("/api/jobs/{job_id}", status_code=200)
+def stop_job(job_id: str, greenvue: GreenVueDep, service: ServiceDep) -> Response:
+    """Stops processing images (they keep waiting) until the job is created again."""
+    work = greenvue.work(service)
+    _active(work, job_id)
+    work.jobs.stop(job_id)
+    return _success({"status": "success", "message": "Job removed successfully"})
+
+
+@debug_router.get("/debug/image-queue-status")
+def queue_status(greenvue: GreenVueDep, service: ServiceDep) -> Response:
+    """The document's fields, and the same in the system's `{success, data}`."""
+    work = greenvue.work(service)
+    job = work.jobs.get(QUEUE_JOB)
+    active = job is not None and job.active
+    status = {
+        "pending_count": work.images.waiting(),
+        "queue_status": {
+            "initialized": job is not None,
+            "status": "active" if active else "stopped",
+        },
+    }
+    return JSONResponse({"success": True, "data": status, **status})
+
+
+@debug_router.post("/debug/upload-test-image")
+def upload_test_image(body: DebugUploadIn, greenvue: GreenVueDep, service: ServiceDep) -> Response:
+    """Queue a file from the server's GREENVUE_DEBUG_IMAGE_ROOT (else
+    DARKROOM_INPUT_ROOT); with `process_now`, submit its job at once and answer when
+    it has been processed (or after a minute)."""
+    settings = service.settings
+    path = resolve_input_path(greenvue.variables.debug_root or settings.input_root, body.image_path)
+    data = path.read_bytes()
+    service.inspect(data)
+    work = greenvue.work(service)
+    queued = _queue(greenvue, work, body.listing_title, data)
+    if body.process_now and work.run_batch(1, only=queued["id"]):
+        queued["status"] = work.wait_until_done(queued["id"], timeout_s=60)
+    return _success(queued)

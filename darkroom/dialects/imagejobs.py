@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -34,7 +34,9 @@ from darkroom.config import Settings
 from darkroom.dialects.base import (
     BadRequest,
     DialectDefaults,
+    MountedRouter,
     SeedVariables,
+    enabled_dialect,
     message_errors,
     route_class,
 )
@@ -219,182 +221,203 @@ class ImageJobs(DialectDefaults):
             )
         }
 
-    # -- the routes ----------------------------------------------------------------------------
+    def routers(self, prefix: str) -> list[MountedRouter]:
+        return [MountedRouter(router, prefix)]
 
-    def router(self, prefix: str) -> APIRouter:
-        v = self.variables
-        router = APIRouter(
-            prefix=prefix + "/api/image-jobs",
-            tags=["drop-in: imagejobs (seed 001)"],
-            route_class=route_class(_respond),
+
+# -- the routes ----------------------------------------------------------------------------
+
+
+async def _imagejobs(request: Request) -> ImageJobs:
+    return enabled_dialect(request, NAME, ImageJobs)
+
+
+ImageJobsDep = Annotated[ImageJobs, Depends(_imagejobs)]
+
+router = APIRouter(
+    prefix="/api/image-jobs",
+    tags=["drop-in: imagejobs (seed 001)"],
+    route_class=route_class(_respond),
+)
+
+
+def _records(service: JobService) -> ImageJobRecords:
+    return ImageJobRecords(service.store.engine)
+
+
+def _found(service: JobService, job_id: str) -> ImageJob:
+    if not OBJECT_ID.fullmatch(job_id):
+        raise BadRequest("Invalid ID format")  # as MongoDB's cast error answered
+    job = _records(service).get(job_id)
+    if job is None:
+        raise NotFound("Image job not found")
+    return job
+
+
+@router.post("", status_code=201, response_model=Envelope)
+async def create(
+    request: Request, imagejobs: ImageJobsDep, service: ServiceDep, settings: SettingsDep
+) -> Response:
+    """Multipart `file`, `entityType` (event, report or other) and `entityId`:
+    stores the raw image, creates the image job and queues its task."""
+    form = await request.form()
+    upload = form.get("file")
+    entity_type = str(form.get("entityType") or "").strip()
+    entity_id = str(form.get("entityId") or "").strip()
+    if not isinstance(upload, UploadFile):
+        raise BadRequest("file is required")
+    if entity_type not in ENTITY_TYPES:
+        raise BadRequest(f"entityType must be one of {', '.join(ENTITY_TYPES)}")
+    if not entity_id:
+        raise BadRequest("entityId is required")
+    data = await upload.read()
+    if len(data) > settings.max_upload_bytes:
+        raise ServiceError(f"file larger than {settings.max_upload_bytes} bytes", status_code=413)
+    filename = upload.filename or "image"
+    content_type = upload.content_type
+
+    def save() -> ImageJob:
+        try:
+            facts = service.inspect(data)
+        except ServiceError as exc:
+            raise BadRequest(f"file is not an image darkroom can read: {exc}") from exc
+        ext = posixpath.splitext(filename)[1].lower().lstrip(".") or facts.format
+        key = f"raw/{int(time.time() * 1000)}-{secrets.token_hex(6)}.{ext[:12]}"
+        now = time.time()
+        job = ImageJob(
+            id=new_id(),
+            entity_type=entity_type,
+            entity_id=entity_id,
+            source_key=key,
+            source_url=f"{imagejobs.public_url(settings)}/{key}",
+            status=PENDING,
+            original_filename=filename,
+            mimetype=content_type or f"image/{facts.format}",
+            file_size=len(data),
+            created_at=now,
+            updated_at=now,
         )
+        imagejobs.store(settings).put(key, data)
+        _records(service).insert(job)
+        imagejobs.queue(settings).push(message(job.id))
+        return job
 
-        def records(service: Any) -> ImageJobRecords:
-            return ImageJobRecords(service.store.engine)
+    job = await run_in_threadpool(save)  # header probing and storage off the loop
+    return _ok(job.to_api(), 201)
 
-        def found(service: Any, job_id: str) -> ImageJob:
-            if not OBJECT_ID.fullmatch(job_id):
-                raise BadRequest("Invalid ID format")  # as MongoDB's cast error answered
-            job = records(service).get(job_id)
-            if job is None:
-                raise NotFound("Image job not found")
-            return job
 
-        @router.post("", status_code=201, response_model=Envelope)
-        async def create(request: Request, service: ServiceDep, settings: SettingsDep) -> Response:
-            """Multipart `file`, `entityType` (event, report or other) and `entityId`:
-            stores the raw image, creates the image job and queues its task."""
-            form = await request.form()
-            upload = form.get("file")
-            entity_type = str(form.get("entityType") or "").strip()
-            entity_id = str(form.get("entityId") or "").strip()
-            if not isinstance(upload, UploadFile):
-                raise BadRequest("file is required")
-            if entity_type not in ENTITY_TYPES:
-                raise BadRequest(f"entityType must be one of {', '.join(ENTITY_TYPES)}")
-            if not entity_id:
-                raise BadRequest("entityId is required")
-            data = await upload.read()
-            if len(data) > settings.max_upload_bytes:
-                raise ServiceError(
-                    f"file larger than {settings.max_upload_bytes} bytes", status_code=413
-                )
-            filename = upload.filename or "image"
-            content_type = upload.content_type
+@router.get("", response_model=Envelope)
+def by_entity(
+    service: ServiceDep, entityType: str | None = None, entityId: str | None = None
+) -> Response:
+    """Image jobs of an entity, newest first; both parameters are required."""
+    if not entityType or not entityId:
+        raise BadRequest("entityType and entityId are required")
+    jobs = _records(service).by_entity(entityType, entityId)
+    return _ok([job.to_api() for job in jobs])
 
-            def save() -> ImageJob:
-                try:
-                    facts = service.inspect(data)
-                except ServiceError as exc:
-                    raise BadRequest(f"file is not an image darkroom can read: {exc}") from exc
-                ext = posixpath.splitext(filename)[1].lower().lstrip(".") or facts.format
-                key = f"raw/{int(time.time() * 1000)}-{secrets.token_hex(6)}.{ext[:12]}"
-                now = time.time()
-                job = ImageJob(
-                    id=new_id(),
-                    entity_type=entity_type,
-                    entity_id=entity_id,
-                    source_key=key,
-                    source_url=f"{self.public_url(settings)}/{key}",
-                    status=PENDING,
-                    original_filename=filename,
-                    mimetype=content_type or f"image/{facts.format}",
-                    file_size=len(data),
-                    created_at=now,
-                    updated_at=now,
-                )
-                self.store(settings).put(key, data)
-                records(service).insert(job)
-                self.queue(settings).push(message(job.id))
-                return job
 
-            job = await run_in_threadpool(save)  # header probing and storage off the loop
-            return _ok(job.to_api(), 201)
+@router.get("/stats", response_model=Envelope)
+def stats(imagejobs: ImageJobsDep, service: ServiceDep, settings: SettingsDep) -> Response:
+    """What the document says to monitor: the queue's length, PENDING and FAILED
+    counts, and processing duration (processedAt - createdAt)."""
+    counts = _records(service).counts()
+    durations = _records(service).durations()
+    queue = imagejobs.queue(settings)
+    return _ok(
+        {
+            "queueLength": queue.length(),
+            "deadLetterLength": queue.dead_count(),
+            "pending": counts[PENDING],
+            "processing": counts[PROCESSING],
+            "completed": counts[COMPLETED],
+            "failed": counts[FAILED],
+            "processingDuration": _summary(durations),
+        }
+    )
 
-        @router.get("", response_model=Envelope)
-        def by_entity(
-            service: ServiceDep, entityType: str | None = None, entityId: str | None = None
-        ) -> Response:
-            """Image jobs of an entity, newest first; both parameters are required."""
-            if not entityType or not entityId:
-                raise BadRequest("entityType and entityId are required")
-            jobs = records(service).by_entity(entityType, entityId)
-            return _ok([job.to_api() for job in jobs])
 
-        @router.get("/stats", response_model=Envelope)
-        def stats(service: ServiceDep, settings: SettingsDep) -> Response:
-            """What the document says to monitor: the queue's length, PENDING and FAILED
-            counts, and processing duration (processedAt - createdAt)."""
-            counts = records(service).counts()
-            durations = records(service).durations()
-            queue = self.queue(settings)
-            return _ok(
-                {
-                    "queueLength": queue.length(),
-                    "deadLetterLength": queue.dead_count(),
-                    "pending": counts[PENDING],
-                    "processing": counts[PROCESSING],
-                    "completed": counts[COMPLETED],
-                    "failed": counts[FAILED],
-                    "processingDuration": _summary(durations),
-                }
-            )
+@router.get(FILES_PATH.removeprefix("/api/image-jobs") + "/{key:path}")
+def file(key: str, imagejobs: ImageJobsDep, settings: SettingsDep) -> Response:
+    """A raw or optimized image, where no R2_PUBLIC_URL serves the bucket."""
+    if not key.startswith(("raw/", "optimized/")):
+        raise NotFound("Not found")
+    try:
+        data = imagejobs.store(settings).get(key)
+    except (BlobNotFound, ValueError) as exc:
+        raise NotFound("Not found") from exc
+    kind = "image/webp" if key.endswith(".webp") else "application/octet-stream"
+    return Response(data, media_type=kind)
 
-        @router.get(FILES_PATH.removeprefix("/api/image-jobs") + "/{key:path}")
-        def file(key: str, settings: SettingsDep) -> Response:
-            """A raw or optimized image, where no R2_PUBLIC_URL serves the bucket."""
-            if not key.startswith(("raw/", "optimized/")):
-                raise NotFound("Not found")
-            try:
-                data = self.store(settings).get(key)
-            except (BlobNotFound, ValueError) as exc:
-                raise NotFound("Not found") from exc
-            kind = "image/webp" if key.endswith(".webp") else "application/octet-stream"
-            return Response(data, media_type=kind)
 
-        @router.get("/{job_id}", response_model=Envelope)
-        def get_one(job_id: str, service: ServiceDep) -> Response:
-            return _ok(found(service, job_id).to_api())
+@router.get("/{job_id}", response_model=Envelope)
+def get_one(job_id: str, service: ServiceDep) -> Response:
+    return _ok(_found(service, job_id).to_api())
 
-        @router.post("/{job_id}/retry", response_model=Envelope)
-        def retry(job_id: str, service: ServiceDep, settings: SettingsDep) -> Response:
-            """A FAILED job back to PENDING, error cleared, task queued again."""
-            job = found(service, job_id)
-            if job.status != FAILED:
-                raise BadRequest("Can only retry failed jobs")
-            updated = records(service).update(
-                job_id, status=PENDING, error_msg="", processed_at=None
-            )
-            self.queue(settings).push(message(job_id))
-            assert updated is not None
-            return _ok(updated.to_api())
 
-        @router.delete("/{job_id}", response_model=Envelope)
-        def remove(job_id: str, service: ServiceDep, settings: SettingsDep) -> Response:
-            """Deletes the raw and optimized images, then the record."""
-            job = found(service, job_id)
-            store = self.store(settings)
-            for key in (job.source_key, job.output_key):
-                if key:
-                    store.delete_prefix(key)
-            records(service).delete(job_id)
-            return JSONResponse({"success": True, "message": "Image job deleted successfully"})
+@router.post("/{job_id}/retry", response_model=Envelope)
+def retry(
+    job_id: str, imagejobs: ImageJobsDep, service: ServiceDep, settings: SettingsDep
+) -> Response:
+    """A FAILED job back to PENDING, error cleared, task queued again."""
+    job = _found(service, job_id)
+    if job.status != FAILED:
+        raise BadRequest("Can only retry failed jobs")
+    updated = _records(service).update(job_id, status=PENDING, error_msg="", processed_at=None)
+    imagejobs.queue(settings).push(message(job_id))
+    assert updated is not None
+    return _ok(updated.to_api())
 
-        @router.patch("/{job_id}/status", response_model=Envelope)
-        def set_status(
-            job_id: str,
-            body: StatusIn,
-            service: ServiceDep,
-            x_worker_token: Annotated[str | None, Header()] = None,
-            authorization: Annotated[str | None, Header()] = None,
-        ) -> Response:
-            """The worker's callback. With IMAGE_JOBS_WORKER_TOKEN set, it needs that
-            token in `X-Worker-Token` (or `Authorization: Bearer`)."""
-            if v.worker_token and v.worker_token not in (
-                x_worker_token,
-                (authorization or "").removeprefix("Bearer ").strip(),
-            ):
-                raise ServiceError("Invalid worker token", status_code=401)
-            status = body.status.strip().upper()
-            if not status:
-                raise BadRequest("status is required")
-            if status not in STATUSES:
-                raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
-            found(service, job_id)
-            values: dict[str, Any] = {"status": status}
-            if body.outputImageURL is not None:
-                values["output_url"] = body.outputImageURL
-            if body.outputImageKey is not None:
-                values["output_key"] = body.outputImageKey
-            if body.errorMsg is not None:
-                values["error_msg"] = body.errorMsg
-            values["processed_at"] = time.time() if status in (COMPLETED, FAILED) else None
-            updated = records(service).update(job_id, **values)
-            if updated is None:
-                raise NotFound("Image job not found")
-            return _ok(updated.to_api())
 
-        return router
+@router.delete("/{job_id}", response_model=Envelope)
+def remove(
+    job_id: str, imagejobs: ImageJobsDep, service: ServiceDep, settings: SettingsDep
+) -> Response:
+    """Deletes the raw and optimized images, then the record."""
+    job = _found(service, job_id)
+    store = imagejobs.store(settings)
+    for key in (job.source_key, job.output_key):
+        if key:
+            store.delete_prefix(key)
+    _records(service).delete(job_id)
+    return JSONResponse({"success": True, "message": "Image job deleted successfully"})
+
+
+@router.patch("/{job_id}/status", response_model=Envelope)
+def set_status(
+    job_id: str,
+    body: StatusIn,
+    imagejobs: ImageJobsDep,
+    service: ServiceDep,
+    x_worker_token: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The worker's callback. With IMAGE_JOBS_WORKER_TOKEN set, it needs that
+    token in `X-Worker-Token` (or `Authorization: Bearer`)."""
+    worker_token = imagejobs.variables.worker_token
+    if worker_token and worker_token not in (
+        x_worker_token,
+        (authorization or "").removeprefix("Bearer ").strip(),
+    ):
+        raise ServiceError("Invalid worker token", status_code=401)
+    status = body.status.strip().upper()
+    if not status:
+        raise BadRequest("status is required")
+    if status not in STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
+    _found(service, job_id)
+    values: dict[str, Any] = {"status": status}
+    if body.outputImageURL is not None:
+        values["output_url"] = body.outputImageURL
+    if body.outputImageKey is not None:
+        values["output_key"] = body.outputImageKey
+    if body.errorMsg is not None:
+        values["error_msg"] = body.errorMsg
+    values["processed_at"] = time.time() if status in (COMPLETED, FAILED) else None
+    updated = _records(service).update(job_id, **values)
+    if updated is None:
+        raise NotFound("Image job not found")
+    return _ok(updated.to_api())
 
 
 def _summary(durations: list[float]) -> dict[str, Any]:

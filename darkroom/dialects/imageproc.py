@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +27,9 @@ from darkroom.api.output_files import finished_output, output_bytes
 from darkroom.dialects.base import (
     DIALECT_LABEL,
     DialectDefaults,
+    MountedRouter,
     SeedVariables,
+    enabled_dialect,
     first_problem,
     iso_utc,
     message_errors,
@@ -37,6 +39,7 @@ from darkroom.dialects.base import (
 from darkroom.jobs import keys
 from darkroom.jobs.errors import JobFailed, NotFinished, ServiceError
 from darkroom.jobs.model import Job
+from darkroom.jobs.records import OutputSpec
 from darkroom.jobs.sources import IncomingSource, decode_base64
 from darkroom.jobs.spec import JobOptions, OutputIn
 from darkroom.jobs.status import JobStatus
@@ -142,7 +145,7 @@ def thumbnail_size(width: int, height: int, box_width: int, box_height: int) -> 
     return max(1, int(width * scale)), max(1, int(height * scale))
 
 
-def _planned_output_path(job: Job, spec: dict[str, Any]) -> str:
+def _planned_output_path(job: Job, spec: OutputSpec) -> str:
     """Where the output of a job not finished yet will be: in the format asked for, else
     in the one darkroom picks for the source's (its own, where darkroom writes it)."""
     facts = job.source_facts or []
@@ -152,18 +155,19 @@ def _planned_output_path(job: Job, spec: dict[str, Any]) -> str:
 
 def _record(job: Job) -> JobRecord:
     spec = job.spec["outputs"][0]
+    source = job.sources[0]
     labels = job.labels
     output = job.output(OUTPUT)
-    output_path = str(output["key"]) if output is not None else _planned_output_path(job, spec)
+    output_path = output["key"] if output is not None else _planned_output_path(job, spec)
     failed = job.status in (JobStatus.FAILED, JobStatus.CANCELED)
     return JobRecord(
         id=job.id,
         status=STATUS[job.status],
-        input_path=str(job.sources[0].get("key", "")),
+        input_path=source["key"] if source["kind"] == "blob" else "",
         output_path=output_path,
         operation=labels.get(OPERATION_LABEL, spec["op"]),
-        width=int(labels.get(WIDTH_LABEL, spec["width"])),
-        height=int(labels.get(HEIGHT_LABEL, spec["height"])),
+        width=int(labels.get(WIDTH_LABEL, spec["width"] or 0)),
+        height=int(labels.get(HEIGHT_LABEL, spec["height"] or 0)),
         error=(job.error_message or job.error_code or "failed") if failed else None,
         created_at=iso_utc(job.created_at),
         updated_at=iso_utc(job.updated_at),
@@ -184,78 +188,88 @@ class ImageProc(DialectDefaults):
             found["database_url"] = f"sqlite:///{v.db_path}"
         return found
 
-    def router(self, prefix: str) -> APIRouter:
-        max_bytes = self.variables.max_upload_size
-        router = APIRouter(
-            prefix=prefix,
-            tags=["drop-in: imageproc (seed 003)"],
-            route_class=route_class(_respond),
-            responses={400: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+    def routers(self, prefix: str) -> list[MountedRouter]:
+        return [MountedRouter(router, prefix)]
+
+
+async def _imageproc(request: Request) -> ImageProc:
+    return enabled_dialect(request, NAME, ImageProc)
+
+
+ImageProcDep = Annotated[ImageProc, Depends(_imageproc)]
+
+router = APIRouter(
+    tags=["drop-in: imageproc (seed 003)"],
+    route_class=route_class(_respond),
+    responses={400: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+)
+
+
+@router.post(
+    "/jobs", status_code=202, response_model=SubmitOut, responses={413: {"model": ErrorOut}}
+)
+async def submit(body: SubmitIn, imageproc: ImageProcDep, service: ServiceDep) -> SubmitOut:
+    """Queue a resize or thumbnail of a base64 image."""
+    max_bytes = imageproc.variables.max_upload_size
+    labels = {
+        DIALECT_LABEL: NAME,
+        OPERATION_LABEL: body.operation,
+        WIDTH_LABEL: str(body.width),
+        HEIGHT_LABEL: str(body.height),
+    }
+
+    def accept() -> Job:  # decoding and probing off the event loop
+        try:
+            data = decode_base64(body.image_data, max_bytes=max_bytes)
+        except ServiceError as exc:
+            if exc.status_code == 413:
+                raise
+            raise ServiceError("Invalid base64 image data") from exc
+        width, height = body.width, body.height
+        if body.operation == "thumbnail":
+            facts = service.inspect(data)  # the displayed size, EXIF orientation applied
+            width, height = thumbnail_size(facts.width, facts.height, width, height)
+        output = OutputIn(
+            name=OUTPUT,
+            op="resize",  # exactly that size: a thumbnail's was computed above
+            width=width,
+            height=height,
+            format=body.output_format,  # None: the input's
+            quality=JPEG_QUALITY,
         )
+        options = JobOptions(outputs=[output], labels=labels)
+        job, _ = service.submit(options, [IncomingSource(data=data, filename="input")])
+        return job
 
-        @router.post(
-            "/jobs", status_code=202, response_model=SubmitOut, responses={413: {"model": ErrorOut}}
-        )
-        async def submit(body: SubmitIn, service: ServiceDep) -> SubmitOut:
-            """Queue a resize or thumbnail of a base64 image."""
-            labels = {
-                DIALECT_LABEL: NAME,
-                OPERATION_LABEL: body.operation,
-                WIDTH_LABEL: str(body.width),
-                HEIGHT_LABEL: str(body.height),
-            }
+    job = await run_in_threadpool(accept)
+    return SubmitOut(job_id=job.id)
 
-            def accept() -> Job:  # decoding and probing off the event loop
-                try:
-                    data = decode_base64(body.image_data, max_bytes=max_bytes)
-                except ServiceError as exc:
-                    if exc.status_code == 413:
-                        raise
-                    raise ServiceError("Invalid base64 image data") from exc
-                width, height = body.width, body.height
-                if body.operation == "thumbnail":
-                    facts = service.inspect(data)  # the displayed size, EXIF orientation applied
-                    width, height = thumbnail_size(facts.width, facts.height, width, height)
-                output = OutputIn(
-                    name=OUTPUT,
-                    op="resize",  # exactly that size: a thumbnail's was computed above
-                    width=width,
-                    height=height,
-                    format=body.output_format,  # None: the input's
-                    quality=JPEG_QUALITY,
-                )
-                options = JobOptions(outputs=[output], labels=labels)
-                job, _ = service.submit(options, [IncomingSource(data=data, filename="input")])
-                return job
 
-            job = await run_in_threadpool(accept)
-            return SubmitOut(job_id=job.id)
+@router.get("/jobs/{job_id}", response_model=JobRecord, response_model_exclude_none=True)
+def get_job(job_id: str, service: ServiceDep) -> JobRecord:
+    """The job; `error` only when it failed."""
+    return _record(own_job(service, job_id, NAME, NOT_FOUND))
 
-        @router.get("/jobs/{job_id}", response_model=JobRecord, response_model_exclude_none=True)
-        def get_job(job_id: str, service: ServiceDep) -> JobRecord:
-            """The job; `error` only when it failed."""
-            return _record(own_job(service, job_id, NAME, NOT_FOUND))
 
-        @router.get(
-            "/jobs/{job_id}/download",
-            response_class=Response,
-            responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
-        )
-        async def download(
-            job_id: str, service: ServiceDep, blobs: BlobsDep, settings: SettingsDep
-        ) -> Response:
-            """The processed image; 400 "Image not ready" until the job completed."""
-            job = await run_in_threadpool(own_job, service, job_id, NAME, NOT_FOUND)
-            try:
-                output = finished_output(job, OUTPUT)
-            except (NotFinished, JobFailed) as exc:
-                raise ServiceError("Image not ready") from exc
-            data, fmt = await output_bytes(blobs, settings, job, output)
-            return Response(data, media_type=f"image/{fmt.value}")
+@router.get(
+    "/jobs/{job_id}/download",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
+)
+async def download(
+    job_id: str, service: ServiceDep, blobs: BlobsDep, settings: SettingsDep
+) -> Response:
+    """The processed image; 400 "Image not ready" until the job completed."""
+    job = await run_in_threadpool(own_job, service, job_id, NAME, NOT_FOUND)
+    try:
+        output = finished_output(job, OUTPUT)
+    except (NotFinished, JobFailed) as exc:
+        raise ServiceError("Image not ready") from exc
+    data, fmt = await output_bytes(blobs, settings, job, output)
+    return Response(data, media_type=f"image/{fmt.value}")
 
-        @router.get("/health", response_model=HealthOut)
-        def health() -> HealthOut:
-            """The process answers."""
-            return HealthOut(timestamp=int(time.time()))
 
-        return router
+@router.get("/health", response_model=HealthOut)
+def health() -> HealthOut:
+    """The process answers."""
+    return HealthOut(timestamp=int(time.time()))

@@ -85,21 +85,25 @@ def with_seed_settings(settings: Settings, dialects: Sequence[Enabled]) -> Setti
 def install(app: FastAPI, dialects: Sequence[Enabled]) -> set[tuple[str, str]]:
     """Add the dialects' routes; return the (method, path) pairs they answer. Two dialects
     may not answer the same route. Include them before darkroom's own routers, which
-    should leave out what they answer (``unclaimed``)."""
+    should leave out what they answer (``unclaimed``). The dialects are kept in
+    ``app.state.dialects`` by name, where their routes' dependencies find them
+    (base.enabled_dialect)."""
+    app.state.dialects = {entry.dialect.name: entry.dialect for entry in dialects}
     claimed: dict[tuple[str, str], str] = {}
     for entry in dialects:
-        router = entry.dialect.router(entry.prefix)
-        for route in router.routes:
-            if isinstance(route, APIRoute):
-                for method in route.methods or ():
-                    other = claimed.setdefault((method, route.path), entry.dialect.name)
-                    if other != entry.dialect.name:
-                        raise DialectConfigError(
-                            f"dialects {other} and {entry.dialect.name} both answer "
-                            f"{method} {route.path}; give one a prefix "
-                            f"(DARKROOM_DIALECTS={entry.dialect.name}@/prefix)"
-                        )
-        app.include_router(router)
+        for mounted in entry.dialect.routers(entry.prefix):
+            for route in mounted.router.routes:
+                if isinstance(route, APIRoute):
+                    path = mounted.prefix + route.path
+                    for method in route.methods or ():
+                        other = claimed.setdefault((method, path), entry.dialect.name)
+                        if other != entry.dialect.name:
+                            raise DialectConfigError(
+                                f"dialects {other} and {entry.dialect.name} both answer "
+                                f"{method} {path}; give one a prefix "
+                                f"(DARKROOM_DIALECTS={entry.dialect.name}@/prefix)"
+                            )
+            app.include_router(mounted.router, prefix=mounted.prefix)
     return set(claimed)
 
 

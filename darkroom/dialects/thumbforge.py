@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -30,7 +30,9 @@ from darkroom.api.output_files import finished_output, output_bytes
 from darkroom.dialects.base import (
     DIALECT_LABEL,
     DialectDefaults,
+    MountedRouter,
     SeedVariables,
+    enabled_dialect,
     iso_utc,
     own_job,
     route_class,
@@ -182,7 +184,8 @@ def url_hash(url: str) -> str:
 
 
 def _record(job: Job) -> ImageJob:
-    source_url = str(job.sources[0].get("url", ""))
+    source = job.sources[0]
+    source_url = source["url"] if source["kind"] == "url" else ""
     result = None
     output = job.output(OUTPUT)
     if job.status is JobStatus.SUCCEEDED and output is not None and job.source_facts:
@@ -190,10 +193,10 @@ def _record(job: Job) -> ImageJob:
         result = {
             "width": facts["width"],
             "height": facts["height"],
-            "format": str(facts["format"]).upper(),
+            "format": facts["format"].upper(),
             "size_bytes": facts["bytes"],
             "thumbnail_path": output["key"],
-            "source_content_type": _media_type(str(facts["format"])),
+            "source_content_type": _media_type(facts["format"]),
             "source_url": source_url,
         }
     failed = job.status in (JobStatus.FAILED, JobStatus.CANCELED)
@@ -221,6 +224,14 @@ class ThumbForge(DialectDefaults):
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.variables: Variables = Variables.read(environ)
+        self.thumbnail_output = OutputIn(
+            name=OUTPUT,
+            op="thumbnail",
+            width=self.variables.thumbnail_size,
+            height=self.variables.thumbnail_size,
+            format="jpeg",
+            quality=JPEG_QUALITY,
+        )
 
     def settings(self) -> dict[str, Any]:
         v = self.variables
@@ -237,157 +248,170 @@ class ThumbForge(DialectDefaults):
             found["database_url"] = v.database_url.replace("+asyncpg", "+psycopg", 1)
         return found
 
-    def router(self, prefix: str) -> APIRouter:
-        v = self.variables
-        router = APIRouter(
-            prefix=prefix,
-            tags=["drop-in: thumbforge (seed 004)"],
-            route_class=route_class(_respond),
-            responses={422: {"model": Detail}},
-        )
-        images = v.api_v1_prefix.rstrip("/") + "/images"
-
-        thumbnail = OutputIn(
-            name=OUTPUT,
-            op="thumbnail",
-            width=v.thumbnail_size,
-            height=v.thumbnail_size,
-            format="jpeg",
-            quality=JPEG_QUALITY,
-        )
-
-        def submit_url(service: JobService, url: str) -> ImageJob:
-            """A job for ``url``, or the one THUMBFORGE_DUPLICATE_HANDLING reuses;
-            ActiveDuplicate when it refuses one."""
-            digest = url_hash(url)
-            latest = _latest(service, digest)
-            if latest is not None:
-                status = STATUS[latest.status]
-                if v.duplicate_handling == "reuse-completed" and status == "completed":
-                    return _record(latest)
-                if v.duplicate_handling == "reject-active" and status in ("pending", "processing"):
-                    raise ActiveDuplicate(latest.id)
-            labels = {DIALECT_LABEL: NAME, URL_HASH_LABEL: digest}
-            job, _ = service.submit(
-                JobOptions(outputs=[thumbnail], labels=labels), [IncomingSource(url=url)]
-            )
-            return _record(job)
-
-        @router.post(
-            images, status_code=202, response_model=ImageJob, responses={409: {"model": Detail}}
-        )
-        def submit(body: ImageIn, service: ServiceDep) -> ImageJob:
-            """Queue a thumbnail of the image at `url`; THUMBFORGE_DUPLICATE_HANDLING decides
-            what a URL already submitted gets."""
-            return submit_url(service, str(body.url))
-
-        @router.post(images + "/batch", status_code=202, response_model=BatchOut)
-        def submit_batch(body: BatchIn, service: ServiceDep) -> BatchOut:
-            """Queue a thumbnail of each URL, in order, as POST /images would one by one:
-            `accepted` has the job records (new, or reused under reuse-completed),
-            `duplicates` the URLs refused under reject-active, `failed` those darkroom
-            refused (a destination the outbound guard forbids, …)."""
-            answer = BatchOut(accepted=[], duplicates=[], failed=[])
-            for given in body.urls:
-                url = str(given)
-                try:
-                    answer.accepted.append(submit_url(service, url))
-                except ActiveDuplicate as exc:
-                    answer.duplicates.append(Duplicate(url=url, job_id=uuid.UUID(exc.job_id)))
-                except ServiceError as exc:
-                    answer.failed.append(Failure(url=url, error=exc.message))
-            return answer
-
-        @router.get(images, response_model=ImageJobList)
-        def list_images(
-            service: ServiceDep,
-            status: Status | None = None,
-            created_before: datetime | None = None,
-            created_after: datetime | None = None,
-            limit: Annotated[int | None, Query(ge=1)] = None,
-            offset: Annotated[int, Query(ge=0)] = 0,
-        ) -> ImageJobList:
-            """Newest first; `limit` defaults to THUMBFORGE_DEFAULT_PAGE_SIZE and is capped
-            at THUMBFORGE_MAX_PAGE_SIZE; the created_at bounds are inclusive."""
-            effective = min(limit or v.default_page_size, v.max_page_size)
-            filters = JobFilter(
-                status=FROM_STATUS[status] if status else None,
-                created_after=created_after.timestamp() - _EDGE if created_after else None,
-                created_before=created_before.timestamp() + _EDGE if created_before else None,
-                labels={DIALECT_LABEL: NAME},
-            )
-            found, total = service.store.list_offset(filters, limit=effective, offset=offset)
-            return ImageJobList(
-                items=[_record(j) for j in found],
-                pagination=Pagination(
-                    total=total,
-                    limit=effective,
-                    offset=offset,
-                    has_more=offset + len(found) < total,
-                ),
-            )
-
-        @router.get(
-            images + "/{job_id}", response_model=ImageJob, responses={404: {"model": Detail}}
-        )
-        def get_image(job_id: uuid.UUID, service: ServiceDep) -> ImageJob:
-            return _record(own_job(service, str(job_id), NAME, NOT_FOUND))
-
-        @router.get(
-            images + "/{job_id}/thumbnail",
-            response_class=Response,
-            responses={
-                200: {"content": {"image/jpeg": {}}},
-                206: {"description": "The byte range asked for (Range)"},
-                304: {"description": "Not modified (If-None-Match, If-Modified-Since)"},
-                404: {"model": Detail},
-                416: {"description": "The range starts past the end of the thumbnail"},
-            },
-        )
-        async def get_thumbnail(
-            job_id: uuid.UUID,
-            request: Request,
-            service: ServiceDep,
-            blobs: BlobsDep,
-            settings: SettingsDep,
-        ) -> Response:
-            """The JPEG thumbnail; 404 "Thumbnail unavailable" until the job completed.
-            `ETag` (the SHA-256 of the JPEG), `Last-Modified` (when it was stored) and
-            `Accept-Ranges: bytes`, as a file is served: 304 for a matching
-            If-None-Match or If-Modified-Since, 206 for one byte range."""
-            job = await run_in_threadpool(own_job, service, str(job_id), NAME, NOT_FOUND)
-            try:
-                output = finished_output(job, OUTPUT)
-            except ServiceError as exc:
-                raise NotFound("Thumbnail unavailable") from exc
-            try:
-                data, _ = await output_bytes(blobs, settings, job, output)
-            except NotFound as exc:
-                raise NotFound("Thumbnail missing") from exc
-            return stored_file_response(
-                request,
-                data,
-                media_type="image/jpeg",
-                modified_at=job.finished_at or job.updated_at,
-                headers={"Content-Disposition": f'attachment; filename="{job.id}.jpg"'},
-            )
-
-        @router.get(v.api_v1_prefix.rstrip("/") + "/metrics", response_model=Metrics)
-        def metrics(service: ServiceDep) -> Metrics:
-            """Jobs per status."""
-            counts = service.store.status_counts({DIALECT_LABEL: NAME})
-            per: dict[str, int] = dict.fromkeys(FROM_STATUS, 0)
-            for status, count in counts.items():
-                per[STATUS[status]] += count
-            return Metrics(total=sum(per.values()), **per)
-
+    def routers(self, prefix: str) -> list[MountedRouter]:
+        mounted = [MountedRouter(router, prefix + self.variables.api_v1_prefix.rstrip("/"))]
         if prefix:  # at the root, darkroom's own /healthz answers {"status": "ok", …}
+            mounted.append(MountedRouter(health_router, prefix))
+        return mounted
 
-            @router.get("/healthz")
-            def healthz() -> dict[str, str]:
-                return {"status": "ok"}
 
-        return router
+async def _thumbforge(request: Request) -> ThumbForge:
+    return enabled_dialect(request, NAME, ThumbForge)
+
+
+ThumbForgeDep = Annotated[ThumbForge, Depends(_thumbforge)]
+_ThumbForgeRoute = route_class(_respond)
+# Under THUMBFORGE_API_V1_PREFIX.
+router = APIRouter(
+    tags=["drop-in: thumbforge (seed 004)"],
+    route_class=_ThumbForgeRoute,
+    responses={422: {"model": Detail}},
+)
+# Beside it, only where the dialect is mounted under a prefix.
+health_router = APIRouter(
+    tags=["drop-in: thumbforge (seed 004)"],
+    route_class=_ThumbForgeRoute,
+    responses={422: {"model": Detail}},
+)
+
+
+def _submit_url(thumbforge: ThumbForge, service: JobService, url: str) -> ImageJob:
+    """A job for ``url``, or the one THUMBFORGE_DUPLICATE_HANDLING reuses; ActiveDuplicate
+    when it refuses one."""
+    duplicate_handling = thumbforge.variables.duplicate_handling
+    digest = url_hash(url)
+    latest = _latest(service, digest)
+    if latest is not None:
+        status = STATUS[latest.status]
+        if duplicate_handling == "reuse-completed" and status == "completed":
+            return _record(latest)
+        if duplicate_handling == "reject-active" and status in ("pending", "processing"):
+            raise ActiveDuplicate(latest.id)
+    labels = {DIALECT_LABEL: NAME, URL_HASH_LABEL: digest}
+    job, _ = service.submit(
+        JobOptions(outputs=[thumbforge.thumbnail_output], labels=labels),
+        [IncomingSource(url=url)],
+    )
+    return _record(job)
+
+
+@router.post(
+    "/images", status_code=202, response_model=ImageJob, responses={409: {"model": Detail}}
+)
+def submit(body: ImageIn, thumbforge: ThumbForgeDep, service: ServiceDep) -> ImageJob:
+    """Queue a thumbnail of the image at `url`; THUMBFORGE_DUPLICATE_HANDLING decides
+    what a URL already submitted gets."""
+    return _submit_url(thumbforge, service, str(body.url))
+
+
+@router.post("/images/batch", status_code=202, response_model=BatchOut)
+def submit_batch(body: BatchIn, thumbforge: ThumbForgeDep, service: ServiceDep) -> BatchOut:
+    """Queue a thumbnail of each URL, in order, as POST /images would one by one:
+    `accepted` has the job records (new, or reused under reuse-completed),
+    `duplicates` the URLs refused under reject-active, `failed` those darkroom
+    refused (a destination the outbound guard forbids, …)."""
+    answer = BatchOut(accepted=[], duplicates=[], failed=[])
+    for given in body.urls:
+        url = str(given)
+        try:
+            answer.accepted.append(_submit_url(thumbforge, service, url))
+        except ActiveDuplicate as exc:
+            answer.duplicates.append(Duplicate(url=url, job_id=uuid.UUID(exc.job_id)))
+        except ServiceError as exc:
+            answer.failed.append(Failure(url=url, error=exc.message))
+    return answer
+
+
+@router.get("/images", response_model=ImageJobList)
+def list_images(
+    thumbforge: ThumbForgeDep,
+    service: ServiceDep,
+    status: Status | None = None,
+    created_before: datetime | None = None,
+    created_after: datetime | None = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ImageJobList:
+    """Newest first; `limit` defaults to THUMBFORGE_DEFAULT_PAGE_SIZE and is capped
+    at THUMBFORGE_MAX_PAGE_SIZE; the created_at bounds are inclusive."""
+    v = thumbforge.variables
+    effective = min(limit or v.default_page_size, v.max_page_size)
+    filters = JobFilter(
+        status=FROM_STATUS[status] if status else None,
+        created_after=created_after.timestamp() - _EDGE if created_after else None,
+        created_before=created_before.timestamp() + _EDGE if created_before else None,
+        labels={DIALECT_LABEL: NAME},
+    )
+    found, total = service.store.list_offset(filters, limit=effective, offset=offset)
+    return ImageJobList(
+        items=[_record(j) for j in found],
+        pagination=Pagination(
+            total=total,
+            limit=effective,
+            offset=offset,
+            has_more=offset + len(found) < total,
+        ),
+    )
+
+
+@router.get("/images/{job_id}", response_model=ImageJob, responses={404: {"model": Detail}})
+def get_image(job_id: uuid.UUID, service: ServiceDep) -> ImageJob:
+    return _record(own_job(service, str(job_id), NAME, NOT_FOUND))
+
+
+@router.get(
+    "/images/{job_id}/thumbnail",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {}}},
+        206: {"description": "The byte range asked for (Range)"},
+        304: {"description": "Not modified (If-None-Match, If-Modified-Since)"},
+        404: {"model": Detail},
+        416: {"description": "The range starts past the end of the thumbnail"},
+    },
+)
+async def get_thumbnail(
+    job_id: uuid.UUID,
+    request: Request,
+    service: ServiceDep,
+    blobs: BlobsDep,
+    settings: SettingsDep,
+) -> Response:
+    """The JPEG thumbnail; 404 "Thumbnail unavailable" until the job completed.
+    `ETag` (the SHA-256 of the JPEG), `Last-Modified` (when it was stored) and
+    `Accept-Ranges: bytes`, as a file is served: 304 for a matching
+    If-None-Match or If-Modified-Since, 206 for one byte range."""
+    job = await run_in_threadpool(own_job, service, str(job_id), NAME, NOT_FOUND)
+    try:
+        output = finished_output(job, OUTPUT)
+    except ServiceError as exc:
+        raise NotFound("Thumbnail unavailable") from exc
+    try:
+        data, _ = await output_bytes(blobs, settings, job, output)
+    except NotFound as exc:
+        raise NotFound("Thumbnail missing") from exc
+    return stored_file_response(
+        request,
+        data,
+        media_type="image/jpeg",
+        modified_at=job.finished_at or job.updated_at,
+        headers={"Content-Disposition": f'attachment; filename="{job.id}.jpg"'},
+    )
+
+
+@router.get("/metrics", response_model=Metrics)
+def metrics(service: ServiceDep) -> Metrics:
+    """Jobs per status."""
+    counts = service.store.status_counts({DIALECT_LABEL: NAME})
+    per: dict[str, int] = dict.fromkeys(FROM_STATUS, 0)
+    for status, count in counts.items():
+        per[STATUS[status]] += count
+    return Metrics(total=sum(per.values()), **per)
+
+
+@health_router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
 
 
 def _latest(service: JobService, digest: str) -> Job | None:

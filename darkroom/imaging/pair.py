@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import NamedTuple
 
 import pyvips
 
@@ -50,21 +50,34 @@ class PairSpec:
     quality: int | None = None
 
 
+class PixelBox(NamedTuple):
+    """A rectangle in whole displayed pixels."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class PairPage:
+    """A page as the cover reports it: its ranking and the portrait window used."""
+
+    index: int  # among the pages given
+    score: float
+    text_ratio: float  # to 4 places
+    in_edge: bool
+    box: PixelBox
+    text_source: str
+
+
 @dataclass(frozen=True)
 class PairCover:
     rendered: Rendered
-    picked: list[dict[str, Any]]  # the left page first
-    candidates: list[dict[str, Any]] | None
+    picked: list[PairPage]  # the left page first
+    candidates: list[PairPage] | None
     fallback_used: bool = False
     warning: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "picked": self.picked,
-            "candidates": self.candidates,
-            "fallback_used": self.fallback_used,
-            "warning": self.warning,
-        }
 
 
 def compose_pair(
@@ -94,18 +107,18 @@ def compose_pair(
         height=int(canvas.height),
     )
 
-    def described(page: RankedPage) -> dict[str, Any]:
-        return {
-            "index": page.index,
-            "score": page.score,
-            "text_ratio": round(page.text_ratio, 4),
-            "in_edge": page.in_edge,
-            "box": _box_dict(windows[page.index]),
-            "text_source": page.text_source,
-        }
+    def described(page: RankedPage) -> PairPage:
+        return PairPage(
+            index=page.index,
+            score=page.score,
+            text_ratio=round(page.text_ratio, 4),
+            in_edge=page.in_edge,
+            box=_pixel_box(windows[page.index]),
+            text_source=page.text_source,
+        )
 
     candidates = (
-        sorted((described(p) for p in ranked), key=lambda c: c["index"])
+        sorted((described(p) for p in ranked), key=lambda c: c.index)
         if spec.return_candidates
         else None
     )
@@ -208,10 +221,10 @@ def _fill(cell: _Cell, size: Size) -> VImage:
     return displayed_rgb(crop_and_resize(decoded, stored, target), header.orientation, 0)
 
 
-def _box_dict(box: Box) -> dict[str, int]:
-    return {
-        "x": round_half_up(box.left),
-        "y": round_half_up(box.top),
-        "width": round_half_up(box.width),
-        "height": round_half_up(box.height),
-    }
+def _pixel_box(box: Box) -> PixelBox:
+    return PixelBox(
+        x=round_half_up(box.left),
+        y=round_half_up(box.top),
+        width=round_half_up(box.width),
+        height=round_half_up(box.height),
+    )

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 
 class Operation(StrEnum):
@@ -104,16 +103,6 @@ class Crop:
     method: str  # a gravity: centre, north, …, attention, entropy, faces, focus
     confidence: float | None  # 0..1 for attention, entropy and faces; None otherwise
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "x": self.left,
-            "y": self.top,
-            "width": self.width,
-            "height": self.height,
-            "method": self.method,
-            "confidence": self.confidence,
-        }
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -133,9 +122,6 @@ class SourceFacts:
     frames: int
     bytes: int
     sha256: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
+from darkroom.jobs.records import JobSpec, OutputRecord, SourceFactsRecord, SourceRef
 from darkroom.jobs.status import JobStatus
 
 
@@ -15,15 +15,15 @@ class Job:
     created_at: float
     updated_at: float
     available_at: float
-    spec: dict[str, Any]
-    sources: list[dict[str, Any]]
+    spec: JobSpec
+    sources: list[SourceRef]
     attempts: int = 0
     max_attempts: int = 3
     progress: int = 0
     started_at: float | None = None
     finished_at: float | None = None
-    source_facts: list[dict[str, Any]] | None = None
-    outputs: list[dict[str, Any]] | None = None
+    source_facts: list[SourceFactsRecord] | None = None  # by source, as far as probed
+    outputs: list[OutputRecord] | None = None
     error_code: str | None = None
     error_message: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
@@ -38,10 +38,10 @@ class Job:
     expired_at: float | None = None
     effects: list[str] = field(default_factory=list)  # what its outcome causes (jobs/effects)
 
-    def output(self, name: str) -> dict[str, Any] | None:
+    def output(self, name: str) -> OutputRecord | None:
         for out in self.outputs or []:
             if out["name"] == name:
-                return dict(out)
+                return out.copy()
         return None
 
 

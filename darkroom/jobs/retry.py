@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import dataclass
 
 from darkroom.jobs.failures import is_transient
 from darkroom.jobs.model import Job
@@ -24,3 +25,16 @@ def backoff_s(attempts: int, *, base_s: float, max_s: float) -> float:
     each further attempt, at most ``max_s``, ±20 % jitter. Every retry in darkroom waits
     this long: jobs, webhook deliveries, effects, a dialect's queue."""
     return min(max_s, base_s * 2.0 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """A retry's wait (backoff_s): ``base_s`` after the first failed attempt, doubled
+    after each further one, at most ``max_s``."""
+
+    base_s: float
+    max_s: float
+
+    def after(self, attempts: int) -> float:
+        """The wait after ``attempts`` failed attempts, jittered."""
+        return backoff_s(attempts, base_s=self.base_s, max_s=self.max_s)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from darkroom.imaging import Gravity, Operation, OutputFormat, PairSpec, RenderSpec
 from darkroom.imaging.pair import PAIR_ANALYSIS_SIZE
 from darkroom.imaging.spec import DEFAULT_ANALYSIS_SIZE
+from darkroom.jobs.records import JobSpec
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -241,7 +242,7 @@ def output_name(base: str, source_index: int, source_count: int) -> str:
     return base if source_count == 1 else f"{base}-{source_index}"
 
 
-def planned_output_names(spec: dict[str, Any], source_count: int) -> list[str]:
+def planned_output_names(spec: JobSpec, source_count: int) -> list[str]:
     outputs = spec.get("outputs", [])
     per_source = [o for o in outputs if o.get("op") != Operation.PAIR.value]
     return [

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from darkroom.jobs.delivery import EVENT_FAILED, EVENT_SUCCEEDED
 from darkroom.jobs.model import Job, JobFilter
+from darkroom.jobs.records import SourceFactsRecord
 from darkroom.jobs.status import JobStatus
 from darkroom.store.effects import schedule_effects
 from darkroom.store.listen import NOTIFY_JOBS
@@ -36,6 +37,8 @@ JOB_FIELDS = [c.name for c in jobs.columns if c.name != "source_sha256"]
 
 
 def row_to_job(row: RowMapping) -> Job:
+    """The job a row holds; its JSON columns are the records of jobs/records.py, read back
+    as they were written."""
     values = {name: row[name] for name in JOB_FIELDS}
     values["status"] = JobStatus(values["status"])
     values["artifacts_deleted"] = bool(values["artifacts_deleted"])
@@ -206,12 +209,12 @@ def filtered(query: Select[Any], filters: JobFilter) -> Select[Any]:
     return query
 
 
-def first_sha256(facts: list[dict[str, Any]]) -> str | None:
+def first_sha256(facts: list[SourceFactsRecord]) -> str | None:
     """The first source's digest, kept in its own indexed column for look-ups by hash."""
     return facts[0].get("sha256") if facts else None
 
 
-def facts_values(facts: list[dict[str, Any]]) -> dict[str, Any]:
+def facts_values(facts: list[SourceFactsRecord]) -> dict[str, Any]:
     return {"source_facts": facts, "source_sha256": first_sha256(facts)}
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from darkroom.jobs.failures import FailureCode
 from darkroom.jobs.model import Job
+from darkroom.jobs.records import OutputRecord, SourceFactsRecord
 from darkroom.jobs.status import JobStatus
 from darkroom.store.effects import schedule_effects
 from darkroom.store.job_reads import JobReads
@@ -245,7 +246,7 @@ class JobWrites(JobReads):
         job_id: str,
         worker_id: str,
         progress: int,
-        facts: list[dict[str, Any]] | None = None,
+        facts: list[SourceFactsRecord] | None = None,
     ) -> bool:
         """Record progress, and the source facts learnt so far when given."""
         values: dict[str, Any] = {"progress": progress, "updated_at": time.time()}
@@ -257,7 +258,7 @@ class JobWrites(JobReads):
             )
         return result.rowcount == 1
 
-    def succeed_many(self, worker_id: str, outputs: Mapping[str, list[dict[str, Any]]]) -> int:
+    def succeed_many(self, worker_id: str, outputs: Mapping[str, list[OutputRecord]]) -> int:
         """Record many jobs' outputs (job id → output records) in one transaction, as a
         worker that buffers its results does; returns how many this worker still owned."""
         if not outputs:
@@ -284,8 +285,8 @@ class JobWrites(JobReads):
         self,
         job_id: str,
         worker_id: str,
-        outputs: list[dict[str, Any]],
-        facts: list[dict[str, Any]] | None = None,
+        outputs: list[OutputRecord],
+        facts: list[SourceFactsRecord] | None = None,
     ) -> bool:
         """Record the outputs; False when this worker no longer owns the job."""
         now = time.time()
@@ -312,7 +313,7 @@ class JobWrites(JobReads):
         code: str,
         message: str,
         retry_at: float | None,
-        facts: list[dict[str, Any]] | None = None,
+        facts: list[SourceFactsRecord] | None = None,
     ) -> Job | None:
         """Record a failed attempt: back to the queue at ``retry_at``, or failed for good."""
         now = time.time()

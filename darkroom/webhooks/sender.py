@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import httpx
 
-from darkroom.config import Settings
 from darkroom.jobs.delivery import Delivery
-from darkroom.jobs.retry import backoff_s
+from darkroom.jobs.retry import Backoff
 from darkroom.outbound import ForbiddenDestination, OutboundGuard, Unresolvable, outbound_client
 from darkroom.outbox import OutboxLoop
 from darkroom.store import JobStore
@@ -26,6 +26,28 @@ from darkroom.webhooks.body import BodyBuilder, DefaultBodyBuilder
 from darkroom.webhooks.signing import signature_headers
 
 log = logging.getLogger("darkroom.webhooks")
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """How deliveries are sent: ``concurrency`` at a time, due ones looked for every
+    ``poll_s``, each POST given ``timeout_s``, a failed one tried again after ``backoff``
+    until ``attempts`` were made, signed with ``secret`` when set, with links in bodies
+    made from ``link_base``. Job effects (effect_sender.py) share its loop, lease and
+    backoff."""
+
+    timeout_s: float
+    attempts: int
+    backoff: Backoff
+    concurrency: int
+    poll_s: float
+    secret: str | None
+    link_base: str
+
+    @property
+    def lease_s(self) -> float:
+        """How long a claimed row is its sender's: two timeouts and a margin."""
+        return self.timeout_s * 2 + 10
 
 
 class Attempt:
@@ -40,7 +62,7 @@ class Attempt:
 class WebhookSender:
     def __init__(
         self,
-        settings: Settings,
+        settings: WebhookSettings,
         jobs: JobStore,
         deliveries: WebhookStore,
         guard: OutboundGuard,
@@ -59,14 +81,14 @@ class WebhookSender:
         self.guard = guard
         self.owner = owner
         self.client = outbound_client()
-        self.lease_s = settings.webhook_timeout_s * 2 + 10
+        self.lease_s = settings.lease_s
         self.loop = OutboxLoop(
             "webhooks",
             lambda limit: deliveries.claim_due(owner, limit=limit, lease_s=self.lease_s),
             self.send,
-            concurrency=settings.webhook_concurrency,
-            poll_s=settings.poll_interval_s,
-            stop_timeout_s=settings.webhook_timeout_s + 5,
+            concurrency=settings.concurrency,
+            poll_s=settings.poll_s,
+            stop_timeout_s=settings.timeout_s + 5,
         )
 
     def start(self) -> None:
@@ -103,12 +125,9 @@ class WebhookSender:
             log.warning(f"webhook attempt failed: {attempt.error}{final}", extra=fields)
 
     def _retry_at(self, attempts: int) -> float | None:
-        if attempts >= self.settings.webhook_attempts:
+        if attempts >= self.settings.attempts:
             return None
-        s = self.settings
-        return time.time() + backoff_s(
-            attempts, base_s=s.webhook_backoff_s, max_s=s.webhook_backoff_max_s
-        )
+        return time.time() + self.settings.backoff.after(attempts)
 
     def _post(self, delivery: Delivery) -> Attempt:
         job = self.jobs.get(delivery.job_id)
@@ -120,17 +139,15 @@ class WebhookSender:
             return Attempt(None, exc.message)
         except ForbiddenDestination as exc:
             return Attempt(None, f"{exc.code}: {exc.message}", permanent=True)
-        link_base = self.settings.link_base()
+        link_base = self.settings.link_base
         build = self.bodies.get(job.labels.get("dialect", ""))
         body = build(delivery.event, job, link_base) if build is not None else None
         if body is None:
             body = self.default_body(delivery.event, job, link_base)
         headers = {"content-type": "application/json", **destination.headers}
         timestamp = int(time.time())
-        if self.settings.webhook_secret:
-            headers |= signature_headers(
-                self.settings.webhook_secret, delivery.message_id, timestamp, body
-            )
+        if self.settings.secret:
+            headers |= signature_headers(self.settings.secret, delivery.message_id, timestamp, body)
         else:
             headers |= {"webhook-id": delivery.message_id, "webhook-timestamp": str(timestamp)}
         try:
@@ -142,12 +159,12 @@ class WebhookSender:
                 content=body,
                 headers=headers,
                 extensions=destination.extensions,
-                timeout=self.settings.webhook_timeout_s,
+                timeout=self.settings.timeout_s,
                 follow_redirects=False,
             ) as response:
                 status = response.status_code
         except httpx.TimeoutException:
-            return Attempt(None, f"timed out after {self.settings.webhook_timeout_s:g} s")
+            return Attempt(None, f"timed out after {self.settings.timeout_s:g} s")
         except httpx.HTTPError as exc:
             return Attempt(None, f"connection failed: {type(exc).__name__}: {exc}")
         if 200 <= status < 300:

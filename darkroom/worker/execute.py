@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -14,11 +13,19 @@ from darkroom.blobs import BlobStore
 from darkroom.jobs import keys
 from darkroom.jobs.errors import ServiceError
 from darkroom.jobs.model import Job
+from darkroom.jobs.records import (
+    OutputRecord,
+    SourceFactsRecord,
+    SourceRef,
+    crop_record,
+    pair_record,
+    source_facts_record,
+)
 from darkroom.jobs.sources import resolve_input_path
 from darkroom.jobs.spec import OutputIn, output_name, pair_spec
 from darkroom.outbound import OutboundGuard
 from darkroom.smart import Analyzer
-from darkroom.worker.fetch import FetchError, download
+from darkroom.worker.fetch import DownloadLimits, FetchError, download
 
 
 @dataclass(frozen=True)
@@ -27,31 +34,21 @@ class SourceLoader:
     http: httpx.Client
     guard: OutboundGuard
     input_root: Path | None
-    max_bytes: int
-    timeout_s: float
-    max_redirects: int
+    downloads: DownloadLimits
 
-    def load(self, source: dict[str, Any]) -> imaging.ImageInput:
+    def load(self, source: SourceRef) -> imaging.ImageInput:
         """The source's bytes; or, for a large file on this machine, its path, so that the
         decoder streams it instead of holding it all in memory."""
-        kind = source["kind"]
-        if kind == "blob":
+        if source["kind"] == "blob":
             path = self.blobs.local_path(source["key"])
             return _read_if_small(path) if path else self.blobs.get(source["key"])
-        if kind == "path":
+        if source["kind"] == "path":
             try:
                 path = resolve_input_path(self.input_root, source["path"])
             except ServiceError as exc:  # this worker's folder lacks it, or has none
                 raise FetchError("source_unavailable", exc.message) from exc
             return _read_if_small(path)
-        return download(
-            self.http,
-            self.guard,
-            source["url"],
-            max_bytes=self.max_bytes,
-            timeout_s=self.timeout_s,
-            max_redirects=self.max_redirects,
-        )
+        return download(self.http, self.guard, source["url"], self.downloads)
 
 
 # Files up to this size are read once into memory, then hashed and decoded from there;
@@ -83,11 +80,11 @@ def execute(
     blobs: BlobStore,
     limits: imaging.Limits,
     *,
-    on_facts: Callable[[list[dict[str, Any]]], object],
+    on_facts: Callable[[list[SourceFactsRecord]], object],
     on_progress: Callable[[int], object],
     analyzer: Analyzer | None = None,
     pair_defaults: PairDefaults = PairDefaults(),
-) -> list[dict[str, Any]]:
+) -> list[OutputRecord]:
     """Run ``job`` and return its output records. Raises ImageError or FetchError.
 
     Outputs are made source by source, except pair covers, which are made from all the
@@ -100,8 +97,8 @@ def execute(
     steps_per_source = len(specs) + 1
     total_steps = count * steps_per_source + len(pairs)
     known = job.source_facts or []
-    facts: list[dict[str, Any]] = []
-    records: list[dict[str, Any]] = []
+    facts: list[SourceFactsRecord] = []
+    records: list[OutputRecord] = []
     pages: list[imaging.ImageInput] = []  # kept for pair covers only
 
     def report(steps_done: int) -> None:
@@ -122,7 +119,7 @@ def execute(
             if source["kind"] == "blob" and index < len(known)
             else imaging.probe(data, limits)
         )
-        facts.append(probed.to_dict())
+        facts.append(source_facts_record(probed))
         on_facts(facts)
         report(first_step + 1)
         rendered = imaging.render(
@@ -143,7 +140,7 @@ def execute(
         spec = pair_spec(out, pair_defaults.width, pair_defaults.gap, pair_defaults.skip_edges)
         cover = imaging.compose_pair(pages, spec, limits, analyzer or Analyzer())
         record = _store(blobs, job.id, out.name, None, out, cover.rendered)
-        records.append({**record, "pair": cover.to_dict()})
+        records.append({**record, "pair": pair_record(cover)})
         report(count * steps_per_source + done)
     return records
 
@@ -155,11 +152,11 @@ def _store(
     source: int | None,
     out: OutputIn,
     result: imaging.Rendered,
-) -> dict[str, Any]:
+) -> OutputRecord:
     """Write an output and return its record."""
     key = keys.output_key(job_id, name, result.format)
     blobs.put(key, result.data)
-    return {
+    record: OutputRecord = {
         "name": name,
         "source": source,
         "op": out.op.value,
@@ -169,5 +166,7 @@ def _store(
         "frames": result.frames,
         "bytes": len(result.data),
         "key": key,
-        **({"crop": result.crop.to_dict()} if result.crop else {}),
     }
+    if result.crop:
+        record["crop"] = crop_record(result.crop)
+    return record

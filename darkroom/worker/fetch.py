@@ -4,6 +4,7 @@ destinations only (every hop checked by the outbound guard)."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import httpx
@@ -20,23 +21,25 @@ class FetchError(Exception):
         self.message = message
 
 
-def download(
-    client: httpx.Client,
-    guard: OutboundGuard,
-    url: str,
-    *,
-    max_bytes: int,
-    timeout_s: float,
-    max_redirects: int,
-) -> bytes:
-    """GET ``url`` following at most ``max_redirects`` redirects, refusing bodies over
-    ``max_bytes``, giving up after ``timeout_s`` seconds in all, and refusing any hop
-    whose host resolves to a forbidden address."""
-    deadline = time.monotonic() + timeout_s
-    for _hop in range(max_redirects + 1):
+@dataclass(frozen=True)
+class DownloadLimits:
+    """A source download's limits: its body's size, its time in all, its redirects."""
+
+    max_bytes: int
+    timeout_s: float
+    max_redirects: int
+
+
+def download(client: httpx.Client, guard: OutboundGuard, url: str, limits: DownloadLimits) -> bytes:
+    """GET ``url`` within ``limits``, refusing any hop whose host resolves to a forbidden
+    address."""
+    deadline = time.monotonic() + limits.timeout_s
+    for _hop in range(limits.max_redirects + 1):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise FetchError("download_timeout", f"download took longer than {timeout_s:g} s")
+            raise FetchError(
+                "download_timeout", f"download took longer than {limits.timeout_s:g} s"
+            )
         try:
             destination = guard.check(url)
         except Unresolvable as exc:  # DNS may answer on a later attempt
@@ -57,16 +60,16 @@ def download(
                     continue
                 _check_status(resp)
                 declared = resp.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > max_bytes:
+                if declared and declared.isdigit() and int(declared) > limits.max_bytes:
                     raise FetchError(
-                        "download_too_large", f"source is larger than {max_bytes} bytes"
+                        "download_too_large", f"source is larger than {limits.max_bytes} bytes"
                     )
-                return _read_limited(resp, max_bytes, deadline, timeout_s)
+                return _read_limited(resp, limits, deadline)
         except httpx.TimeoutException as exc:
             raise FetchError("download_timeout", f"download timed out: {exc}") from exc
         except httpx.HTTPError as exc:
             raise FetchError("download_failed", f"download failed: {exc}") from exc
-    raise FetchError("too_many_redirects", f"more than {max_redirects} redirects")
+    raise FetchError("too_many_redirects", f"more than {limits.max_redirects} redirects")
 
 
 def _check_status(resp: httpx.Response) -> None:
@@ -78,15 +81,19 @@ def _check_status(resp: httpx.Response) -> None:
         raise FetchError("download_rejected", f"unexpected status {resp.status_code}")
 
 
-def _read_limited(resp: httpx.Response, max_bytes: int, deadline: float, timeout_s: float) -> bytes:
+def _read_limited(resp: httpx.Response, limits: DownloadLimits, deadline: float) -> bytes:
     chunks: list[bytes] = []
     size = 0
     for chunk in resp.iter_bytes(64 * 1024):
         size += len(chunk)
-        if size > max_bytes:
-            raise FetchError("download_too_large", f"source is larger than {max_bytes} bytes")
+        if size > limits.max_bytes:
+            raise FetchError(
+                "download_too_large", f"source is larger than {limits.max_bytes} bytes"
+            )
         if time.monotonic() > deadline:
-            raise FetchError("download_timeout", f"download took longer than {timeout_s:g} s")
+            raise FetchError(
+                "download_timeout", f"download took longer than {limits.timeout_s:g} s"
+            )
         chunks.append(chunk)
     if size == 0:
         raise FetchError("download_rejected", "source URL returned an empty body")

@@ -19,6 +19,7 @@ from typing import Any
 from darkroom.config import Settings
 from darkroom.jobs.failures import FailureCode
 from darkroom.jobs.status import JobStatus
+from darkroom.slices import job_backoff
 from darkroom.store import JobStore
 from darkroom.worker.process import record_failure, worker_main
 from darkroom.worker.wake import ring, wake_pipe
@@ -44,7 +45,9 @@ def new_worker_id() -> str:
 
 class WorkerPool:
     def __init__(self, settings: Settings, store: JobStore, size: int) -> None:
+        """``settings``: what each worker process is built from."""
         self.settings = settings
+        self.backoff = job_backoff(settings)
         self.store = store
         self._target = size
         self._slots: list[_Slot] = []
@@ -173,7 +176,7 @@ class WorkerPool:
                 if job.status is JobStatus.PROCESSING:
                     record_failure(
                         self.store,
-                        self.settings,
+                        self.backoff,
                         job,
                         slot.worker_id,
                         code,

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from functools import partial
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from darkroom import imaging
@@ -21,17 +22,26 @@ from darkroom.imaging.runtime import configure_for_worker
 from darkroom.jobs import keys
 from darkroom.jobs.failures import FailureCode
 from darkroom.jobs.model import Job
-from darkroom.jobs.retry import next_attempt_at
+from darkroom.jobs.records import SourceFactsRecord
+from darkroom.jobs.retry import Backoff, next_attempt_at
 from darkroom.jobs.status import JobStatus
 from darkroom.logs import configure
 from darkroom.outbound import AllowList, OutboundGuard, outbound_client
 from darkroom.queue import JobQueue
-from darkroom.slices import image_limits, yolo_settings
+from darkroom.slices import (
+    download_limits,
+    image_limits,
+    job_backoff,
+    lease_settings,
+    yolo_settings,
+)
 from darkroom.smart import Analyzer
 from darkroom.smart.detectors import open_detector
+from darkroom.smart.yolo import YoloSettings
 from darkroom.store import JobStore
 from darkroom.worker.execute import PairDefaults, SourceLoader, execute
-from darkroom.worker.fetch import FetchError
+from darkroom.worker.fetch import DownloadLimits, FetchError
+from darkroom.worker.leases import LeaseSettings
 from darkroom.worker.progress import AttemptReport
 from darkroom.worker.wake import PipeDoorbell
 
@@ -76,18 +86,16 @@ def failure_of(exc: Exception) -> tuple[str, str]:
 
 def record_failure(
     store: JobStore,
-    settings: Settings,
+    backoff: Backoff,
     job: Job,
     worker_id: str,
     code: str,
     message: str,
     *,
     started: float | None = None,
-    facts: list[dict[str, Any]] | None = None,
+    facts: list[SourceFactsRecord] | None = None,
 ) -> Job | None:
-    retry_at = next_attempt_at(
-        job, code, base_s=settings.retry_backoff_s, max_s=settings.retry_backoff_max_s
-    )
+    retry_at = next_attempt_at(job, code, base_s=backoff.base_s, max_s=backoff.max_s)
     updated = store.fail(
         job.id, worker_id, code=code, message=message, retry_at=retry_at, facts=facts
     )
@@ -107,36 +115,42 @@ def record_failure(
 class Worker:
     def __init__(
         self,
-        settings: Settings,
         worker_id: str,
         store: JobStore,
         blobs: BlobStore,
         queue: JobQueue,
         signals: WorkerSignals,
+        *,
+        leases: LeaseSettings,
+        backoff: Backoff,
+        guard: OutboundGuard,
+        input_root: Path | None,
+        downloads: DownloadLimits,
+        limits: imaging.Limits,
+        yolo: YoloSettings | None,
+        pair_defaults: PairDefaults,
     ) -> None:
-        self.settings = settings
+        """``guard``, ``input_root`` and ``downloads``: where and how sources are read;
+        ``limits``, ``yolo`` and ``pair_defaults``: how images are made."""
         self.worker_id = worker_id
         self.store = store
         self.blobs = blobs
         self.queue = queue
         self.signals = signals
-        self.limits = image_limits(settings)
+        self.leases = leases
+        self.backoff = backoff
+        self.limits = limits
         self.http = outbound_client()
         self.loader = SourceLoader(
             blobs=blobs,
             http=self.http,
-            guard=OutboundGuard(AllowList.parse(settings.outbound_allow)),
-            input_root=settings.input_root,
-            max_bytes=settings.max_upload_bytes,
-            timeout_s=settings.download_timeout_s,
-            max_redirects=settings.download_max_redirects,
+            guard=guard,
+            input_root=input_root,
+            downloads=downloads,
         )
-        yolo = yolo_settings(settings)
         # loads its models once: the face model on first use, the object detector at start
         self.analyzer = Analyzer(partial(open_detector, yolo) if yolo is not None else None)
-        self.pair_defaults = PairDefaults(
-            settings.pair_width, settings.pair_gap, settings.pair_skip_edges
-        )
+        self.pair_defaults = pair_defaults
         self._current: str | None = None
         self._lock = threading.Lock()
         self._finished = threading.Event()  # the loop has ended; set after stop is honoured
@@ -151,7 +165,7 @@ class Worker:
         try:
             while not self.signals.stop_requested:
                 try:
-                    taken = self.queue.take(self.worker_id, lease_s=self.settings.lease_s)
+                    taken = self.queue.take(self.worker_id, lease_s=self.leases.lease_s)
                 except Exception:
                     log.exception("taking work failed; trying again")
                     taken = []
@@ -169,7 +183,7 @@ class Worker:
 
     def _idle(self) -> None:
         """Wait up to a poll interval, ending early on a stop request or news of work."""
-        deadline = time.monotonic() + self.settings.poll_interval_s
+        deadline = time.monotonic() + self.leases.poll_interval_s
         while not self.signals.stop_requested:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -206,7 +220,7 @@ class Worker:
                 log.exception("job raised", extra={"job_id": job.id})
             record_failure(
                 self.store,
-                self.settings,
+                self.backoff,
                 job,
                 self.worker_id,
                 code,
@@ -244,13 +258,13 @@ class Worker:
     def _heartbeat(self) -> None:
         """Renew the running job's lease and this worker's liveness until the loop ends
         (after a stop request, that is once the running job has finished)."""
-        interval = self.settings.lease_s / 3
+        interval = self.leases.lease_s / 3
         last_maintenance = 0.0
         while not self._finished.wait(interval):
             with self._lock:
                 current = [self._current] if self._current else []
             try:
-                self.store.renew_leases(self.worker_id, current, self.settings.lease_s)
+                self.store.renew_leases(self.worker_id, current, self.leases.lease_s)
                 self.queue.renew(current)
                 if time.monotonic() - last_maintenance > MAINTENANCE_EVERY_S:
                     last_maintenance = time.monotonic()
@@ -259,7 +273,7 @@ class Worker:
                             "job failed",
                             extra={"job_id": lost.id, "error_code": FailureCode.WORKER_LOST},
                         )
-                    self.store.prune_workers(older_than_s=10 * self.settings.lease_s)
+                    self.store.prune_workers(older_than_s=10 * self.leases.lease_s)
             except Exception:
                 log.exception("heartbeat failed")
 
@@ -281,8 +295,29 @@ def worker_main(
     signal.signal(signal.SIGTERM, request_stop)
     # Ctrl-C reaches the whole process group; the supervising parent turns it into SIGTERM.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    run_worker(settings, worker_id, signals)
+
+
+def run_worker(settings: Settings, worker_id: str, signals: WorkerSignals) -> None:
+    """Open worker ``worker_id``'s parts and run its loop until ``signals`` asks it to stop."""
     parts = build_worker(settings, worker_id)
     try:
-        Worker(settings, worker_id, parts.store, parts.blobs, parts.queue, signals).run()
+        Worker(
+            worker_id,
+            parts.store,
+            parts.blobs,
+            parts.queue,
+            signals,
+            leases=lease_settings(settings),
+            backoff=job_backoff(settings),
+            guard=OutboundGuard(AllowList.parse(settings.outbound_allow)),
+            input_root=settings.input_root,
+            downloads=download_limits(settings),
+            limits=image_limits(settings),
+            yolo=yolo_settings(settings),
+            pair_defaults=PairDefaults(
+                settings.pair_width, settings.pair_gap, settings.pair_skip_edges
+            ),
+        ).run()
     finally:
         parts.engine.dispose()  # the worker's loop closes the queue

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
+from darkroom.jobs.records import SourceFactsRecord
 from darkroom.store import JobStore
 
 MIN_WRITE_INTERVAL_S = 0.5
@@ -26,12 +26,12 @@ class AttemptReport:
         self.job_id = job_id
         self.worker_id = worker_id
         self.min_interval_s = min_interval_s
-        self.facts: list[dict[str, Any]] | None = None
+        self.facts: list[SourceFactsRecord] | None = None
         self._progress = 0
         self._facts_written = False
         self._last_write = time.monotonic()
 
-    def record_facts(self, facts: list[dict[str, Any]]) -> None:
+    def record_facts(self, facts: list[SourceFactsRecord]) -> None:
         self.facts = list(facts)
         self._facts_written = False
         self._maybe_write()

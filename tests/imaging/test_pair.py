@@ -41,8 +41,8 @@ def test_the_best_page_goes_left_and_the_canvas_is_16_9() -> None:
     cover = compose_pair(data, PairSpec(width=800, gap=10), Limits(), Analyzer())
     assert (cover.rendered.width, cover.rendered.height) == (800, 450)
     left, right = cover.picked
-    assert left["score"] >= right["score"]
-    assert kinds[left["index"]] == kinds[right["index"]] == "art"
+    assert left.score >= right.score
+    assert kinds[left.index] == kinds[right.index] == "art"
     assert cover.candidates is None and not cover.fallback_used
 
 
@@ -52,8 +52,8 @@ def test_a_failed_analysis_still_makes_the_cover_from_centred_crops() -> None:
     cover = compose_pair(data, PairSpec(width=600), Limits(), Analyzer())
     assert cover.fallback_used
     assert cover.warning is not None and "page analysis failed" in cover.warning
-    assert sorted(p["index"] for p in cover.picked) == [2, 3]  # the middle, outside edges
-    assert cover.picked[0]["box"]["width"] == 800  # centred 3:4 over the full page width
+    assert sorted(p.index for p in cover.picked) == [2, 3]  # the middle, outside edges
+    assert cover.picked[0].box.width == 800  # centred 3:4 over the full page width
     assert (cover.rendered.width, cover.rendered.height) == (600, 338)
 
 

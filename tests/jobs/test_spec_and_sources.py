@@ -8,8 +8,15 @@ from pydantic import ValidationError
 
 from darkroom.imaging import Gravity, Operation, OutputFormat
 from darkroom.jobs.errors import InvalidRequest, NotFound, PayloadTooLarge
+from darkroom.jobs.records import OutputSpec, output_spec
 from darkroom.jobs.sources import decode_base64, resolve_input_path
-from darkroom.jobs.spec import DEFAULT_OUTPUT, JobOptions, JobRequest, request_fingerprint
+from darkroom.jobs.spec import (
+    DEFAULT_OUTPUT,
+    JobOptions,
+    JobRequest,
+    OutputIn,
+    request_fingerprint,
+)
 
 
 def test_request_defaults_and_render_spec() -> None:
@@ -116,3 +123,9 @@ def test_a_path_that_is_no_file_name_is_refused_plainly(tmp_path: Path) -> None:
         with pytest.raises(InvalidRequest) as info:
             resolve_input_path(tmp_path, bad)
         assert (info.value.code, info.value.status_code) == ("invalid_path", 422)
+
+
+def test_the_stored_output_spec_names_every_field_of_an_output() -> None:
+    """OutputSpec (jobs/records.py) types the spec as stored, OutputIn.model_dump's keys."""
+    stored = output_spec(OutputIn(name="t", op=Operation.THUMBNAIL, width=100))
+    assert set(OutputSpec.__annotations__) == set(OutputIn.model_fields) == set(stored)

@@ -48,7 +48,7 @@ async def get_output(
     `quality`. Converted variants are cached beside the output."""
     job = await run_in_threadpool(service.get, job_id)
     output = finished_output(job, name)
-    stored_format = imaging.OutputFormat(str(output["format"]))
+    stored_format = imaging.OutputFormat(output["format"])
     converting = format is not None or width is not None or quality is not None
     target = format or stored_format
     variant = f"w{width or 0}-q{quality or 0}"
@@ -59,7 +59,7 @@ async def get_output(
     headers = {"ETag": etag, "Cache-Control": "public, max-age=86400"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    if not converting and (direct := _direct_url(blobs, settings, str(output["key"]))):
+    if not converting and (direct := _direct_url(blobs, settings, output["key"])):
         return RedirectResponse(direct, status_code=307, headers={"Cache-Control": "no-store"})
     data, served = await output_bytes(blobs, settings, job, output, format, width, quality)
     return Response(content=data, media_type=imaging.media_type(served), headers=headers)

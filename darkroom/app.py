@@ -31,10 +31,16 @@ log = logging.getLogger("darkroom.api")
 
 
 def create_app(
-    settings: Settings, *, pool_size: int = 0, dialects: Sequence[Enabled] = ()
+    settings: Settings,
+    *,
+    pool_size: int = 0,
+    dialects: Sequence[Enabled] = (),
+    consumers: bool | None = None,
 ) -> FastAPI:
     """The API; with ``pool_size`` > 0 it also runs that many worker processes; with
-    ``dialects``, it also answers their routes (docs/compatibility.md)."""
+    ``dialects``, it also answers their routes (docs/compatibility.md). The dialects'
+    consumers, which take their systems' work and submit it, run where workers run: with
+    the pool, unless ``consumers`` says otherwise (workers run beside the app another way)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,6 +52,7 @@ def create_app(
 
         parts = build(settings, wake_workers=wake_workers, schemas=schemas(dialects))
         pool = WorkerPool(settings, parts.store, pool_size) if pool_size > 0 else None
+        with_consumers = pool is not None if consumers is None else consumers
         app.state.settings = settings
         app.state.blobs = parts.blobs
         app.state.pool = pool
@@ -55,7 +62,7 @@ def create_app(
             webhook_bodies(dialects),
             effect_handlers(dialects, parts.service),
             # dialects' consumers submit work: only where workers run, as the systems did
-            background_services(dialects, parts.service) if pool is not None else [],
+            background_services(dialects, parts.service) if with_consumers else [],
         )
         background.start()
         if pool is not None:

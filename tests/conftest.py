@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import DarkroomProcess, LoopbackServer, darkroom_env, free_port
+from tests.inprocess import InProcessDarkroom, in_process_factory
 from tests.onnx_models import candidates_model
 from tests.servers import S3, Postgres, Redis
 from tests.yolo_models import YOLO_EXTRA, build_model
@@ -93,6 +94,19 @@ def serve_factory(tmp_path: Path, backend: dict[str, str]) -> Iterator[object]:
     yield start
     for proc in started:
         proc.stop()
+
+
+@pytest.fixture
+def api_factory(tmp_path: Path, backend: dict[str, str]) -> Iterator[object]:
+    """Like serve_factory, the application in this process (tests/inprocess.py): for tests
+    of what the API answers, where processes do not matter."""
+    yield from in_process_factory(tmp_path, backend)
+
+
+@pytest.fixture
+def api(api_factory: object) -> InProcessDarkroom:
+    started: InProcessDarkroom = api_factory(workers=2)  # type: ignore[operator]
+    return started
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import signal
 import socket
@@ -92,8 +93,48 @@ def blobs_of(env: dict[str, str]) -> BlobStore:
     return S3BlobStore(store.bucket, store.prefix, client=client)
 
 
+class ApiCalls:
+    """Calls to darkroom's API through ``client``, shared by a server process and the
+    in-process application (tests/inprocess.py)."""
+
+    client: httpx.Client
+
+    def log(self) -> str:
+        return ""
+
+    def submit(self, body: dict[str, Any]) -> dict[str, Any]:
+        resp = self.client.post("/v1/jobs", json=body)
+        assert resp.status_code == 202, resp.text
+        result: dict[str, Any] = resp.json()
+        return result
+
+    def upload(
+        self, data: bytes, spec: dict[str, Any] | None = None, filename: str = "image.jpg"
+    ) -> httpx.Response:
+        files = {"file": (filename, data, "application/octet-stream")}
+        form = {"spec": json.dumps(spec)} if spec is not None else None
+        return self.client.post("/v1/jobs", files=files, data=form)
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.client.get(f"/v1/jobs/{job_id}").json()
+        return result
+
+    def wait_job(self, job_id: str, timeout_s: float = 60) -> dict[str, Any]:
+        def finished() -> dict[str, Any] | None:
+            job = self.job(job_id)
+            return job if job["status"] in {"succeeded", "failed", "canceled"} else None
+
+        try:
+            result: dict[str, Any] = wait_until(finished, timeout_s, 0.1)
+        except TimeoutError:
+            raise AssertionError(
+                f"job {job_id} unfinished: {self.job(job_id)}\n{self.log()[-4000:]}"
+            ) from None
+        return result
+
+
 @dataclass
-class DarkroomProcess:
+class DarkroomProcess(ApiCalls):
     """A `darkroom serve` or `darkroom worker` process with its own environment."""
 
     args: list[str]
@@ -172,38 +213,6 @@ class DarkroomProcess:
             ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False
         ).stdout
         return [int(p) for p in out.split()]
-
-    # -- API helpers ---------------------------------------------------------------------
-
-    def submit(self, body: dict[str, Any]) -> dict[str, Any]:
-        resp = self.client.post("/v1/jobs", json=body)
-        assert resp.status_code == 202, resp.text
-        result: dict[str, Any] = resp.json()
-        return result
-
-    def upload(
-        self, data: bytes, spec: dict[str, Any] | None = None, filename: str = "image.jpg"
-    ) -> httpx.Response:
-        files = {"file": (filename, data, "application/octet-stream")}
-        form = {"spec": __import__("json").dumps(spec)} if spec is not None else None
-        return self.client.post("/v1/jobs", files=files, data=form)
-
-    def job(self, job_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.client.get(f"/v1/jobs/{job_id}").json()
-        return result
-
-    def wait_job(self, job_id: str, timeout_s: float = 60) -> dict[str, Any]:
-        def finished() -> dict[str, Any] | None:
-            job = self.job(job_id)
-            return job if job["status"] in {"succeeded", "failed", "canceled"} else None
-
-        try:
-            result: dict[str, Any] = wait_until(finished, timeout_s, 0.1)
-        except TimeoutError:
-            raise AssertionError(
-                f"job {job_id} unfinished: {self.job(job_id)}\n{self.log()[-4000:]}"
-            ) from None
-        return result
 
 
 def answer(status: int) -> Route:

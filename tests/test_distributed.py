@@ -82,7 +82,7 @@ def test_300_jobs_survive_a_killed_and_a_stopped_worker(
     ]
     workers: list[DarkroomProcess] = []
     try:
-        images = [make_image(1600 + i % 7, 1200) for i in range(JOBS)]
+        images = [make_image(960 + i % 7, 720) for i in range(JOBS)]
         ids = [
             apis[i % 2].submit({"source": {"base64": base64.b64encode(image).decode()}})["id"]
             for i, image in enumerate(images)

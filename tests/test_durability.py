@@ -1,4 +1,8 @@
-"""Jobs survive restarts, killed workers, timeouts and shutdown: tests with real processes."""
+"""Jobs survive restarts, killed workers, timeouts and shutdown: tests with real processes.
+What leases and the store must get right (a restart, a killed worker's job taken over, a
+job deleted mid-attempt) runs on every backend; what only the process pool does
+(replacing a killed process, timing out an attempt, finishing the running job on SIGTERM)
+runs on the embedded one."""
 
 from __future__ import annotations
 
@@ -15,8 +19,10 @@ from tests.helpers import (
     LoopbackServer,
     darkroom_env,
     make_image,
+    on_sqlite,
     wait_until,
 )
+from tests.inprocess import InProcessDarkroom
 
 # uvicorn re-raises the SIGTERM it handled once shut down, so a clean stop reports it.
 CLEAN_EXIT = (0, -signal.SIGTERM)
@@ -69,7 +75,7 @@ def test_sigkilled_worker_job_completes_exactly_once(
     data_dir = tmp_path / "data"
     api = serve_factory(workers=0, data_dir=data_dir)
     started = threading.Event()
-    loopback.routes["/slow.jpg"] = slow_route(make_image(400, 300), 3.0, started)
+    loopback.routes["/slow.jpg"] = slow_route(make_image(400, 300), 1.5, started)
     job_id = api.submit({"source": {"url": loopback.url("/slow.jpg")}})["id"]
 
     env = darkroom_env(data_dir, **backend)  # lease 3 s
@@ -91,6 +97,7 @@ def test_sigkilled_worker_job_completes_exactly_once(
     assert "job succeeded" not in first.log()
 
 
+@on_sqlite
 def test_killed_pool_process_is_replaced_and_its_job_rerun(
     serve_factory: Any, loopback: LoopbackServer
 ) -> None:
@@ -109,6 +116,7 @@ def test_killed_pool_process_is_replaced_and_its_job_rerun(
     assert "worker died; restarting" in api.log()
 
 
+@on_sqlite
 def test_job_timeout_kills_the_attempt_and_fails_after_attempts(
     serve_factory: Any, loopback: LoopbackServer
 ) -> None:
@@ -123,6 +131,7 @@ def test_job_timeout_kills_the_attempt_and_fails_after_attempts(
     assert ok["status"] == "succeeded"
 
 
+@on_sqlite
 def test_sigterm_finishes_running_job_before_exit(
     serve_factory: Any, loopback: LoopbackServer, tmp_path: Path
 ) -> None:
@@ -142,18 +151,19 @@ def test_sigterm_finishes_running_job_before_exit(
     assert job["attempts"] == 1
 
 
-def test_progress_rises_on_long_jobs(server: DarkroomProcess, loopback: LoopbackServer) -> None:
+@on_sqlite
+def test_progress_rises_on_long_jobs(api: InProcessDarkroom, loopback: LoopbackServer) -> None:
     urls = []
     for i in range(3):
         loopback.routes[f"/p{i}.jpg"] = slow_route(make_image(120, 90), 1.0)
         urls.append({"url": loopback.url(f"/p{i}.jpg")})
-    job_id = server.submit({"sources": urls})["id"]
+    job_id = api.submit({"sources": urls})["id"]
     seen: list[int] = []
     facts_seen = 0
 
     def finished() -> bool:
         nonlocal facts_seen
-        job = server.job(job_id)
+        job = api.job(job_id)
         seen.append(job["progress"])
         if job["status"] == "processing":
             facts_seen = max(facts_seen, sum(1 for s in job["sources"] if s["format"]))

@@ -1,5 +1,6 @@
 """DARKROOM_SEQUENTIAL: one job at a time across every worker (the smart-crop seed's
-single worker), through the database queue and through Redis."""
+single worker), through the database queue and through Redis, with two workers (threads
+of this process: the one-at-a-time rule is the store's)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from tests.helpers import make_image
 pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgresql-redis-s3"], indirect=True)
 
 
-def test_jobs_never_overlap(serve_factory: Any) -> None:
-    api = serve_factory(workers=2, DARKROOM_SEQUENTIAL="true")
+def test_jobs_never_overlap(api_factory: Any) -> None:
+    api = api_factory(workers=2, DARKROOM_SEQUENTIAL="true")
     source = {"base64": base64.b64encode(make_image(2400, 1800)).decode()}
     outputs = [{"name": f"w{w}", "op": "thumbnail", "width": w} for w in (1600, 1200, 800)]
     ids = [api.submit({"source": source, "outputs": outputs})["id"] for _ in range(6)]

@@ -33,8 +33,8 @@ def error_of(resp: Any) -> tuple[int, str]:
     return resp.status_code, resp.json()["error"]["code"]
 
 
-def test_submission_errors(serve_factory: Any) -> None:
-    api = serve_factory(workers=1, DARKROOM_MAX_UPLOAD_BYTES=str(200_000))
+def test_submission_errors(api_factory: Any) -> None:
+    api = api_factory(workers=1, DARKROOM_MAX_UPLOAD_BYTES=str(200_000))
     assert error_of(api.upload(b"\x00" * 300_000)) == (413, "payload_too_large")
     assert error_of(api.upload(png_header_bomb(20_000, 20_000))) == (422, "image_too_large")
     assert error_of(api.upload(b"<svg xmlns='http://www.w3.org/2000/svg'/>")) == (
@@ -111,8 +111,8 @@ def test_bad_images_fail_jobs_and_workers_survive(
     assert api.client.get("/v1/admin/workers").json()["pids"] == pids_before
 
 
-def test_download_limits(serve_factory: Any, loopback: LoopbackServer) -> None:
-    api = serve_factory(
+def test_download_limits(api_factory: Any, loopback: LoopbackServer) -> None:
+    api = api_factory(
         workers=1,
         DARKROOM_MAX_UPLOAD_BYTES=str(50_000),
         DARKROOM_DOWNLOAD_MAX_REDIRECTS="2",
@@ -142,12 +142,12 @@ def test_download_limits(serve_factory: Any, loopback: LoopbackServer) -> None:
 
 
 def test_forbidden_destinations_are_refused_at_submission(
-    serve_factory: Any, loopback: LoopbackServer
+    api_factory: Any, loopback: LoopbackServer
 ) -> None:
     """Loopback left out of the allow-list: source and webhook URLs that resolve to it are
     refused before any request is made. (Metadata and private addresses are refused by the
     same check; tests/outbound shows it without sending anything there.)"""
-    api = serve_factory(workers=1, DARKROOM_OUTBOUND_ALLOW="")
+    api = api_factory(workers=1, DARKROOM_OUTBOUND_ALLOW="")
     image = loopback.serve_bytes("/a.jpg", make_image(64, 64))
     for url in (
         image,
@@ -168,8 +168,8 @@ def test_forbidden_destinations_are_refused_at_submission(
     assert loopback.hits == {}
 
 
-def test_every_redirect_hop_is_checked(serve_factory: Any, loopback: LoopbackServer) -> None:
-    api = serve_factory(workers=1, DARKROOM_OUTBOUND_ALLOW="127.0.0.1", DARKROOM_MAX_ATTEMPTS="1")
+def test_every_redirect_hop_is_checked(api_factory: Any, loopback: LoopbackServer) -> None:
+    api = api_factory(workers=1, DARKROOM_OUTBOUND_ALLOW="127.0.0.1", DARKROOM_MAX_ATTEMPTS="1")
 
     def elsewhere(handler: Any) -> None:
         handler.send_response(302)

@@ -1,4 +1,6 @@
-"""The native API over real HTTP against a started `darkroom serve`."""
+"""The native API end to end: in this process where only the answers matter
+(tests/inprocess.py), against a started `darkroom serve` where the process does (its pool,
+its wake-ups, its log)."""
 
 from __future__ import annotations
 
@@ -6,20 +8,20 @@ import base64
 import http.server
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pyvips
 
 from tests.helpers import DarkroomProcess, LoopbackServer, make_image, on_sqlite, wait_until
+from tests.inprocess import InProcessDarkroom
 
 
 def decode(data: bytes) -> Any:
     return pyvips.Image.new_from_buffer(data, "")
 
 
-def test_upload_poll_fetch(server: DarkroomProcess) -> None:
-    resp = server.upload(
+def test_upload_poll_fetch(api: InProcessDarkroom) -> None:
+    resp = api.upload(
         make_image(800, 600),
         {
             "outputs": [
@@ -43,7 +45,7 @@ def test_upload_poll_fetch(server: DarkroomProcess) -> None:
     assert created["links"]["outputs"]["small"].endswith("/outputs/small")
     assert resp.headers["location"] == created["links"]["self"]
 
-    job = server.wait_job(created["id"])
+    job = api.wait_job(created["id"])
     assert job["status"] == "succeeded", job
     assert job["progress"] == 100
     assert job["attempts"] == 1
@@ -62,23 +64,23 @@ def test_upload_poll_fetch(server: DarkroomProcess) -> None:
     assert len(source["sha256"]) == 64
     assert source["frames"] == 1
 
-    got = server.client.get(output["url"])
+    got = api.client.get(output["url"])
     assert got.status_code == 200
     assert got.headers["content-type"] == "image/webp"
     assert len(got.content) == output["bytes"]
     assert decode(got.content).width == 200
     etag = got.headers["etag"]
-    again = server.client.get(output["url"], headers={"If-None-Match": etag})
+    again = api.client.get(output["url"], headers={"If-None-Match": etag})
     assert again.status_code == 304
 
 
 @on_sqlite  # images, logs or the process: not the engines
-def test_base64_data_uri_and_default_output(server: DarkroomProcess) -> None:
+def test_base64_data_uri_and_default_output(api: InProcessDarkroom) -> None:
     payload = base64.b64encode(make_image(1000, 500, "png")).decode()
-    created = server.submit(
+    created = api.submit(
         {"source": {"base64": f"data:image/png;base64,{payload}", "filename": "wide.png"}}
     )
-    job = server.wait_job(created["id"])
+    job = api.wait_job(created["id"])
     assert job["status"] == "succeeded", job
     [output] = job["outputs"]
     assert (output["name"], output["format"], output["width"], output["height"]) == (
@@ -90,11 +92,12 @@ def test_base64_data_uri_and_default_output(server: DarkroomProcess) -> None:
     assert job["sources"][0]["filename"] == "wide.png"
 
 
+@on_sqlite  # images, logs or the process: not the engines
 def test_url_source_and_many_outputs_from_one_decode(
-    server: DarkroomProcess, loopback: LoopbackServer
+    api: InProcessDarkroom, loopback: LoopbackServer
 ) -> None:
     url = loopback.serve_bytes("/photo.jpg", make_image(1600, 1200))
-    created = server.submit(
+    created = api.submit(
         {
             "source": {"url": url},
             "outputs": [
@@ -105,7 +108,7 @@ def test_url_source_and_many_outputs_from_one_decode(
             ],
         }
     )
-    job = server.wait_job(created["id"])
+    job = api.wait_job(created["id"])
     assert job["status"] == "succeeded", job
     got = {o["name"]: (o["format"], o["width"], o["height"]) for o in job["outputs"]}
     assert got == {
@@ -118,51 +121,48 @@ def test_url_source_and_many_outputs_from_one_decode(
     assert job["sources"][0]["width"] == 1600
     assert loopback.hits["/photo.jpg"] == 1
     for output in job["outputs"]:
-        resp = server.client.get(output["url"])
+        resp = api.client.get(output["url"])
         assert resp.headers["content-type"] == f"image/{output['format']}"
         image = decode(resp.content)
         assert (image.width, image.height) == (output["width"], output["height"])
 
 
-def test_on_the_fly_conversion_is_cached(server: DarkroomProcess) -> None:
-    created = server.upload(
+def test_on_the_fly_conversion_is_cached(api: InProcessDarkroom) -> None:
+    created = api.upload(
         make_image(640, 480),
         {"outputs": [{"name": "main", "op": "thumbnail", "width": 600, "format": "png"}]},
     ).json()
-    job = server.wait_job(created["id"])
+    job = api.wait_job(created["id"])
     url = job["outputs"][0]["url"]
-    first = server.client.get(url, params={"format": "avif", "width": 150, "quality": 40})
+    first = api.client.get(url, params={"format": "avif", "width": 150, "quality": 40})
     assert first.status_code == 200
     assert first.headers["content-type"] == "image/avif"
     assert decode(first.content).width == 150
-    variants = server.blobs().keys(f"jobs/{job['id']}/variants/")
+    variants = api.blobs().keys(f"jobs/{job['id']}/variants/")
     assert [key.rsplit("/", 1)[-1] for key in variants] == ["w150-q40.avif"]
-    second = server.client.get(url, params={"format": "avif", "width": 150, "quality": 40})
+    second = api.client.get(url, params={"format": "avif", "width": 150, "quality": 40})
     assert second.content == first.content
     assert second.headers["etag"] == first.headers["etag"]
-    plain = server.client.get(url)
+    plain = api.client.get(url)
     assert plain.headers["etag"] != first.headers["etag"]
     assert plain.headers["content-type"] == "image/png"
-    bad = server.client.get(url, params={"format": "bmp"})
+    bad = api.client.get(url, params={"format": "bmp"})
     assert bad.status_code == 422
     assert bad.json()["error"]["code"] == "invalid_request"
 
 
-def server_data(server: DarkroomProcess) -> Path:
-    return Path(server.env["DARKROOM_DATA_DIR"])
-
-
-def test_several_sources_get_indexed_outputs(server: DarkroomProcess) -> None:
+@on_sqlite  # images, logs or the process: not the engines
+def test_several_sources_get_indexed_outputs(api: InProcessDarkroom) -> None:
     files = [
         ("file", (f"p{i}.jpg", make_image(300 + i * 100, 200), "image/jpeg")) for i in range(3)
     ]
-    resp = server.client.post(
+    resp = api.client.post(
         "/v1/jobs",
         files=files,
         data={"spec": '{"outputs": [{"name": "t", "op": "thumbnail", "width": 100}]}'},
     )
     assert resp.status_code == 202, resp.text
-    job = server.wait_job(resp.json()["id"])
+    job = api.wait_job(resp.json()["id"])
     assert job["status"] == "succeeded", job
     assert [(o["name"], o["source"], o["width"]) for o in job["outputs"]] == [
         ("t-0", 0, 100),
@@ -172,29 +172,29 @@ def test_several_sources_get_indexed_outputs(server: DarkroomProcess) -> None:
     assert [s["width"] for s in job["sources"]] == [300, 400, 500]
 
 
-def test_idempotency_key(server: DarkroomProcess) -> None:
+def test_idempotency_key(api: InProcessDarkroom) -> None:
     body = {
         "source": {"base64": base64.b64encode(make_image(64, 64)).decode()},
         "idempotency_key": "order-17",
     }
-    first = server.client.post("/v1/jobs", json=body)
-    second = server.client.post("/v1/jobs", json=body)
+    first = api.client.post("/v1/jobs", json=body)
+    second = api.client.post("/v1/jobs", json=body)
     assert first.status_code == second.status_code == 202
     assert first.json()["id"] == second.json()["id"]
     assert second.headers.get("idempotent-replayed") == "true"
-    other = server.client.post("/v1/jobs", json={**body, "labels": {"x": "y"}})
+    other = api.client.post("/v1/jobs", json={**body, "labels": {"x": "y"}})
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "idempotency_conflict"
 
 
-def test_list_filters_and_cursor_pagination(server: DarkroomProcess) -> None:
+def test_list_filters_and_cursor_pagination(api: InProcessDarkroom) -> None:
     ids = []
     for i in range(5):
-        resp = server.upload(make_image(50, 50), {"labels": {"batch": "b7", "n": str(i)}})
+        resp = api.upload(make_image(50, 50), {"labels": {"batch": "b7", "n": str(i)}})
         ids.append(resp.json()["id"])
-    server.upload(make_image(50, 50), {"labels": {"batch": "other"}})
+    api.upload(make_image(50, 50), {"labels": {"batch": "other"}})
     for job_id in ids:
-        server.wait_job(job_id)
+        api.wait_job(job_id)
 
     seen: list[str] = []
     cursor = None
@@ -202,28 +202,28 @@ def test_list_filters_and_cursor_pagination(server: DarkroomProcess) -> None:
         params: dict[str, Any] = {"label": "batch:b7", "limit": 2}
         if cursor:
             params["cursor"] = cursor
-        page = server.client.get("/v1/jobs", params=params).json()
+        page = api.client.get("/v1/jobs", params=params).json()
         seen += [j["id"] for j in page["jobs"]]
         cursor = page["next_cursor"]
         if not cursor:
             break
     assert seen == list(reversed(ids))
 
-    both = server.client.get("/v1/jobs", params=[("label", "batch:b7"), ("label", "n:3")]).json()
+    both = api.client.get("/v1/jobs", params=[("label", "batch:b7"), ("label", "n:3")]).json()
     assert [j["id"] for j in both["jobs"]] == [ids[3]]
-    done = server.client.get("/v1/jobs", params={"status": "succeeded", "limit": 500}).json()
+    done = api.client.get("/v1/jobs", params={"status": "succeeded", "limit": 500}).json()
     assert set(ids) <= {j["id"] for j in done["jobs"]}
-    assert server.client.get("/v1/jobs", params={"status": "failed"}).json()["jobs"] == []
-    created = server.job(ids[2])["created_at"]
-    after = server.client.get(
+    assert api.client.get("/v1/jobs", params={"status": "failed"}).json()["jobs"] == []
+    created = api.job(ids[2])["created_at"]
+    after = api.client.get(
         "/v1/jobs", params={"created_after": created, "label": "batch:b7"}
     ).json()
     assert [j["id"] for j in after["jobs"]] == [ids[4], ids[3]]
-    before = server.client.get(
+    before = api.client.get(
         "/v1/jobs", params={"created_before": created, "label": "batch:b7"}
     ).json()
     assert [j["id"] for j in before["jobs"]] == [ids[1], ids[0]]
-    bad = server.client.get("/v1/jobs", params={"cursor": "!!!"})
+    bad = api.client.get("/v1/jobs", params={"cursor": "!!!"})
     assert bad.status_code == 422
 
 
@@ -283,12 +283,12 @@ def test_idle_workers_wake_on_submission_not_on_their_poll(serve_factory: Any) -
 
 
 def test_transient_download_errors_retry_with_backoff(
-    server: DarkroomProcess, loopback: LoopbackServer
+    api: InProcessDarkroom, loopback: LoopbackServer
 ) -> None:
     data = make_image(100, 100)
     calls = {"n": 0}
 
-    def flaky(handler: http.server.BaseHTTPRequestHandler) -> None:
+    def flaky(handler: http.api.BaseHTTPRequestHandler) -> None:
         calls["n"] += 1
         if calls["n"] < 3:
             handler.send_error(503)
@@ -299,36 +299,36 @@ def test_transient_download_errors_retry_with_backoff(
         handler.wfile.write(data)
 
     loopback.routes["/flaky.jpg"] = flaky
-    job = server.wait_job(server.submit({"source": {"url": loopback.url("/flaky.jpg")}})["id"])
+    job = api.wait_job(api.submit({"source": {"url": loopback.url("/flaky.jpg")}})["id"])
     assert job["status"] == "succeeded", job
     assert job["attempts"] == 3
     assert calls["n"] == 3
 
 
-def test_failed_job_retried_on_request(server: DarkroomProcess, loopback: LoopbackServer) -> None:
-    created = server.submit({"source": {"url": loopback.url("/later.jpg")}})
-    job = server.wait_job(created["id"])
+def test_failed_job_retried_on_request(api: InProcessDarkroom, loopback: LoopbackServer) -> None:
+    created = api.submit({"source": {"url": loopback.url("/later.jpg")}})
+    job = api.wait_job(created["id"])
     assert job["status"] == "failed"
     assert job["error"]["code"] == "download_rejected"
     assert job["attempts"] == 1  # a 404 is not worth retrying
-    out = server.client.get(f"/v1/jobs/{job['id']}/outputs/default")
+    out = api.client.get(f"/v1/jobs/{job['id']}/outputs/default")
     assert out.status_code == 422
     assert out.json()["error"]["code"] == "job_failed"
 
     loopback.serve_bytes("/later.jpg", make_image(64, 64))
-    retried = server.client.post(f"/v1/jobs/{job['id']}/retry")
+    retried = api.client.post(f"/v1/jobs/{job['id']}/retry")
     assert retried.status_code == 200
     assert retried.json()["status"] == "queued"
-    job = server.wait_job(job["id"])
+    job = api.wait_job(job["id"])
     assert job["status"] == "succeeded"
     assert job["error"] is None
-    again = server.client.post(f"/v1/jobs/{job['id']}/retry")
+    again = api.client.post(f"/v1/jobs/{job['id']}/retry")
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "invalid_state"
 
 
-def test_queued_job_cancel_and_not_finished(serve_factory: Any) -> None:
-    api = serve_factory(workers=0)
+def test_queued_job_cancel_and_not_finished(api_factory: Any) -> None:
+    api = api_factory(workers=0)
     created = api.upload(make_image(64, 64)).json()
     pending = api.client.get(f"/v1/jobs/{created['id']}/outputs/default")
     assert pending.status_code == 409
@@ -350,15 +350,15 @@ def test_queued_job_cancel_and_not_finished(serve_factory: Any) -> None:
     assert unknown.json()["error"]["code"] == "not_found"
 
 
-def test_delete_finished_job_removes_artifacts(server: DarkroomProcess) -> None:
-    job = server.wait_job(server.upload(make_image(64, 64)).json()["id"])
+def test_delete_finished_job_removes_artifacts(api: InProcessDarkroom) -> None:
+    job = api.wait_job(api.upload(make_image(64, 64)).json()["id"])
     assert job["status"] == "succeeded"
-    deleted = server.client.delete(f"/v1/jobs/{job['id']}").json()
+    deleted = api.client.delete(f"/v1/jobs/{job['id']}").json()
     assert deleted["status"] == "succeeded"
     assert deleted["artifacts_deleted"] is True
-    resp = server.client.get(job["outputs"][0]["url"])
+    resp = api.client.get(job["outputs"][0]["url"])
     assert resp.status_code == 404
-    assert server.blobs().keys(f"jobs/{job['id']}/") == []
+    assert api.blobs().keys(f"jobs/{job['id']}/") == []
 
 
 @on_sqlite  # images, logs or the process: not the engines
@@ -378,7 +378,7 @@ def test_json_logs_have_a_line_per_transition(serve_factory: Any) -> None:
 
 
 @on_sqlite  # images, logs or the process: not the engines
-def test_animated_gif_stays_animated_only_where_the_format_can(server: DarkroomProcess) -> None:
+def test_animated_gif_stays_animated_only_where_the_format_can(api: InProcessDarkroom) -> None:
     from tests.imaging.samples import animation, save
 
     gif = save(animation(120, 80, [(255, 0, 0), (0, 255, 0), (0, 0, 255)]), ".gif")
@@ -388,26 +388,26 @@ def test_animated_gif_stays_animated_only_where_the_format_can(server: DarkroomP
             {"name": "still", "op": "thumbnail", "width": 60, "format": "jpeg"},
         ]
     }
-    job = server.wait_job(server.upload(gif, spec, filename="a.gif").json()["id"])
+    job = api.wait_job(api.upload(gif, spec, filename="a.gif").json()["id"])
     assert job["status"] == "succeeded", job
     assert job["sources"][0]["frames"] == 3
     frames = {o["name"]: o["frames"] for o in job["outputs"]}
     assert frames == {"moving": 3, "still": 1}
-    moving = decode(server.client.get(f"/v1/jobs/{job['id']}/outputs/moving").content)
+    moving = decode(api.client.get(f"/v1/jobs/{job['id']}/outputs/moving").content)
     assert moving.get("n-pages") == 3
 
 
 @on_sqlite  # images, logs or the process: not the engines
-def test_exif_orientation_is_applied(server: DarkroomProcess) -> None:
+def test_exif_orientation_is_applied(api: InProcessDarkroom) -> None:
     stored = pyvips.Image.new_from_buffer(make_image(400, 200), "").copy()
     stored.set_type(pyvips.GValue.gint_type, "orientation", 6)  # shown rotated 90° clockwise
     data = stored.write_to_buffer(".jpg")
     spec = {"outputs": [{"name": "t", "op": "thumbnail", "width": 100, "height": 100}]}
-    job = server.wait_job(server.upload(data, spec).json()["id"])
+    job = api.wait_job(api.upload(data, spec).json()["id"])
     source = job["sources"][0]
     assert (source["orientation"], source["width"], source["height"]) == (6, 200, 400)
     [output] = job["outputs"]
     assert (output["format"], output["width"], output["height"]) == ("jpeg", 50, 100)
-    fetched = decode(server.client.get(output["url"]).content)
+    fetched = decode(api.client.get(output["url"]).content)
     assert (fetched.width, fetched.height) == (50, 100)
     assert "orientation" not in fetched.get_fields() or fetched.get("orientation") == 1

@@ -47,9 +47,9 @@ def test_the_model_is_loaded_once_per_worker_and_steers_auto_crops(
 
 
 def test_pair_pages_are_measured_by_the_models_text_classes(
-    serve_factory: Any, yolo_models: dict[str, Path]
+    api_factory: Any, yolo_models: dict[str, Path]
 ) -> None:
-    api = serve_factory(
+    api = api_factory(
         workers=1,
         THUMBNAIL_YOLO_MODEL=str(yolo_models["text"]),
         DARKROOM_YOLO_CONFIDENCE=RANDOM_MODEL_CONFIDENCE,
@@ -82,9 +82,9 @@ def test_an_onnx_model_is_loaded_once_per_worker_and_places_auto_crops(
 
 
 def test_pair_pages_are_measured_by_an_onnx_models_text_classes(
-    serve_factory: Any, onnx_models: dict[str, Path]
+    api_factory: Any, onnx_models: dict[str, Path]
 ) -> None:
-    api = serve_factory(workers=1, THUMBNAIL_YOLO_MODEL=str(onnx_models["text"]))
+    api = api_factory(workers=1, THUMBNAIL_YOLO_MODEL=str(onnx_models["text"]))
     pages = [{"base64": base64.b64encode(make_image(300, 400)).decode()} for _ in range(4)]
     cover = {"name": "cover", "op": "pair", "return_candidates": True}
     done = api.wait_job(api.submit({"sources": pages, "outputs": [cover]})["id"], timeout_s=120)

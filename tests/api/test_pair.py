@@ -26,8 +26,8 @@ def _pages(seed: int, count: int) -> tuple[list[str], list[str]]:
     return encoded, [p.kind for p in pages]
 
 
-def test_a_chapter_gets_a_cover_of_two_art_pages(serve_factory: Any) -> None:
-    api = serve_factory(workers=1, THUMBNAIL_PAIR_WIDTH="960", THUMBNAIL_PAIR_GAP="8")
+def test_a_chapter_gets_a_cover_of_two_art_pages(api_factory: Any) -> None:
+    api = api_factory(workers=1, THUMBNAIL_PAIR_WIDTH="960", THUMBNAIL_PAIR_GAP="8")
     pages, kinds = _pages(seed=11, count=10)
     outputs = [
         {"name": "cover", "op": "pair", "return_candidates": True, "format": "webp"},
@@ -57,8 +57,8 @@ def test_a_chapter_gets_a_cover_of_two_art_pages(serve_factory: Any) -> None:
     assert gap.max() < 16  # black
 
 
-def test_pair_requests_are_checked(serve_factory: Any) -> None:
-    api = serve_factory(workers=0)
+def test_pair_requests_are_checked(api_factory: Any) -> None:
+    api = api_factory(workers=0)
     one = {"base64": base64.b64encode(make_image(64, 96)).decode()}
     pair = {"name": "cover", "op": "pair"}
     alone = api.client.post("/v1/jobs", json={"sources": [one], "outputs": [pair]})

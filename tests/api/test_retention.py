@@ -13,8 +13,8 @@ from tests.helpers import make_image, wait_until
 pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgresql-redis-s3"], indirect=True)
 
 
-def test_jobs_expire_per_job_and_by_default(serve_factory: Any) -> None:
-    api = serve_factory(workers=1, DARKROOM_RETENTION_S="3600", DARKROOM_SWEEP_INTERVAL_S="0.2")
+def test_jobs_expire_per_job_and_by_default(api_factory: Any) -> None:
+    api = api_factory(workers=1, DARKROOM_RETENTION_S="3600", DARKROOM_SWEEP_INTERVAL_S="0.2")
     blobs = api.blobs()
     short = api.upload(make_image(64, 64), {"retention_s": 1, "labels": {"k": "v"}}).json()
     kept = api.upload(make_image(64, 64)).json()
@@ -41,7 +41,7 @@ def test_jobs_expire_per_job_and_by_default(serve_factory: Any) -> None:
     assert blobs.keys(keys.job_prefix(kept["id"]))
 
 
-def test_retention_is_off_by_default(serve_factory: Any) -> None:
-    api = serve_factory(workers=1, DARKROOM_SWEEP_INTERVAL_S="0.2")
+def test_retention_is_off_by_default(api_factory: Any) -> None:
+    api = api_factory(workers=1, DARKROOM_SWEEP_INTERVAL_S="0.2")
     job = api.wait_job(api.upload(make_image(32, 32)).json()["id"])
     assert (job["retention_s"], job["expires_at"]) == (None, None)

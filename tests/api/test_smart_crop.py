@@ -22,8 +22,8 @@ def _scene() -> bytes:
     return data
 
 
-def test_cover_outputs_report_where_they_were_cut(serve_factory: Any) -> None:
-    api = serve_factory(workers=1)
+def test_cover_outputs_report_where_they_were_cut(api_factory: Any) -> None:
+    api = api_factory(workers=1)
     outputs = [
         {"name": "auto", "op": "cover", "width": 300, "height": 300, "gravity": "auto"},
         {"name": "centre", "op": "cover", "width": 300, "height": 300},
@@ -47,8 +47,8 @@ def test_cover_outputs_report_where_they_were_cut(serve_factory: Any) -> None:
     assert done["outputs"][2]["op"] == "cover"
 
 
-def test_smart_crop_requests_are_checked(serve_factory: Any) -> None:
-    api = serve_factory(workers=0)
+def test_smart_crop_requests_are_checked(api_factory: Any) -> None:
+    api = api_factory(workers=0)
     image = base64.b64encode(make_image(64, 64)).decode()
     bad = [
         {"op": "cover", "width": 10, "height": 10, "gravity": "focus"},

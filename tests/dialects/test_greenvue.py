@@ -1,7 +1,7 @@
-"""Seed 002's API (GreenVue listing images) over real HTTP: the upload's immediate answer
-(as the system's web client reads it), the batch processor's interval, batch size and
-retries, each image an ordinary darkroom job, the jobs API, the debug endpoints (not in
-production) and images that wait across a restart."""
+"""Seed 002's API (GreenVue listing images), in this process or a started server where
+processes matter: the upload's immediate answer (as the system's web client reads it), the
+batch processor's interval, batch size and retries, each image an ordinary darkroom job, the
+jobs API, the debug endpoints (not in production) and images that wait across a restart."""
 
 from __future__ import annotations
 
@@ -17,21 +17,21 @@ import pytest
 import pyvips
 import sqlalchemy
 
-from tests.helpers import DarkroomProcess, darkroom_env, make_image, on_sqlite, wait_until
+from tests.helpers import ApiCalls, DarkroomProcess, darkroom_env, make_image, on_sqlite, wait_until
 from tests.servers import S3
 
 
-def _start(serve_factory: Any, workers: int = 1, **env: str) -> DarkroomProcess:
-    api: DarkroomProcess = serve_factory(workers=workers, DARKROOM_DIALECTS="greenvue", **env)
+def _start(factory: Any, workers: int = 1, **env: str) -> ApiCalls:
+    api: ApiCalls = factory(workers=workers, DARKROOM_DIALECTS="greenvue", **env)
     return api
 
 
-def _upload(api: DarkroomProcess, title: str, *images: bytes, field: str = "file") -> Any:
+def _upload(api: ApiCalls, title: str, *images: bytes, field: str = "file") -> Any:
     files = [(field, (f"{n}.jpg", data, "image/jpeg")) for n, data in enumerate(images)]
     return api.client.post("/api/upload/listing_image", data={"listing_title": title}, files=files)
 
 
-def _job_times(api: DarkroomProcess) -> list[float]:
+def _job_times(api: ApiCalls) -> list[float]:
     """When each of the dialect's darkroom jobs was submitted, in order."""
     page = api.client.get("/v1/jobs", params={"label": "dialect:greenvue", "limit": 100})
     return sorted(
@@ -51,9 +51,9 @@ def _path(url: str) -> str:
 
 @on_sqlite
 def test_uploads_answer_at_once_and_batches_run_every_interval(
-    serve_factory: Any, tmp_path: Path
+    api_factory: Any, tmp_path: Path
 ) -> None:
-    api = _start(serve_factory, GREENVUE_IMAGE_INTERVAL="1s", GREENVUE_IMAGE_BATCH_SIZE="2")
+    api = _start(api_factory, GREENVUE_IMAGE_INTERVAL="1s", GREENVUE_IMAGE_BATCH_SIZE="2")
     assert api.client.delete("/api/jobs/process-image-queue").status_code == 200  # hold them
     tall, small = make_image(1000, 1500), make_image(200, 100)
     answered = _upload(api, "My Listing: Green House!", tall, small, tall, tall, small)
@@ -112,12 +112,12 @@ def test_failures_are_retried_then_failed(serve_factory: Any, tmp_path: Path) ->
 
 @on_sqlite
 def test_invalid_files_are_skipped_and_a_request_without_images_is_refused(
-    serve_factory: Any, tmp_path: Path
+    api_factory: Any, tmp_path: Path
 ) -> None:
     """As the system did: the valid images of a mixed upload are queued and answered 200
     (darkroom names the skipped ones); only an upload with no valid image is 400, and
     then nothing is stored or queued. Files come from `file`, or without it any field."""
-    api = _start(serve_factory, workers=0)
+    api = _start(api_factory, workers=0)
     api.client.delete("/api/jobs/process-image-queue")
     files = [
         ("file", ("a.jpg", make_image(60, 40), "image/jpeg")),
@@ -152,8 +152,8 @@ def test_invalid_files_are_skipped_and_a_request_without_images_is_refused(
 
 
 @on_sqlite
-def test_the_jobs_api(serve_factory: Any) -> None:
-    api = _start(serve_factory)
+def test_the_jobs_api(api_factory: Any) -> None:
+    api = _start(api_factory)
     answer = api.client.get("/api/jobs/process-image-queue").json()
     assert answer["success"] is True
     job = answer["data"]
@@ -186,11 +186,11 @@ def test_the_jobs_api(serve_factory: Any) -> None:
 
 
 @on_sqlite
-def test_debug_endpoints_and_production_mode(serve_factory: Any, tmp_path: Path) -> None:
+def test_debug_endpoints_and_production_mode(api_factory: Any, tmp_path: Path) -> None:
     folder = tmp_path / "debug-images"
     folder.mkdir()
     (folder / "test.jpg").write_bytes(make_image(300, 900))
-    api = _start(serve_factory, workers=1, GREENVUE_DEBUG_IMAGE_ROOT=str(folder))
+    api = _start(api_factory, workers=1, GREENVUE_DEBUG_IMAGE_ROOT=str(folder))
     api.client.delete("/api/jobs/process-image-queue")
     _upload(api, "Waiting", make_image(50, 50))
     status = api.client.get("/debug/image-queue-status").json()
@@ -209,7 +209,7 @@ def test_debug_endpoints_and_production_mode(serve_factory: Any, tmp_path: Path)
     assert outside.status_code == 403
 
     production = _start(
-        serve_factory, workers=0, APP_ENV="production", DARKROOM_DATA_DIR=str(tmp_path / "p")
+        api_factory, workers=0, APP_ENV="production", DARKROOM_DATA_DIR=str(tmp_path / "p")
     )
     assert production.client.get("/debug/image-queue-status").status_code == 404
     assert production.client.post("/debug/upload-test-image", json={}).status_code == 404
@@ -233,7 +233,7 @@ def test_waiting_images_survive_a_killed_server(serve_factory: Any, tmp_path: Pa
 
 
 @on_sqlite
-def test_images_go_to_an_s3_compatible_bucket(serve_factory: Any, s3: S3) -> None:
+def test_images_go_to_an_s3_compatible_bucket(api_factory: Any, s3: S3) -> None:
     """As to Supabase Storage: GREENVUE_STORAGE_URL names the bucket, GREENVUE_PUBLIC_URL
     its public address, which the answer's URLs are under."""
     bucket = s3.new_bucket()
@@ -247,7 +247,7 @@ def test_images_go_to_an_s3_compatible_bucket(serve_factory: Any, s3: S3) -> Non
     s3.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps(anyone_reads))  # public
     public = f"{s3.env['AWS_ENDPOINT_URL']}/{bucket}/listing-images"
     api = _start(
-        serve_factory,
+        api_factory,
         GREENVUE_IMAGE_INTERVAL="200ms",
         GREENVUE_STORAGE_URL=f"s3://{bucket}/listing-images",
         GREENVUE_PUBLIC_URL=public,

@@ -1,8 +1,9 @@
-"""Seed 001's API and queue protocol (image jobs, a Redis task queue, R2) over real HTTP,
-real Redis and S3 over HTTP: each route, field and error, LPUSH tasks with malformed ones,
-foreign tasks left to their own consumer, each image an ordinary darkroom job, and
-external-backend mode against a stand-in backend on loopback, with a worker killed
-mid-job and a process killed between a job's outcome and its record."""
+"""Seed 001's API and queue protocol (image jobs, a Redis task queue, R2), in this process
+or in started ones where processes matter, with real Redis and S3 over HTTP: each route,
+field and error, LPUSH tasks with malformed ones, foreign tasks left to their own consumer,
+each image an ordinary darkroom job, and external-backend mode against a stand-in backend on
+loopback, with a worker killed mid-job and a process killed between a job's outcome and its
+record."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import pytest
 import pyvips
 import redis
 
-from tests.helpers import DarkroomProcess, darkroom_env, make_image, on_sqlite, wait_until
+from tests.helpers import ApiCalls, DarkroomProcess, darkroom_env, make_image, on_sqlite, wait_until
 from tests.servers import S3, Redis
 
 RECORD = {
@@ -57,7 +58,7 @@ def _objects(s3: S3, bucket: str) -> dict[str, bytes]:
     return {o["Key"]: client.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
 
 
-def _completed(api: DarkroomProcess, job_id: str) -> dict[str, Any]:
+def _completed(api: ApiCalls, job_id: str) -> dict[str, Any]:
     def record() -> dict[str, Any] | None:
         data: dict[str, Any] = api.client.get(f"/api/image-jobs/{job_id}").json()["data"]
         return data if data["status"] == "COMPLETED" else None
@@ -66,14 +67,14 @@ def _completed(api: DarkroomProcess, job_id: str) -> dict[str, Any]:
     return found
 
 
-def _create(api: DarkroomProcess, data: bytes, **fields: str) -> Any:
+def _create(api: ApiCalls, data: bytes, **fields: str) -> Any:
     form = {"entityType": "event", "entityId": "655501d2f12a3d0f3c5a1001"} | fields
     return api.client.post("/api/image-jobs", data=form, files={"file": ("photo.jpg", data)})
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
-def test_the_image_jobs_resource(serve_factory: Any, r2: dict[str, str], s3: S3) -> None:
-    api = serve_factory(workers=1, DARKROOM_DIALECTS="imagejobs", **r2)
+def test_the_image_jobs_resource(api_factory: Any, r2: dict[str, str], s3: S3) -> None:
+    api = api_factory(workers=1, DARKROOM_DIALECTS="imagejobs", **r2)
     created = _create(api, make_image(800, 400))
     assert created.status_code == 201, created.text
     job = created.json()["data"]
@@ -144,9 +145,9 @@ def test_the_image_jobs_resource(serve_factory: Any, r2: dict[str, str], s3: S3)
 
 @on_sqlite
 def test_the_status_callback_needs_its_token_and_retry_queues_again(
-    serve_factory: Any, r2: dict[str, str]
+    api_factory: Any, r2: dict[str, str]
 ) -> None:
-    api = serve_factory(
+    api = api_factory(
         workers=0, DARKROOM_DIALECTS="imagejobs", IMAGE_JOBS_WORKER_TOKEN="s3cret", **r2
     )
     job = _create(api, make_image(50, 50)).json()["data"]
@@ -218,12 +219,12 @@ def test_own_tasks_that_cannot_be_done_go_to_the_dead_letter_list(
 
 @on_sqlite
 def test_foreign_tasks_stay_for_their_own_worker_in_order(
-    serve_factory: Any, r2: dict[str, str]
+    api_factory: Any, r2: dict[str, str]
 ) -> None:
     """The system's backend pushes generate_report tasks onto the same list for its own
     worker. With darkroom consuming beside it, that worker gets every one of them, in
     the order they were pushed, and darkroom every image task."""
-    api = serve_factory(workers=1, DARKROOM_DIALECTS="imagejobs", **r2)
+    api = api_factory(workers=1, DARKROOM_DIALECTS="imagejobs", **r2)
     queue, name = _redis(r2), r2["IMAGE_JOBS_QUEUE"]
     reports_taken: list[str] = []
     stop = threading.Event()
@@ -443,7 +444,7 @@ def test_a_crash_between_the_outcome_and_its_record_records_it_once(
     process is killed (the backend took the PATCH but never answered). The next process
     takes the effect over once its lease runs out, finds the record COMPLETED, and
     leaves it: one COMPLETED, nothing lost, nothing repeated."""
-    env = _external(r2, stand_in, DARKROOM_WEBHOOK_TIMEOUT_S="5")  # effect lease: 20 s
+    env = _external(r2, stand_in, DARKROOM_WEBHOOK_TIMEOUT_S="2")  # effect lease: 14 s
     stand_in.add("655501d2f12a3d0f3c5a1ddd", "raw/1700000000003-ddd.jpg", make_image(90, 60))
     stand_in.stall_completed = True
     first = _worker(tmp_path, "first", env)
@@ -495,10 +496,10 @@ def test_refused_credentials_fail_fast(
 
 @on_sqlite
 def test_without_a_bucket_darkroom_stores_and_serves_the_images(
-    serve_factory: Any, redis_server: Redis
+    api_factory: Any, redis_server: Redis
 ) -> None:
     env = {"REDIS_URI": redis_server.url, "IMAGE_JOBS_QUEUE": redis_server.new_stream()}
-    api = serve_factory(workers=1, DARKROOM_DIALECTS="001", **env)
+    api = api_factory(workers=1, DARKROOM_DIALECTS="001", **env)
     job = _create(api, make_image(120, 80)).json()["data"]
     done = _completed(api, job["_id"])
     for url in (done["sourceImageURL"], done["outputImageURL"]):

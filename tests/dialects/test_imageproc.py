@@ -1,5 +1,6 @@
-"""Seed 003's API (the Go worker-pool service) over real HTTP: every route, field and
-error case its document and its service give."""
+"""Seed 003's API (the Go worker-pool service) through its routes in this process (its
+variables with a started server): every route, field and error case its document and its
+service give."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 import pyvips
 
 from tests.helpers import (
+    ApiCalls,
     DarkroomProcess,
     darkroom_env,
     free_port,
@@ -23,7 +25,7 @@ from tests.helpers import (
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
-def _finished(api: DarkroomProcess, job_id: str) -> dict[str, Any]:
+def _finished(api: ApiCalls, job_id: str) -> dict[str, Any]:
     def done() -> dict[str, Any] | None:
         job: dict[str, Any] = api.client.get(f"/jobs/{job_id}").json()
         return job if job["status"] in ("completed", "failed") else None
@@ -37,8 +39,8 @@ def _b64(data: bytes) -> str:
 
 
 @on_sqlite
-def test_resize_and_thumbnail_jobs_from_submission_to_download(serve_factory: Any) -> None:
-    api = serve_factory(workers=1, DARKROOM_DIALECTS="imageproc")
+def test_resize_and_thumbnail_jobs_from_submission_to_download(api_factory: Any) -> None:
+    api = api_factory(workers=1, DARKROOM_DIALECTS="imageproc")
     png = make_image(400, 200, "png")
     submitted = api.client.post(
         "/jobs",
@@ -84,10 +86,10 @@ def test_resize_and_thumbnail_jobs_from_submission_to_download(serve_factory: An
 
 
 @on_sqlite
-def test_thumbnail_scales_to_fit_and_truncates_as_the_service_did(serve_factory: Any) -> None:
+def test_thumbnail_scales_to_fit_and_truncates_as_the_service_did(api_factory: Any) -> None:
     """The service scaled a thumbnail up or down to fit the box and truncated each side
     (int(float64)); `output_format` "" is the input's format, as Gin's omitempty let it be."""
-    api = serve_factory(workers=1, DARKROOM_DIALECTS="imageproc")
+    api = api_factory(workers=1, DARKROOM_DIALECTS="imageproc")
     cases = [  # source size and format, box, output_format -> what the service made
         ((451, 300, "jpeg"), (100, 100), "jpeg", (100, 66), "image/jpeg"),
         ((1, 1, "png"), (50, 50), "png", (50, 50), "image/png"),  # its test script's job
@@ -132,9 +134,9 @@ def test_thumbnail_scales_to_fit_and_truncates_as_the_service_did(serve_factory:
     ],
 )
 def test_requests_that_are_not_valid_get_400_with_a_message(
-    serve_factory: Any, change: dict[str, Any], message: str
+    api_factory: Any, change: dict[str, Any], message: str
 ) -> None:
-    api = serve_factory(workers=0, DARKROOM_DIALECTS="imageproc")
+    api = api_factory(workers=0, DARKROOM_DIALECTS="imageproc")
     request = {"image_data": _b64(make_image(20, 20)), "operation": "resize"}
     request |= {"width": 10, "height": 10} | change
     answer = api.client.post("/jobs", json=request)
@@ -143,8 +145,8 @@ def test_requests_that_are_not_valid_get_400_with_a_message(
 
 
 @on_sqlite
-def test_other_errors(serve_factory: Any) -> None:
-    api = serve_factory(workers=0, DARKROOM_DIALECTS="imageproc", MAX_UPLOAD_SIZE="2000")
+def test_other_errors(api_factory: Any) -> None:
+    api = api_factory(workers=0, DARKROOM_DIALECTS="imageproc", MAX_UPLOAD_SIZE="2000")
     big = {"image_data": _b64(make_image(300, 300)), "operation": "resize"}
     too_large = api.client.post("/jobs", json=big | {"width": 10, "height": 10})
     assert too_large.status_code == 413 and "2000" in too_large.json()["error"]

@@ -1,6 +1,7 @@
-"""Seed 000's API (the smart-crop service) over real HTTP: submission, status, the image
-and its conversions (enlarging included), health, the webhook body, capacity, expiry, the
-fields the service ignored, skipped server paths, and every error case in its form."""
+"""Seed 000's API (the smart-crop service), through its routes in this process:
+submission, status, the image and its conversions (enlarging included), health, the
+webhook body, capacity, expiry, the fields the service ignored, skipped server paths, and
+every error case in its form."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import pytest
 import pyvips
 
 from eval.pages import chapter
-from tests.helpers import DarkroomProcess, LoopbackServer, answer, make_image, wait_until
+from tests.helpers import LoopbackServer, answer, make_image, wait_until
+from tests.inprocess import InProcessDarkroom
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
@@ -29,12 +31,12 @@ ENQUEUE_FIELDS = [
 ]  # fmt: skip
 
 
-def _start(serve_factory: Any, workers: int = 1, **env: str) -> DarkroomProcess:
-    api: DarkroomProcess = serve_factory(workers=workers, DARKROOM_DIALECTS="smartcrop", **env)
+def _start(api_factory: Any, workers: int = 1, **env: str) -> InProcessDarkroom:
+    api: InProcessDarkroom = api_factory(workers=workers, DARKROOM_DIALECTS="smartcrop", **env)
     return api
 
 
-def _settled(api: DarkroomProcess, job_url: str) -> dict[str, Any]:
+def _settled(api: InProcessDarkroom, job_url: str) -> dict[str, Any]:
     def done() -> dict[str, Any] | None:
         job: dict[str, Any] = api.client.get(job_url).json()
         return job if job["status"] in ("done", "failed") else None
@@ -61,8 +63,8 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def test_a_chapter_becomes_a_pair_cover(serve_factory: Any) -> None:
-    api = _start(serve_factory)
+def test_a_chapter_becomes_a_pair_cover(api_factory: Any) -> None:
+    api = _start(api_factory)
     files, kinds = _pages(8)
     submitted = api.client.post(
         "/thumbnail", json={"image_files": files, "return_candidates": True}
@@ -128,13 +130,11 @@ def test_a_chapter_becomes_a_pair_cover(serve_factory: Any) -> None:
     assert (too_wide.status_code, too_wide.json()) == (400, {"error": "width must be at most 8192"})
 
 
-def test_one_image_is_a_smart_crop_from_the_input_folder(
-    serve_factory: Any, tmp_path: Path
-) -> None:
+def test_one_image_is_a_smart_crop_from_the_input_folder(api_factory: Any, tmp_path: Path) -> None:
     folder = tmp_path / "input"
     folder.mkdir()
     (folder / "photo.jpg").write_bytes(make_image(900, 600))
-    api = _start(serve_factory, DARKROOM_INPUT_ROOT=str(folder))
+    api = _start(api_factory, DARKROOM_INPUT_ROOT=str(folder))
     body = {"image_path": "photo.jpg", "preferred_ratio": "1:1", "quality": 70}
     job = _settled(api, api.client.post("/thumbnail", json=body).json()["job_url"])
     result = job["result"]
@@ -155,13 +155,13 @@ def test_one_image_is_a_smart_crop_from_the_input_folder(
 
 
 def test_server_paths_that_name_no_file_are_skipped_and_listed(
-    serve_factory: Any, tmp_path: Path
+    api_factory: Any, tmp_path: Path
 ) -> None:
     folder = tmp_path / "input"
     (folder / "pages").mkdir(parents=True)
     for name in ("01.jpg", "02.jpg"):
         (folder / "pages" / name).write_bytes(make_image(300, 420))
-    api = _start(serve_factory, DARKROOM_INPUT_ROOT=str(folder))
+    api = _start(api_factory, DARKROOM_INPUT_ROOT=str(folder))
     body = {
         "image_paths": ["pages/01.jpg", "pages/gone.jpg", " ", "pages/02.jpg"],
         "image_path": "pages/also-gone.jpg",
@@ -207,8 +207,8 @@ def _stored_spec(tmp_path: Path, job_id: str) -> dict[str, Any]:
     return output
 
 
-def test_fields_the_service_ignored_are_never_refused(serve_factory: Any, tmp_path: Path) -> None:
-    api = _start(serve_factory)
+def test_fields_the_service_ignored_are_never_refused(api_factory: Any, tmp_path: Path) -> None:
+    api = _start(api_factory)
     page = {"content_base64": _b64(make_image(400, 300))}
     # What each body gives: the op, the cover's height (1200 wide), the JPEG quality and
     # the analysis size darkroom stores.
@@ -275,17 +275,17 @@ def test_fields_the_service_ignored_are_never_refused(serve_factory: Any, tmp_pa
     ],
 )  # fmt: skip
 def test_bad_requests_get_the_services_errors(
-    serve_factory: Any, body: bytes, status: int, error: str
+    api_factory: Any, body: bytes, status: int, error: str
 ) -> None:
-    api = _start(serve_factory, workers=0)
+    api = _start(api_factory, workers=0)
     answered = api.client.post("/thumbnail", content=body)
     assert answered.status_code == status
     assert set(answered.json()) == {"error"} and error in answered.json()["error"]
 
 
-def test_limits_capacity_and_the_image_before_it_is_done(serve_factory: Any) -> None:
+def test_limits_capacity_and_the_image_before_it_is_done(api_factory: Any) -> None:
     api = _start(
-        serve_factory,
+        api_factory,
         workers=0,
         JOB_QUEUE_CAPACITY="2",
         INLINE_IMAGE_MAX_COUNT="2",
@@ -335,13 +335,13 @@ def test_limits_capacity_and_the_image_before_it_is_done(serve_factory: Any) -> 
         ({"JOB_PROCESS_TIMEOUT_SECONDS": "90", "DARKROOM_JOB_TIMEOUT_S": "120"}, 120),
     ],
 )
-def test_the_job_timeout(serve_factory: Any, env: dict[str, str], timeout: int) -> None:
-    api = _start(serve_factory, workers=0, **env)
+def test_the_job_timeout(api_factory: Any, env: dict[str, str], timeout: int) -> None:
+    api = _start(api_factory, workers=0, **env)
     assert api.client.get("/healthz").json()["job_timeout_seconds"] == timeout
 
 
-def test_errors_answer_in_the_services_form(serve_factory: Any, tmp_path: Path) -> None:
-    api = _start(serve_factory)
+def test_errors_answer_in_the_services_form(api_factory: Any, tmp_path: Path) -> None:
+    api = _start(api_factory)
     page = {"content_base64": _b64(make_image(400, 300))}
     enqueued = api.client.post("/thumbnail", json={"image_files": [page]}).json()
     job_url = enqueued["job_url"]
@@ -383,10 +383,10 @@ def test_errors_answer_in_the_services_form(serve_factory: Any, tmp_path: Path) 
 
 
 def test_the_webhook_body_and_its_delivery_state(
-    serve_factory: Any, loopback: LoopbackServer
+    api_factory: Any, loopback: LoopbackServer
 ) -> None:
     api = _start(
-        serve_factory,
+        api_factory,
         WEBHOOK_RETRIES="2",
         WEBHOOK_BACKOFF_MS="200",
         WEBHOOK_TIMEOUT_SECONDS="5",
@@ -441,8 +441,8 @@ def test_the_webhook_body_and_its_delivery_state(
     )
 
 
-def test_finished_jobs_expire(serve_factory: Any, tmp_path: Path) -> None:
-    api = _start(serve_factory, DARKROOM_SWEEP_INTERVAL_S="0.2")
+def test_finished_jobs_expire(api_factory: Any, tmp_path: Path) -> None:
+    api = _start(api_factory, DARKROOM_SWEEP_INTERVAL_S="0.2")
     page = {"content_base64": _b64(make_image(200, 200))}
     enqueued = api.client.post("/thumbnail", json={"image_files": [page]}).json()
     assert _settled(api, enqueued["job_url"])["status"] == "done"

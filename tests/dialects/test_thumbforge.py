@@ -1,5 +1,6 @@
-"""Seed 004's API (ThumbForge) over real HTTP: every route, field and error case, the
-three ways of handling a URL submitted again, and its THUMBFORGE_* variables."""
+"""Seed 004's API (ThumbForge) through its routes in this process (its variables and
+prefixes with a started server): every route, field and error case, the three ways of
+handling a URL submitted again, and its THUMBFORGE_* variables."""
 
 from __future__ import annotations
 
@@ -16,14 +17,21 @@ import pyvips
 import redis
 import sqlalchemy
 
-from tests.helpers import DarkroomProcess, LoopbackServer, make_image, on_sqlite, wait_until
+from tests.helpers import (
+    ApiCalls,
+    DarkroomProcess,
+    LoopbackServer,
+    make_image,
+    on_sqlite,
+    wait_until,
+)
 from tests.servers import Postgres, Redis
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 RECORD_FIELDS = {"id", "url", "status", "attempts", "created_at", "updated_at", "result", "error"}
 
 
-def _settled(api: DarkroomProcess, job_id: str, prefix: str = "/v1") -> dict[str, Any]:
+def _settled(api: ApiCalls, job_id: str, prefix: str = "/v1") -> dict[str, Any]:
     def done() -> dict[str, Any] | None:
         job: dict[str, Any] = api.client.get(f"{prefix}/images/{job_id}").json()
         return job if job["status"] in ("completed", "failed") else None
@@ -34,9 +42,9 @@ def _settled(api: DarkroomProcess, job_id: str, prefix: str = "/v1") -> dict[str
 
 @on_sqlite
 def test_a_url_becomes_a_thumbnail_with_its_metadata(
-    serve_factory: Any, loopback: LoopbackServer
+    api_factory: Any, loopback: LoopbackServer
 ) -> None:
-    api = serve_factory(workers=1, DARKROOM_DIALECTS="thumbforge", THUMBFORGE_THUMBNAIL_SIZE="64")
+    api = api_factory(workers=1, DARKROOM_DIALECTS="thumbforge", THUMBFORGE_THUMBNAIL_SIZE="64")
     url = loopback.serve_bytes("/photo.jpg", make_image(320, 200))
     submitted = api.client.post("/v1/images", json={"url": url})
     assert submitted.status_code == 202
@@ -68,8 +76,8 @@ def test_a_url_becomes_a_thumbnail_with_its_metadata(
 
 
 @on_sqlite
-def test_listing_pages_and_filters(serve_factory: Any, loopback: LoopbackServer) -> None:
-    api = serve_factory(workers=0, DARKROOM_DIALECTS="thumbforge", THUMBFORGE_MAX_PAGE_SIZE="3")
+def test_listing_pages_and_filters(api_factory: Any, loopback: LoopbackServer) -> None:
+    api = api_factory(workers=0, DARKROOM_DIALECTS="thumbforge", THUMBFORGE_MAX_PAGE_SIZE="3")
     ids = []
     for n in range(5):
         ids.append(api.client.post("/v1/images", json={"url": loopback.url(f"/{n}.jpg")}).json())
@@ -103,8 +111,8 @@ def test_listing_pages_and_filters(serve_factory: Any, loopback: LoopbackServer)
 
 
 @on_sqlite
-def test_errors_answer_as_fastapi_does(serve_factory: Any, loopback: LoopbackServer) -> None:
-    api = serve_factory(workers=1, DARKROOM_DIALECTS="thumbforge")
+def test_errors_answer_as_fastapi_does(api_factory: Any, loopback: LoopbackServer) -> None:
+    api = api_factory(workers=1, DARKROOM_DIALECTS="thumbforge")
     wrong_scheme = api.client.post("/v1/images", json={"url": "ftp://example.com/a.jpg"})
     assert wrong_scheme.status_code == 422
     assert wrong_scheme.json()["detail"][0]["type"] == "url_scheme"
@@ -127,10 +135,10 @@ def test_errors_answer_as_fastapi_does(serve_factory: Any, loopback: LoopbackSer
 
 
 @on_sqlite
-def test_a_batch_of_urls(serve_factory: Any, loopback: LoopbackServer) -> None:
+def test_a_batch_of_urls(api_factory: Any, loopback: LoopbackServer) -> None:
     """POST /v1/images/batch queues each URL as POST /v1/images would: 202 with the records
     accepted, the URLs refused as active duplicates and those darkroom refused."""
-    api = serve_factory(
+    api = api_factory(
         workers=0, DARKROOM_DIALECTS="thumbforge", THUMBFORGE_DUPLICATE_HANDLING="reject-active"
     )
     first, second = loopback.url("/first.jpg"), loopback.url("/second.jpg")
@@ -166,10 +174,10 @@ def test_a_batch_of_urls(serve_factory: Any, loopback: LoopbackServer) -> None:
 
 
 @on_sqlite
-def test_the_thumbnail_is_served_as_a_file(serve_factory: Any, loopback: LoopbackServer) -> None:
+def test_the_thumbnail_is_served_as_a_file(api_factory: Any, loopback: LoopbackServer) -> None:
     """ETag (the SHA-256 of the JPEG: the same after a restart), Last-Modified (when it was
     stored), Accept-Ranges; 304 to a client that has it, 206 for a byte range."""
-    api = serve_factory(workers=1, DARKROOM_DIALECTS="thumbforge")
+    api = api_factory(workers=1, DARKROOM_DIALECTS="thumbforge")
     url = loopback.serve_bytes("/photo.jpg", make_image(300, 200))
     job = api.client.post("/v1/images", json={"url": url}).json()
     assert _settled(api, job["id"])["status"] == "completed"
@@ -204,7 +212,7 @@ def test_the_thumbnail_is_served_as_a_file(serve_factory: Any, loopback: Loopbac
     assert (several.status_code, several.content) == (200, data)  # answered whole
 
     api.stop()
-    again = serve_factory(workers=0, DARKROOM_DIALECTS="thumbforge").client.get(path)
+    again = api_factory(workers=0, DARKROOM_DIALECTS="thumbforge").client.get(path)
     assert again.content == data
     assert (again.headers["etag"], again.headers["last-modified"]) == (
         etag, headers["last-modified"]
@@ -213,10 +221,8 @@ def test_the_thumbnail_is_served_as_a_file(serve_factory: Any, loopback: Loopbac
 
 @on_sqlite
 @pytest.mark.parametrize("mode", ["allow-retry", "reuse-completed", "reject-active"])
-def test_a_url_submitted_again(serve_factory: Any, loopback: LoopbackServer, mode: str) -> None:
-    api = serve_factory(
-        workers=1, DARKROOM_DIALECTS="thumbforge", THUMBFORGE_DUPLICATE_HANDLING=mode
-    )
+def test_a_url_submitted_again(api_factory: Any, loopback: LoopbackServer, mode: str) -> None:
+    api = api_factory(workers=1, DARKROOM_DIALECTS="thumbforge", THUMBFORGE_DUPLICATE_HANDLING=mode)
     url = loopback.serve_bytes("/same.jpg", make_image(50, 50))
     first = api.client.post("/v1/images", json={"url": url}).json()
     _settled(api, first["id"])

@@ -37,10 +37,10 @@ def delivered(api: Any, job_id: str, state: str = "delivered") -> dict[str, Any]
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_signed_deliveries_for_success_and_failure(
-    serve_factory: Any, loopback: LoopbackServer
+    api_factory: Any, loopback: LoopbackServer
 ) -> None:
     secret = new_secret()
-    api = serve_factory(workers=1, DARKROOM_WEBHOOK_SECRET=secret, **QUICK)
+    api = api_factory(workers=1, DARKROOM_WEBHOOK_SECRET=secret, **QUICK)
     hook = loopback.url("/hook")
     ok = api.submit({"source": {"base64": _b64(make_image(64, 48))}, "webhook_url": hook})
     bad = api.submit({"source": {"url": loopback.url("/missing.jpg")}, "webhook_url": hook})
@@ -73,9 +73,9 @@ def test_signed_deliveries_for_success_and_failure(
 
 
 @SQLITE
-def test_receiver_down_then_up_gets_the_delivery(serve_factory: Any) -> None:
+def test_receiver_down_then_up_gets_the_delivery(api_factory: Any) -> None:
     port = free_port()  # nothing listens here yet
-    api = serve_factory(workers=1, DARKROOM_WEBHOOK_ATTEMPTS="10", **QUICK)
+    api = api_factory(workers=1, DARKROOM_WEBHOOK_ATTEMPTS="10", **QUICK)
     job = api.submit(
         {
             "source": {"base64": _b64(make_image(32, 32))},
@@ -97,10 +97,10 @@ def test_receiver_down_then_up_gets_the_delivery(serve_factory: Any) -> None:
 
 @SQLITE
 def test_receiver_failing_every_attempt_records_the_failure(
-    serve_factory: Any, loopback: LoopbackServer
+    api_factory: Any, loopback: LoopbackServer
 ) -> None:
     loopback.routes["/hook"] = answer(500)
-    api = serve_factory(workers=1, DARKROOM_WEBHOOK_ATTEMPTS="3", **QUICK)
+    api = api_factory(workers=1, DARKROOM_WEBHOOK_ATTEMPTS="3", **QUICK)
     job = api.submit(
         {"source": {"base64": _b64(make_image(32, 32))}, "webhook_url": loopback.url("/hook")}
     )
@@ -122,8 +122,8 @@ def test_receiver_failing_every_attempt_records_the_failure(
 
 
 @SQLITE
-def test_redeliver_refusals(serve_factory: Any) -> None:
-    api = serve_factory(workers=1, **QUICK)
+def test_redeliver_refusals(api_factory: Any) -> None:
+    api = api_factory(workers=1, **QUICK)
     job = api.wait_job(api.submit({"source": {"base64": _b64(make_image(16, 16))}})["id"])
     assert job["webhook"] == {**job["webhook"], "enabled": False, "state": None}
     refused = api.client.post(f"/v1/jobs/{job['id']}/webhook/redeliver")
@@ -164,7 +164,7 @@ def _b64(data: bytes) -> str:
 
 
 @SQLITE
-def test_the_example_receiver_verifies_real_deliveries(serve_factory: Any, tmp_path: Path) -> None:
+def test_the_example_receiver_verifies_real_deliveries(api_factory: Any, tmp_path: Path) -> None:
     """examples/webhook_receiver.py, as documented, against a real darkroom."""
     secret = new_secret()
     port = free_port()
@@ -178,7 +178,7 @@ def test_the_example_receiver_verifies_real_deliveries(serve_factory: Any, tmp_p
     )
     try:
         wait_until(lambda: "listening" in (tmp_path / "receiver.log").read_text(), 30)
-        api = serve_factory(workers=1, DARKROOM_WEBHOOK_SECRET=secret, **QUICK)
+        api = api_factory(workers=1, DARKROOM_WEBHOOK_SECRET=secret, **QUICK)
         hook = f"http://127.0.0.1:{port}/darkroom"
         job = api.submit({"source": {"base64": _b64(make_image(32, 32))}, "webhook_url": hook})
         assert delivered(api, job["id"])["last_status_code"] == 204
@@ -199,7 +199,7 @@ def test_the_example_receiver_verifies_real_deliveries(serve_factory: Any, tmp_p
 
 
 @SQLITE
-def test_a_stalled_receiver_holds_up_no_job(serve_factory: Any, loopback: LoopbackServer) -> None:
+def test_a_stalled_receiver_holds_up_no_job(api_factory: Any, loopback: LoopbackServer) -> None:
     """Every delivery hangs until the test lets the receiver answer; meanwhile every job
     still runs to the end."""
     release = threading.Event()
@@ -209,9 +209,7 @@ def test_a_stalled_receiver_holds_up_no_job(serve_factory: Any, loopback: Loopba
         answer(204)(handler)
 
     loopback.routes["/slow"] = stalled
-    api = serve_factory(
-        workers=1, DARKROOM_WEBHOOK_TIMEOUT_S="60", DARKROOM_WEBHOOK_CONCURRENCY="1"
-    )
+    api = api_factory(workers=1, DARKROOM_WEBHOOK_TIMEOUT_S="60", DARKROOM_WEBHOOK_CONCURRENCY="1")
     hook = loopback.url("/slow")
     ids = [
         api.submit({"source": {"base64": _b64(make_image(32, 32))}, "webhook_url": hook})["id"]
@@ -229,7 +227,7 @@ def test_a_stalled_receiver_holds_up_no_job(serve_factory: Any, loopback: Loopba
 
 @SQLITE
 def test_default_webhook_and_a_timed_out_attempt(
-    serve_factory: Any, loopback: LoopbackServer
+    api_factory: Any, loopback: LoopbackServer
 ) -> None:
     """DARKROOM_WEBHOOK_URL serves jobs that name none; an attempt the receiver does not
     answer in time is retried."""
@@ -240,7 +238,7 @@ def test_default_webhook_and_a_timed_out_attempt(
         answer(204)(handler)
 
     loopback.routes["/default"] = slow_first
-    api = serve_factory(
+    api = api_factory(
         workers=1,
         DARKROOM_WEBHOOK_URL=loopback.url("/default"),
         **{**QUICK, "DARKROOM_WEBHOOK_TIMEOUT_S": "1", "DARKROOM_WEBHOOK_BACKOFF_S": "1"},

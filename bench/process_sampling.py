@@ -11,7 +11,7 @@ import os
 import resource
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,20 +53,30 @@ def process_label(pid: int) -> str:
     return text if len(text) <= 70 else text[:67] + "..."
 
 
+def stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the process's name (state, ppid, pgrp, …); None
+    once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rfind(")") + 2 :].split()
+
+
+def all_stat_fields() -> Iterator[tuple[int, list[str]]]:
+    """Each live process's pid and stat fields."""
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and (fields := stat_fields(int(entry.name))) is not None:
+            yield int(entry.name), fields
+
+
 def descendants(roots: Iterable[int]) -> list[int]:
     """The roots and every process below them, found through the ppid in /proc/*/stat."""
     children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
+    for pid, fields in all_stat_fields():
         if len(fields) > 1:
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            children.setdefault(int(fields[1]), []).append(pid)
     seen: list[int] = []
     stack = list(roots)
     while stack:
@@ -131,13 +141,9 @@ def _machine_busy_s() -> float:
 def _tree_cpu_s(roots: Iterable[int]) -> float:
     total = 0
     for pid in descendants(roots):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+        fields = stat_fields(pid)
+        if fields is not None:
+            total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
     return total / CLK_TCK
 
 

@@ -35,6 +35,7 @@ from bench.process_sampling import (
     CpuWindow,
     PeakSampler,
     ProcPeak,
+    all_stat_fields,
     process_label,
     read_status_kib,
 )
@@ -69,17 +70,9 @@ def free_port() -> int:
 
 def _group_members(pgid: int) -> list[int]:
     members = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
+    for pid, fields in all_stat_fields():
         if len(fields) > 2 and fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(entry.name))
+            members.append(pid)
     return members
 
 

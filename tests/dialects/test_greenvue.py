@@ -83,8 +83,11 @@ def test_uploads_answer_at_once_and_batches_run_every_interval(
     wait_until(lambda: all(r["status"] == "processed" for r in _rows(tmp_path).values()), 60)
     submitted = _job_times(api)
     assert len(submitted) == 5  # each image an ordinary darkroom job
+    # Two per batch, each batch's turn a second after the last; a batch's submissions come
+    # a little after its turn begins (its images are read and inspected first).
     for earlier, later in zip(submitted, submitted[2:], strict=False):
-        assert later - earlier >= 0.9, submitted  # two per batch, a batch per second at most
+        assert later - earlier >= 0.6, submitted
+    assert submitted[4] - submitted[0] >= 1.5, submitted
 
     served = api.client.get(_path(first["url"]))
     assert served.status_code == 200 and served.headers["content-type"] == "image/webp"

@@ -11,6 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from darkroom import __version__
 from darkroom.api import errors, openapi
+from darkroom.api.body_limit import BodyLimit
+from darkroom.api.job_watch import JobWatch
+from darkroom.api.nosniff import NoSniff
 from darkroom.api.routes import admin, events, health, jobs, outputs
 from darkroom.background import Background
 from darkroom.compose import build
@@ -57,6 +60,8 @@ def create_app(
         app.state.blobs = parts.blobs
         app.state.pool = pool
         app.state.service = parts.service
+        app.state.job_watch = job_watch = JobWatch(parts.store, settings.events_poll_s)
+        job_watch.start()  # the event streams' one reader of job states
         background = Background(
             parts,
             webhook_bodies(dialects),
@@ -71,6 +76,7 @@ def create_app(
         try:
             yield
         finally:
+            await job_watch.stop()
             if pool is not None:
                 log.info("stopping workers: waiting for running jobs")
                 await run_in_threadpool(pool.stop)
@@ -85,6 +91,9 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(NoSniff)  # X-Content-Type-Options on every response
+    # every body bounded before it is held whole; uploads lift it (api/body_limit.py)
+    app.add_middleware(BodyLimit, max_bytes=settings.json_body_limit())
     claimed = install(app, dialects)  # first: a route they share is theirs
     for router in (jobs.router, events.router, outputs.router, health.router, admin.router):
         app.include_router(unclaimed(router, claimed))

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from darkroom.jobs.bounds import MAX_RETENTION_S
+
 
 def _default_workers() -> int:
     return os.cpu_count() or 1
@@ -44,9 +46,14 @@ class Settings(BaseSettings):
     poll_interval_s: float = Field(0.5, gt=0)
 
     max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0)
+    # every request body but a multipart upload; unset: json_body_limit()'s default
+    max_json_bytes: int | None = Field(None, gt=0)
     max_source_pixels: int = Field(50_000_000, gt=0)
     max_source_frames: int = Field(256, gt=0)
     max_output_dimension: int = Field(8192, gt=0)
+    # width x height of one output (x frames when animated); as large as the largest
+    # source accepted, so that any accepted source can still be converted at full size
+    max_output_pixels: int = Field(50_000_000, gt=0)
     max_outputs: int = Field(16, gt=0)
     max_sources: int = Field(50, gt=0)
 
@@ -91,9 +98,10 @@ class Settings(BaseSettings):
     # class names that count as lettering when measuring a page's text (comma-separated)
     yolo_text_classes: str | None = None  # comma-separated; unset: the detector's own list
 
-    events_poll_s: float = Field(0.25, gt=0, le=5)  # how often an event stream reads its job
+    events_poll_s: float = Field(0.25, gt=0, le=5)  # how often open event streams' jobs are read
 
-    retention_s: int | None = Field(None, ge=1)  # keep finished jobs this long; unset: forever
+    # keep finished jobs this long; unset: forever
+    retention_s: int | None = Field(None, ge=1, le=MAX_RETENTION_S)
     sweep_interval_s: float = Field(60.0, gt=0)  # how often expired jobs are looked for
 
     # drop-in APIs of the systems darkroom replaces (docs/compatibility.md): names, each
@@ -109,6 +117,14 @@ class Settings(BaseSettings):
     def link_base(self) -> str:
         """The base of links made outside a request (webhook bodies)."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def json_body_limit(self) -> int:
+        """The most bytes a request body other than a multipart upload may hold:
+        DARKROOM_MAX_JSON_BYTES, else room for two sources of the largest size in base64
+        (4/3 of their bytes; a pair cover takes two or more) and 1 MiB for the rest."""
+        if self.max_json_bytes is not None:
+            return self.max_json_bytes
+        return 2 * ((self.max_upload_bytes + 2) // 3 * 4) + 1024 * 1024
 
     def sqlite_path(self) -> Path:
         return self.data_dir / "darkroom.db"

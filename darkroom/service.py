@@ -31,7 +31,7 @@ from darkroom.jobs.records import (
     source_facts_record,
 )
 from darkroom.jobs.sources import IncomingSource, resolve_input_path
-from darkroom.jobs.spec import JobOptions, request_fingerprint
+from darkroom.jobs.spec import JobOptions, OutputIn, request_fingerprint
 from darkroom.jobs.status import JobStatus
 from darkroom.outbound import ForbiddenDestination, OutboundGuard, Unresolvable
 from darkroom.queue import JobQueue
@@ -89,9 +89,10 @@ class JobService:
         if len(outputs) > self.settings.max_outputs:
             raise InvalidRequest(f"at most {self.settings.max_outputs} outputs per job")
         for out in outputs:
-            self._check_output_size(out.width, out.height)
+            self._check_output_size(out)
             if out.op is Operation.PAIR and len(sources) < 2:
                 raise InvalidRequest("op 'pair' needs at least two sources: a chapter's pages")
+        specs = [out.render_spec() for out in outputs if out.op is not Operation.PAIR]
         webhook_url = options.webhook_url or self.settings.webhook_url
         for url in [s.url for s in sources if s.url is not None] + [webhook_url]:
             if url is not None:
@@ -108,7 +109,7 @@ class JobService:
         stored: list[SourceRef] = []
         try:
             for index, source in enumerate(sources):
-                stored.append(self._accept_source(job_id, index, source, facts))
+                stored.append(self._accept_source(job_id, index, source, facts, specs))
         except Exception:
             self.blobs.delete_prefix(keys.job_prefix(job_id))  # sources accepted before it
             raise
@@ -158,22 +159,44 @@ class JobService:
         except ForbiddenDestination as exc:
             raise ServiceError(exc.message, code=exc.code, status_code=403) from exc
 
-    def _check_output_size(self, width: int | None, height: int | None) -> None:
+    def _check_output_size(self, out: OutputIn) -> None:
+        """Refuse an output too large whatever the source: a side over the limit, or a
+        size fixed by the request (resize, cover, pair) over the pixel limit. Sizes that
+        depend on the source are checked once it is known (``_accept_source``, or the
+        worker for URL and path sources)."""
         limit = self.settings.max_output_dimension
-        if (width or 0) > limit or (height or 0) > limit:
+        if (out.width or 0) > limit or (out.height or 0) > limit:
             raise InvalidRequest(
                 f"output dimensions are limited to {limit} px per side",
                 code="output_too_large",
             )
+        size: imaging.Size | None = None
+        if out.op in (Operation.RESIZE, Operation.COVER) and out.width and out.height:
+            size = imaging.Size(out.width, out.height)
+        elif out.op is Operation.PAIR:
+            size = imaging.pair_size(out.width or self.settings.pair_width)
+        if size is not None:
+            try:
+                imaging.check_output_size(size, self.limits)
+            except imaging.ImageError as exc:
+                raise from_image_error(exc) from exc
 
     def _accept_source(
-        self, job_id: str, index: int, source: IncomingSource, facts: list[SourceFactsRecord]
+        self,
+        job_id: str,
+        index: int,
+        source: IncomingSource,
+        facts: list[SourceFactsRecord],
+        specs: Sequence[imaging.RenderSpec],
     ) -> SourceRef:
         if source.data is not None:
             if len(source.data) > self.settings.max_upload_bytes:
                 raise PayloadTooLarge(f"image larger than {self.settings.max_upload_bytes} bytes")
             try:
                 probed = imaging.probe(source.data, self.limits, sha256=source.sha256)
+                # what the worker would refuse from the header: outputs too large for this
+                # source (an enlarging thumbnail, a full-size convert, frames), refused now
+                imaging.check_outputs(probed, specs, self.limits)
                 facts.append(source_facts_record(probed))
             except imaging.ImageError as exc:
                 raise from_image_error(exc) from exc
@@ -190,7 +213,8 @@ class JobService:
         return {"kind": "url", "url": source.url, "filename": source.filename}
 
     def get(self, job_id: str) -> Job:
-        job = self.store.get(job_id)
+        # no job has a NUL in its id, and PostgreSQL refuses one in a query (a 500)
+        job = None if "\x00" in job_id else self.store.get(job_id)
         if job is None:
             raise NotFound(f"no job {job_id}")
         if job.expired_at is not None:

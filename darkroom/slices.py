@@ -18,6 +18,7 @@ def image_limits(settings: Settings) -> Limits:
         max_source_pixels=settings.max_source_pixels,
         max_frames=settings.max_source_frames,
         max_output_dimension=settings.max_output_dimension,
+        max_output_pixels=settings.max_output_pixels,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 
 from darkroom.jobs.errors import InvalidRequest
 from darkroom.jobs.model import Job
@@ -19,6 +20,10 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created_at, job_id = json.loads(base64.urlsafe_b64decode(padded))
-        return float(created_at), str(job_id)
-    except (ValueError, TypeError) as exc:
+        position = float(created_at)
+        if not math.isfinite(position) or not isinstance(job_id, str):
+            raise ValueError("not a position a page ended at")
+        return position, job_id
+    # OverflowError: an integer past any float; RecursionError: JSON nested too deep
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         raise InvalidRequest("cursor is not valid", code="invalid_cursor") from exc

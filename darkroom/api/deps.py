@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from darkroom.api.job_watch import JobWatch
 from darkroom.blobs import BlobStore
 from darkroom.config import Settings
 from darkroom.jobs.errors import ServiceError
@@ -34,6 +35,11 @@ async def _blobs(request: Request) -> BlobStore:
 async def _pool(request: Request) -> WorkerPool | None:
     pool: WorkerPool | None = request.app.state.pool
     return pool
+
+
+async def _job_watch(request: Request) -> JobWatch:
+    watch: JobWatch = request.app.state.job_watch
+    return watch
 
 
 def public_base(request: Request, public_url: str | None) -> str:
@@ -65,4 +71,5 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 BlobsDep = Annotated[BlobStore, Depends(_blobs)]
 PoolDep = Annotated["WorkerPool | None", Depends(_pool)]
 BaseUrlDep = Annotated[str, Depends(_base_url)]
+JobWatchDep = Annotated[JobWatch, Depends(_job_watch)]
 AdminDep = Annotated[None, Depends(_admin)]

@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from darkroom.api.body_limit import accept_upload
 from darkroom.api.deps import ServiceDep
 from darkroom.blobs import BlobNotFound, BlobStore, open_blobs
 from darkroom.config import Settings
@@ -77,6 +78,8 @@ IMAGE_LABEL = "listing_image"  # the job's labels: which image, and which try of
 TRY_LABEL = "listing_image_try"
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+# The longest Go duration (2**63 - 1 ns, about 292 years); the next run stays a date.
+MAX_DURATION_S = float((2**63 - 1) // 10**9)
 
 
 def parse_duration(text: str) -> float:
@@ -88,6 +91,8 @@ def parse_duration(text: str) -> float:
     seconds = sum(float(n) * _UNIT_S[u] for n, u in parts)
     if seconds < 0.1:
         raise ValueError("an interval must be at least 100ms")
+    if seconds > MAX_DURATION_S:  # Go's time.ParseDuration refused these as well
+        raise ValueError(f"an interval must be at most {format_duration(MAX_DURATION_S)}")
     return seconds
 
 
@@ -396,6 +401,7 @@ async def upload(request: Request, greenvue: GreenVueDep, service: ServiceDep) -
     that are not images are skipped (named in `skipped`), and only a request with no
     image at all is refused, storing nothing."""
     settings = service.settings
+    accept_upload(request, None)  # files are spooled; each read below up to the upload limit
     form = await request.form()
     title = str(form.get("listing_title") or "").strip()
     if not title:
@@ -411,7 +417,7 @@ async def upload(request: Request, greenvue: GreenVueDep, service: ServiceDep) -
         raise BadRequest("No files were uploaded (form field 'file')")
     files: list[tuple[str, bytes]] = []
     for part in uploads:
-        data = await part.read()
+        data = await part.read(settings.max_upload_bytes + 1)  # never more than one over
         if len(data) > settings.max_upload_bytes:
             raise ServiceError(
                 f"{part.filename} is larger than {settings.max_upload_bytes} bytes",

@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from darkroom.api.body_limit import accept_upload
 from darkroom.api.deps import ServiceDep, SettingsDep
 from darkroom.blobs import BlobNotFound, BlobStore, S3BlobStore, open_blobs
 from darkroom.config import Settings
@@ -260,6 +261,7 @@ async def create(
 ) -> Response:
     """Multipart `file`, `entityType` (event, report or other) and `entityId`:
     stores the raw image, creates the image job and queues its task."""
+    accept_upload(request, None)  # the file is spooled; read below up to the upload limit
     form = await request.form()
     upload = form.get("file")
     entity_type = str(form.get("entityType") or "").strip()
@@ -270,7 +272,7 @@ async def create(
         raise BadRequest(f"entityType must be one of {', '.join(ENTITY_TYPES)}")
     if not entity_id:
         raise BadRequest("entityId is required")
-    data = await upload.read()
+    data = await upload.read(settings.max_upload_bytes + 1)  # never more than one over
     if len(data) > settings.max_upload_bytes:
         raise ServiceError(f"file larger than {settings.max_upload_bytes} bytes", status_code=413)
     filename = upload.filename or "image"

@@ -13,6 +13,7 @@ import httpx
 
 from darkroom.blobs import BlobNotFound, BlobStore
 from darkroom.dialects.imagejobs_records import COMPLETED, FAILED, ImageJobRecords
+from darkroom.outbound import deadline
 
 log = logging.getLogger("darkroom.dialects.imagejobs")
 
@@ -128,13 +129,14 @@ class HttpBackend:
 
     def _call(self, method: str, path: str, body: Any = None) -> httpx.Response:
         try:
-            answer = self.client.request(
-                method,
-                self.base_url + path,
-                json=body,
-                headers=self.headers,
-                timeout=self.timeout_s,
-            )
+            with deadline(self.timeout_s):  # the whole call, the answer's body included
+                answer = self.client.request(
+                    method,
+                    self.base_url + path,
+                    json=body,
+                    headers=self.headers,
+                    timeout=self.timeout_s,
+                )
         except httpx.HTTPError as exc:
             raise Unavailable(f"{method} {path}: {exc}") from exc
         if answer.status_code in (401, 403):

@@ -238,6 +238,7 @@ def skipped_labels(skipped: list[str]) -> dict[str, str]:
         return {}
     labels = {SKIPPED_LABEL: str(len(skipped))}
     for index, path in enumerate(skipped[:MAX_LISTED]):
+        path = path.replace("\x00", "\ufffd")  # a label is a column: PostgreSQL refuses NUL
         if len(path) > LABEL_VALUE_MAX:
             path = path[: LABEL_VALUE_MAX - 1] + "…"
         labels[f"{SKIPPED_LABEL}.{index}"] = path

@@ -38,6 +38,7 @@ from darkroom.dialects.base import (
     route_class,
 )
 from darkroom.dialects.stored_file import stored_file_response
+from darkroom.jobs.bounds import MAX_INT64, epoch_seconds
 from darkroom.jobs.errors import NotFound, ServiceError
 from darkroom.jobs.model import Job, JobFilter
 from darkroom.jobs.sources import IncomingSource
@@ -329,8 +330,8 @@ def list_images(
     status: Status | None = None,
     created_before: datetime | None = None,
     created_after: datetime | None = None,
-    limit: Annotated[int | None, Query(ge=1)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,  # what the databases take
 ) -> ImageJobList:
     """Newest first; `limit` defaults to THUMBFORGE_DEFAULT_PAGE_SIZE and is capped
     at THUMBFORGE_MAX_PAGE_SIZE; the created_at bounds are inclusive."""
@@ -338,8 +339,8 @@ def list_images(
     effective = min(limit or v.default_page_size, v.max_page_size)
     filters = JobFilter(
         status=FROM_STATUS[status] if status else None,
-        created_after=created_after.timestamp() - _EDGE if created_after else None,
-        created_before=created_before.timestamp() + _EDGE if created_before else None,
+        created_after=epoch_seconds(created_after) - _EDGE if created_after else None,
+        created_before=epoch_seconds(created_before) + _EDGE if created_before else None,
         labels={DIALECT_LABEL: NAME},
     )
     found, total = service.store.list_offset(filters, limit=effective, offset=offset)

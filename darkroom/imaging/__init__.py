@@ -12,7 +12,9 @@ from darkroom.imaging.errors import (
     SourceUnreadable,
     UnsupportedImage,
 )
-from darkroom.imaging.pair import PairCover, PairSpec, compose_pair
+from darkroom.imaging.geometry import Size
+from darkroom.imaging.pair import PairCover, PairSpec, compose_pair, pair_size
+from darkroom.imaging.plan import check_output_size, check_outputs
 from darkroom.imaging.probe import probe
 from darkroom.imaging.render import convert, render
 from darkroom.imaging.source import ImageInput
@@ -44,12 +46,16 @@ __all__ = [
     "PairSpec",
     "RenderSpec",
     "Rendered",
+    "Size",
     "SourceFacts",
     "SourceUnreadable",
     "UnsupportedImage",
+    "check_output_size",
+    "check_outputs",
     "compose_pair",
     "convert",
     "media_type",
+    "pair_size",
     "probe",
     "render",
 ]

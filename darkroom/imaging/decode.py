@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from darkroom.imaging.errors import CorruptImage, DamagedData
 from darkroom.imaging.formats import LOADERS
 from darkroom.imaging.libvips import VImage, open_image
 from darkroom.imaging.pillow_jpeg import decode_jpeg
@@ -14,7 +15,13 @@ _JPEG_SHRINKS = (8, 4, 2)  # libjpeg decodes straight to 1/8, 1/4 or 1/2 size (D
 
 
 def open_source(
-    source: ImageInput, header: Header, scale: float, all_frames: bool, keep_metadata: bool
+    source: ImageInput,
+    header: Header,
+    scale: float,
+    all_frames: bool,
+    keep_metadata: bool,
+    *,
+    strict: bool = True,
 ) -> VImage:
     """An image at least ``scale`` of the stored size on each side, in stored orientation.
 
@@ -24,11 +31,20 @@ def open_source(
     decodes lazily and sequentially; truncated or damaged data fails when pixels are
     computed instead of decoding as grey. ``keep_metadata`` needs libvips' decoder, which
     carries EXIF and XMP along.
+
+    A JPEG whose scan stops early (cut short, then given an end marker) only makes
+    libjpeg *warn*, and fill the rest with grey; ``strict`` makes libvips fail on
+    libjpeg's warnings so that it fails instead (CorruptImage, DamagedData when the
+    warning was about the scan). A warning about something else (stray bytes between
+    segments, an odd JFIF version) fails a strict decode too: callers then decode again
+    with ``strict=False`` (``retry_leniently``).
     """
     options: dict[str, Any] = {"access": "sequential", "fail_on": "truncated"}
     if all_frames:
         options["n"] = -1
     if header.format == "jpeg":
+        if strict:
+            options["fail_on"] = "warning"
         shrink = jpeg_shrink(scale)
         if not keep_metadata and (decoded := decode_jpeg(source, header, shrink)) is not None:
             return decoded
@@ -37,6 +53,19 @@ def open_source(
     elif header.format == "webp" and scale < 1:
         options["scale"] = scale
     return open_image(source, LOADERS[header.format], **options)
+
+
+def retry_leniently(header: Header, exc: Exception) -> bool:
+    """Whether a strict decode of this source that failed with ``exc`` is worth one more
+    try with ``strict=False``: a JPEG that failed for something other than damaged scan
+    data, such as a libjpeg warning about stray bytes between two segments, which real
+    files carry and which a strict decode refuses as well. A damaged scan stays corrupt;
+    a real error fails the second try too."""
+    return (
+        header.format == "jpeg"
+        and isinstance(exc, CorruptImage)
+        and not isinstance(exc, DamagedData)
+    )
 
 
 def decoder_pixels(header: Header, scale: float, all_frames: bool) -> int:

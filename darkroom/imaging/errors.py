@@ -21,6 +21,11 @@ class CorruptImage(ImageError):
     code = "corrupt_image"
 
 
+class DamagedData(CorruptImage):
+    """The decoder itself said pixel data is missing or damaged (a JPEG scan cut short):
+    decoding again more leniently would only fill the gap with grey."""
+
+
 class ImageTooLarge(ImageError):
     """Source dimensions, pixel count or frame count over the configured limits."""
 

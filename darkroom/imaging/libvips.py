@@ -12,10 +12,15 @@ from typing import Any, TypeAlias
 
 import pyvips
 
-from darkroom.imaging.errors import CorruptImage, ImageError
+from darkroom.imaging.errors import CorruptImage, DamagedData, ImageError
 from darkroom.imaging.source import ImageInput, vips_source
 
 VImage: TypeAlias = Any
+
+# What libjpeg (and libvips' JPEG source) say when scan data is cut short or damaged.
+# libjpeg only warns, and fills what is missing with grey; decode.open_source makes
+# these warnings fail a strict decode.
+_DAMAGE = ("premature end", "bad huffman code", "bad arithmetic code", "instead of rst")
 
 
 @contextmanager
@@ -31,7 +36,8 @@ def libvips_errors(
         yield
     except pyvips.Error as exc:
         detail = " ".join(str(exc.detail or exc.message).split())
-        raise as_error(f"{context}: {detail}"[:500]) from exc
+        damaged = as_error is CorruptImage and any(w in detail.lower() for w in _DAMAGE)
+        raise (DamagedData if damaged else as_error)(f"{context}: {detail}"[:500]) from exc
 
 
 def open_image(source: ImageInput, loader: str, **options: Any) -> VImage:

@@ -11,18 +11,20 @@ from centred portrait crops of the two middle pages outside the edges, and says 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from functools import partial
+from typing import NamedTuple, TypeVar
 
 import pyvips
 
-from darkroom.imaging.decode import open_source
+from darkroom.imaging.decode import open_source, retry_leniently
 from darkroom.imaging.encode import encode
-from darkroom.imaging.errors import InvalidSpec
+from darkroom.imaging.errors import CorruptImage, InvalidSpec
 from darkroom.imaging.geometry import Box, Size, round_half_up, to_stored
 from darkroom.imaging.libvips import VImage, libvips_errors
 from darkroom.imaging.placement import analysis_pixels
+from darkroom.imaging.plan import check_output_size
 from darkroom.imaging.probe import Header, read_header
 from darkroom.imaging.source import ImageInput
 from darkroom.imaging.spec import Limits, OutputFormat, Rendered
@@ -31,6 +33,7 @@ from darkroom.smart import Analyzer
 from darkroom.smart.pairing import PairRules, RankedPage, rank_pages
 
 log = logging.getLogger("darkroom.imaging")
+T = TypeVar("T")
 
 PORTRAIT = 3 / 4
 PAIR_ANALYSIS_SIZE = 640  # pages are read at this size: lettering must stay legible
@@ -87,6 +90,7 @@ def compose_pair(
         raise InvalidSpec("a pair cover needs at least two pages")
     if spec.width < 16 or not 0 <= spec.gap < spec.width // 2:
         raise InvalidSpec("pair width must be at least 16 and the gap under half of it")
+    check_output_size(pair_size(spec.width), limits)
     headers = [read_header(page, limits) for page in pages]
     rules = PairRules(spec.skip_edges, spec.text_soft_ratio, spec.text_hard_ratio)
     try:
@@ -135,9 +139,13 @@ def _analyse(
     analyses, windows = [], []
     for page, header in zip(pages, headers, strict=True):
         scale = min(1.0, spec.max_analysis_size / max(header.stored))
-        with libvips_errors(context="decoding a page failed"):
-            small = open_source(page, header, scale, False, False)
-            pixels = analysis_pixels(small, header, spec.max_analysis_size)
+        pixels = _from_decode(
+            page,
+            header,
+            scale,
+            partial(analysis_pixels, header=header, max_size=spec.max_analysis_size),
+            "decoding a page failed",
+        )
         analysis = analyzer.page(pixels)
         analyses.append(analysis)
         rows, cols = pixels.shape[:2]
@@ -184,8 +192,13 @@ class _Cell:
     window: Box
 
 
+def pair_size(width: int) -> Size:
+    """The cover's size for a canvas ``width`` pixels wide: 16:9."""
+    return Size(width, max(1, round_half_up(width * 9 / 16)))
+
+
 def _canvas(spec: PairSpec, cells: list[_Cell]) -> VImage:
-    height = max(1, round_half_up(spec.width * 9 / 16))
+    height = pair_size(spec.width).height
     left_width = (spec.width - spec.gap) // 2
     sizes = [Size(left_width, height), Size(spec.width - spec.gap - left_width, height)]
     canvas = (
@@ -195,8 +208,9 @@ def _canvas(spec: PairSpec, cells: list[_Cell]) -> VImage:
     )
     x = 0
     for cell, size in zip(cells, sizes, strict=True):
+        filled = _fill(cell, size)
         with libvips_errors(context="composing the pair failed"):
-            canvas = canvas.insert(_fill(cell, size), x, 0)
+            canvas = canvas.insert(filled, x, 0)
         x += size.width + spec.gap
     return canvas.cast("uchar")
 
@@ -213,12 +227,33 @@ def _fill(cell: _Cell, size: Size) -> VImage:
         region = Box(window.left, window.top + (window.height - height) / 2, window.width, height)
     header = cell.header
     scale = min(1.0, max(size.width / region.width, size.height / region.height))
-    decoded = first_frame(open_source(cell.page, header, scale, False, False))
-    stored = to_stored(region, header.displayed, header.orientation).scaled(
-        decoded.width / header.stored.width, decoded.height / header.stored.height
-    )
     target = size.transposed() if header.quarter_turned else size
-    return displayed_rgb(crop_and_resize(decoded, stored, target), header.orientation, 0)
+
+    def filled(decoded: VImage) -> VImage:
+        decoded = first_frame(decoded)
+        stored = to_stored(region, header.displayed, header.orientation).scaled(
+            decoded.width / header.stored.width, decoded.height / header.stored.height
+        )
+        cropped = crop_and_resize(decoded, stored, target)
+        return displayed_rgb(cropped, header.orientation, 0).copy_memory()  # cell-sized
+
+    return _from_decode(cell.page, header, scale, filled, "composing the pair failed")
+
+
+def _from_decode(
+    page: ImageInput, header: Header, scale: float, use: Callable[[VImage], T], context: str
+) -> T:
+    """``use`` applied to the page decoded at ``scale`` (``use`` computes its pixels):
+    decoded strictly, then once more leniently if that failed for anything but damaged
+    data (decode.open_source)."""
+    try:
+        with libvips_errors(context=context):
+            return use(open_source(page, header, scale, False, False, strict=True))
+    except CorruptImage as exc:
+        if not retry_leniently(header, exc):
+            raise
+    with libvips_errors(context=context):
+        return use(open_source(page, header, scale, False, False, strict=False))
 
 
 def _pixel_box(box: Box) -> PixelBox:

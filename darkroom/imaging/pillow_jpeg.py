@@ -9,6 +9,14 @@ orientation, colour profile to sRGB, encoders), so outputs follow the same rules
 Anything this path does not take (CMYK, a decode over MAX_DECODED_PIXELS, a file Pillow
 cannot open or decode, truncated data) returns None and libvips decodes it, and reports
 what is really corrupt in its own words.
+
+Pillow cannot tell a whole scan from one cut short: libjpeg only *warns* when the scan
+stops early (a file truncated, then given its end marker), fills every block after the
+cut with mid-grey, and Pillow's decoder ignores warnings. Two things are therefore left
+to libvips, which decodes strictly (decode.open_source): progressive JPEGs, whose later
+scans would leave no grey behind when cut, and a decode whose last pixel is exactly
+mid-grey, which every sequential scan cut before its last block ends with (a picture
+that merely ends in that grey is rare, and libvips then decodes it as well).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ MAX_DECODED_PIXELS = 4_000_000
 FILE_BLOCK_BYTES = 1024 * 1024
 
 _INTERPRETATIONS = {"RGB": "srgb", "L": "b-w"}  # Pillow mode -> libvips interpretation
+_FILL = 128  # libjpeg's value for a block with no coefficients
 
 
 def decode_jpeg(source: ImageInput, header: Header, shrink: int) -> VImage | None:
@@ -45,12 +54,16 @@ def decode_jpeg(source: ImageInput, header: Header, shrink: int) -> VImage | Non
         with python_file(source) as file, Image.open(file, formats=["JPEG"]) as image:
             if image.mode not in _INTERPRETATIONS or image.size != header.stored:
                 return None
+            if image.info.get("progressive"):
+                return None
             if shrink > 1:
                 # draft() takes the largest scale whose result still covers the size asked
                 # for; asking for the floor of each side makes that exactly 1/shrink.
                 image.draft(None, (width // shrink, height // shrink))
             image.decodermaxblock = FILE_BLOCK_BYTES if isinstance(source, Path) else len(source)
             image.load()
+            if _ends_in_fill(image):
+                return None
             pixels, size, mode = image.tobytes(), image.size, image.mode
             icc_profile = image.info.get("icc_profile")
     except (OSError, SyntaxError, ValueError):
@@ -61,3 +74,10 @@ def decode_jpeg(source: ImageInput, header: Header, shrink: int) -> VImage | Non
     if icc_profile:
         decoded_image.set_type(pyvips.GValue.blob_type, "icc-profile-data", icc_profile)
     return decoded_image
+
+
+def _ends_in_fill(image: Image.Image) -> bool:
+    """Whether the decode's last pixel is the mid-grey libjpeg fills a scan cut short
+    with (every coefficient zero: 128 in each channel, exactly, at any DCT scale)."""
+    last = image.getpixel((image.width - 1, image.height - 1))
+    return last == _FILL or last == (_FILL,) * len(image.getbands())

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from darkroom.imaging.errors import ImageTooLarge, InvalidSpec, OutputTooLarge
 from darkroom.imaging.formats import ANIMATED_OUTPUTS, ANIMATED_SOURCES, default_output
-from darkroom.imaging.geometry import Geometry, plan_geometry
-from darkroom.imaging.probe import Header
+from darkroom.imaging.geometry import Geometry, Size, plan_geometry
+from darkroom.imaging.probe import Header, header_from_facts
 from darkroom.imaging.spec import (
     DEFAULT_ANALYSIS_SIZE,
     SMART_GRAVITIES,
@@ -16,6 +17,7 @@ from darkroom.imaging.spec import (
     Operation,
     OutputFormat,
     RenderSpec,
+    SourceFacts,
 )
 
 
@@ -42,6 +44,34 @@ class OutputPlan:
         return min(1.0, self.geometry.scale)
 
 
+def check_output_size(size: Size, limits: Limits, *, frames: int = 1) -> None:
+    """Refuse an output with a side over ``max_output_dimension``, or more pixels than
+    ``max_output_pixels`` (an animated output: its pixels times its frames).
+
+    The output's own size is what bounds the work of making it: resizing to it, holding
+    it, encoding it. How much it enlarges the source does not matter on its own; a tiny
+    source enlarged costs no more than a large source converted to the same size
+    (docs/imaging-engine.md, "Bounds on outputs")."""
+    width, height = size
+    if max(size) > limits.max_output_dimension:
+        raise OutputTooLarge(
+            f"{width}x{height} has a side over {limits.max_output_dimension} pixels"
+        )
+    pixels = size.pixels * frames
+    if pixels > limits.max_output_pixels:
+        what = f"{width}x{height}" + (f" x {frames} frames" if frames > 1 else "")
+        raise OutputTooLarge(f"{what} is {pixels} pixels, over {limits.max_output_pixels}")
+
+
+def check_outputs(facts: SourceFacts, specs: Sequence[RenderSpec], limits: Limits) -> None:
+    """Raise what ``render`` would raise from the header alone for ``specs`` on the source
+    that ``probe`` described as ``facts``: ImageTooLarge, OutputTooLarge or InvalidSpec.
+    Decodes nothing: for refusing a request before it is queued."""
+    header = header_from_facts(facts, limits)
+    for spec in specs:
+        plan_output(spec, header, limits)
+
+
 def plan_output(spec: RenderSpec, header: Header, limits: Limits) -> OutputPlan:
     try:
         op, gravity = Operation(spec.op), Gravity(spec.gravity)
@@ -55,12 +85,8 @@ def plan_output(spec: RenderSpec, header: Header, limits: Limits) -> OutputPlan:
     geometry = plan_geometry(
         op, spec.width, spec.height, gravity, header.displayed, enlarge=spec.enlarge
     )
-    if max(geometry.output) > limits.max_output_dimension:
-        width, height = geometry.output
-        raise OutputTooLarge(
-            f"{width}x{height} has a side over {limits.max_output_dimension} pixels"
-        )
     animated = header.frames > 1 and header.format in ANIMATED_SOURCES and fmt in ANIMATED_OUTPUTS
+    check_output_size(geometry.output, limits, frames=header.frames if animated else 1)
     if animated and header.stored.pixels * header.frames > limits.max_source_pixels:
         raise ImageTooLarge(
             f"{header.frames} frames of {header.stored.width}x{header.stored.height} "

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from darkroom.imaging.decode import decoder_pixels, open_source
+from darkroom.imaging.decode import decoder_pixels, open_source, retry_leniently
 from darkroom.imaging.encode import encode
+from darkroom.imaging.errors import CorruptImage
 from darkroom.imaging.geometry import Box, Size, round_half_up, to_stored
 from darkroom.imaging.libvips import VImage, libvips_errors
 from darkroom.imaging.placement import analysis_scale, fixed_crop, smart_region
@@ -137,11 +138,30 @@ def _decoder_pixels(plans: Sequence[OutputPlan], header: Header) -> int:
 def _render_group(
     source: ImageInput, header: Header, plans: dict[int, OutputPlan], analyzer: Analyzer | None
 ) -> Iterator[tuple[int, Rendered]]:
+    """The group's outputs from a strict decode (a JPEG scan cut short fails); once more
+    from a lenient one if the strict decode failed for anything else (decode.open_source).
+    An output may then come twice: the later one is the same picture."""
+    try:
+        yield from _render_decoded(source, header, plans, analyzer, strict=True)
+    except CorruptImage as exc:
+        if not retry_leniently(header, exc):
+            raise
+        yield from _render_decoded(source, header, plans, analyzer, strict=False)
+
+
+def _render_decoded(
+    source: ImageInput,
+    header: Header,
+    plans: dict[int, OutputPlan],
+    analyzer: Analyzer | None,
+    *,
+    strict: bool,
+) -> Iterator[tuple[int, Rendered]]:
     all_frames = any(plan.animated for plan in plans.values())
     keep_metadata = any(plan.keep_metadata for plan in plans.values())
     scale = max(plan.scale for plan in plans.values())
     with libvips_errors(context="decoding failed"):
-        opened = open_source(source, header, scale, all_frames, keep_metadata)
+        opened = open_source(source, header, scale, all_frames, keep_metadata, strict=strict)
         # A smart crop looks at the pixels before they are rendered: hold the (output-sized)
         # decode in memory rather than decode twice, unless it is too large to hold.
         smart = any(plan.smart for plan in plans.values())
@@ -157,7 +177,9 @@ def _render_group(
             with libvips_errors(context="analysing failed"):
                 # A streamed decode can be read once: analyse a small decode of its own.
                 sample = (
-                    decoded.image if decoded.in_memory else _analysis_decode(source, header, plan)
+                    decoded.image
+                    if decoded.in_memory
+                    else _analysis_decode(source, header, plan, strict)
                 )
                 placed = smart_region(sample, header, plan, analyzer)
         with libvips_errors(context="rendering failed"):
@@ -165,8 +187,8 @@ def _render_group(
         yield index, rendered
 
 
-def _analysis_decode(source: ImageInput, header: Header, plan: OutputPlan) -> VImage:
-    return open_source(source, header, analysis_scale(header, plan), False, False)
+def _analysis_decode(source: ImageInput, header: Header, plan: OutputPlan, strict: bool) -> VImage:
+    return open_source(source, header, analysis_scale(header, plan), False, False, strict=strict)
 
 
 def _shared_decode(source: VImage, header: Header, scale: float) -> VImage:

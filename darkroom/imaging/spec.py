@@ -110,6 +110,9 @@ class Limits:
     max_source_dimension: int = 65_000
     max_frames: int = 256
     max_output_dimension: int = 8192
+    # width x height of one output, times its frames when animated: what encoding costs
+    # grows with it (AVIF peaks near 15 bytes per output pixel), whatever the source's size
+    max_output_pixels: int = 50_000_000
 
 
 @dataclass(frozen=True)

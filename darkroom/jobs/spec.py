@@ -11,9 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from darkroom.imaging import Gravity, Operation, OutputFormat, PairSpec, RenderSpec
 from darkroom.imaging.pair import PAIR_ANALYSIS_SIZE
 from darkroom.imaging.spec import DEFAULT_ANALYSIS_SIZE
+from darkroom.jobs.bounds import MAX_RETENTION_S
 from darkroom.jobs.records import JobSpec
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+def _no_nul(text: str) -> str:
+    """Text the store keeps in a column of its own: PostgreSQL refuses a NUL in one."""
+    if "\x00" in text:
+        raise ValueError("must not contain a NUL character")
+    return text
 
 
 class SourceIn(BaseModel):
@@ -169,8 +177,10 @@ class JobOptions(BaseModel):
     retention_s: int | None = Field(
         None,
         ge=1,
+        le=MAX_RETENTION_S,
         description="Delete the job's outputs and record this many seconds after it "
-        "finishes. Default: DARKROOM_RETENTION_S (unset: kept until deleted).",
+        "finishes, at most 50 years (1576800000). Default: DARKROOM_RETENTION_S (unset: "
+        "kept until deleted).",
     )
     labels: dict[str, str] = Field(default_factory=dict)
 
@@ -200,7 +210,13 @@ class JobOptions(BaseModel):
         for key, value in labels.items():
             if not 1 <= len(key) <= 64 or ":" in key or len(value) > 256:
                 raise ValueError("label keys are 1-64 characters without ':'; values <= 256")
+            _no_nul(key + value)
         return labels
+
+    @field_validator("idempotency_key")
+    @classmethod
+    def _key_text(cls, key: str | None) -> str | None:
+        return None if key is None else _no_nul(key)
 
     def effective_outputs(self) -> list[OutputIn]:
         return self.outputs or [DEFAULT_OUTPUT]

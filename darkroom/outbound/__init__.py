@@ -3,6 +3,7 @@ webhooks) reach only public addresses, unless DARKROOM_OUTBOUND_ALLOW opens othe
 (docs/security.md)."""
 
 from darkroom.outbound.addresses import AllowList, refusal_reason
+from darkroom.outbound.deadline import deadline
 from darkroom.outbound.guard import (
     Destination,
     ForbiddenDestination,
@@ -17,6 +18,7 @@ __all__ = [
     "ForbiddenDestination",
     "OutboundGuard",
     "Unresolvable",
+    "deadline",
     "outbound_client",
     "refusal_reason",
 ]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import httpx
 
 from darkroom.outbound.addresses import AllowList, IPAddress, normal_host, refusal_reason
+from darkroom.outbound.deadline import DeadlineTransport
 
 Resolver = Callable[[str, int], list[IPAddress]]
 
@@ -103,5 +104,8 @@ class OutboundGuard:
 
 def outbound_client() -> httpx.Client:
     """The client for guarded requests. It ignores proxy variables: a proxy would make the
-    connection, to an address the guard never saw."""
-    return httpx.Client(headers={"user-agent": "darkroom"}, trust_env=False)
+    connection, to an address the guard never saw. Its requests keep to the deadline of
+    ``with deadline(seconds):`` around them (deadline.py)."""
+    return httpx.Client(
+        headers={"user-agent": "darkroom"}, trust_env=False, transport=DeadlineTransport()
+    )

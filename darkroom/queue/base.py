@@ -27,4 +27,7 @@ class JobQueue(Protocol):
     def settle(self, job_ids: Sequence[str]) -> None:
         """The jobs' outcomes are stored: the queue may forget them."""
 
+    def ping(self) -> None:
+        """Raise unless the queue answers (readiness): the store, or the broker."""
+
     def close(self) -> None: ...

@@ -105,6 +105,10 @@ class RedisStreamQueue:
         if message_ids:
             self.redis.xack(self.stream, GROUP, *message_ids)
 
+    def ping(self) -> None:
+        """A PING on the broker's connection: a Redis that is down or refuses us raises."""
+        self.redis.ping()
+
     def close(self) -> None:
         self.redis.close()
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Engine,
+    RowMapping,
+    Select,
     and_,
     func,
     or_,
@@ -15,11 +19,27 @@ from sqlalchemy import (
 from darkroom.jobs.model import Job, JobFilter, JobPage
 from darkroom.jobs.status import JobStatus
 from darkroom.store.job_statements import (
+    JOB_STATES_BY_ID,
     JOBS_AHEAD,
+    JOBS_BY_ID,
+    JOBS_BY_ID_BATCH,
     filtered,
     row_to_job,
 )
 from darkroom.store.tables import jobs
+
+
+class JobState(NamedTuple):
+    """What an event stream reports of a job, read without the rest of its row."""
+
+    status: JobStatus
+    progress: int
+    attempts: int
+    expired: bool
+
+    @classmethod
+    def of(cls, job: Job) -> JobState:
+        return cls(job.status, job.progress, job.attempts, job.expired_at is not None)
 
 
 class JobReads:
@@ -31,6 +51,31 @@ class JobReads:
         with self.reader.connect() as conn:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
         return row_to_job(row) if row else None
+
+    def get_many(self, job_ids: Sequence[str]) -> dict[str, Job]:
+        """The jobs of ``job_ids`` that exist (expired ones included), by id: one query
+        per JOBS_BY_ID_BATCH ids."""
+        return {row["id"]: row_to_job(row) for row in self._by_id(JOBS_BY_ID, job_ids)}
+
+    def job_states(self, job_ids: Sequence[str]) -> dict[str, JobState]:
+        """The state of the jobs of ``job_ids`` that exist, by id; a few columns only,
+        one query per JOBS_BY_ID_BATCH ids."""
+        return {
+            row["id"]: JobState(
+                JobStatus(row["status"]),
+                row["progress"],
+                row["attempts"],
+                row["expired_at"] is not None,
+            )
+            for row in self._by_id(JOB_STATES_BY_ID, job_ids)
+        }
+
+    def _by_id(self, statement: Select[Any], job_ids: Sequence[str]) -> Iterator[RowMapping]:
+        ids = list(dict.fromkeys(job_ids))
+        with self.reader.connect() as conn:
+            for first in range(0, len(ids), JOBS_BY_ID_BATCH):
+                batch = ids[first : first + JOBS_BY_ID_BATCH]
+                yield from conn.execute(statement, {"ids": batch}).mappings()
 
     def get_by_idempotency_key(self, key: str) -> Job | None:
         with self.reader.connect() as conn:

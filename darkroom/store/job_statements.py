@@ -188,6 +188,14 @@ JOBS_AHEAD = (
     )
 )
 
+# Jobs by id, and only their state (what an event stream reports), for up to
+# JOBS_BY_ID_BATCH ids at once: what the event streams' shared reader runs each tick.
+JOBS_BY_ID = select(jobs).where(jobs.c.id.in_(bindparam("ids", expanding=True)))
+JOB_STATES_BY_ID = select(
+    jobs.c.id, jobs.c.status, jobs.c.progress, jobs.c.attempts, jobs.c.expired_at
+).where(jobs.c.id.in_(bindparam("ids", expanding=True)))
+JOBS_BY_ID_BATCH = 500
+
 
 def filtered(query: Select[Any], filters: JobFilter) -> Select[Any]:
     """``query`` narrowed to the jobs ``filters`` select, expired ones left out."""

@@ -18,7 +18,13 @@ import httpx
 
 from darkroom.jobs.delivery import Delivery
 from darkroom.jobs.retry import Backoff
-from darkroom.outbound import ForbiddenDestination, OutboundGuard, Unresolvable, outbound_client
+from darkroom.outbound import (
+    ForbiddenDestination,
+    OutboundGuard,
+    Unresolvable,
+    deadline,
+    outbound_client,
+)
 from darkroom.outbox import OutboxLoop
 from darkroom.store import JobStore
 from darkroom.store.webhooks import WebhookStore
@@ -31,7 +37,7 @@ log = logging.getLogger("darkroom.webhooks")
 @dataclass(frozen=True)
 class WebhookSettings:
     """How deliveries are sent: ``concurrency`` at a time, due ones looked for every
-    ``poll_s``, each POST given ``timeout_s``, a failed one tried again after ``backoff``
+    ``poll_s``, each POST given ``timeout_s`` in all, a failed one tried again after ``backoff``
     until ``attempts`` were made, signed with ``secret`` when set, with links in bodies
     made from ``link_base``. Job effects (effect_sender.py) share its loop, lease and
     backoff."""
@@ -152,16 +158,20 @@ class WebhookSender:
             headers |= {"webhook-id": delivery.message_id, "webhook-timestamp": str(timestamp)}
         try:
             # Streamed, and the body never read: only the status matters, and a receiver
-            # cannot make darkroom hold an answer of any size.
-            with self.client.stream(
-                "POST",
-                destination.url,
-                content=body,
-                headers=headers,
-                extensions=destination.extensions,
-                timeout=self.settings.timeout_s,
-                follow_redirects=False,
-            ) as response:
+            # cannot make darkroom hold an answer of any size. The timeout is a deadline for
+            # the whole POST: a receiver trickling its answer cannot hold the thread longer.
+            with (
+                deadline(self.settings.timeout_s),
+                self.client.stream(
+                    "POST",
+                    destination.url,
+                    content=body,
+                    headers=headers,
+                    extensions=destination.extensions,
+                    timeout=self.settings.timeout_s,
+                    follow_redirects=False,
+                ) as response,
+            ):
                 status = response.status_code
         except httpx.TimeoutException:
             return Attempt(None, f"timed out after {self.settings.timeout_s:g} s")

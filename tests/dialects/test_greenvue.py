@@ -91,6 +91,7 @@ def test_uploads_answer_at_once_and_batches_run_every_interval(
 
     served = api.client.get(_path(first["url"]))
     assert served.status_code == 200 and served.headers["content-type"] == "image/webp"
+    assert served.headers["x-content-type-options"] == "nosniff"
     image = pyvips.Image.new_from_buffer(served.content, "")
     assert (image.width, image.height) == (427, 640)  # at most 640 high, aspect kept
     small_one = pyvips.Image.new_from_buffer(

@@ -506,6 +506,7 @@ def test_without_a_bucket_darkroom_stores_and_serves_the_images(
         path = url.split("/api/image-jobs/files/", 1)[1]
         served = api.client.get(f"/api/image-jobs/files/{path}")
         assert served.status_code == 200 and served.content
+        assert served.headers["x-content-type-options"] == "nosniff"
     assert api.client.get("/api/image-jobs/files/jobs/x").status_code == 404
 
 

@@ -62,6 +62,7 @@ def test_resize_and_thumbnail_jobs_from_submission_to_download(api_factory: Any)
     assert job["output_path"].endswith(".png")  # the input's format by default
     download = api.client.get(f"/jobs/{body['job_id']}/download")
     assert download.status_code == 200 and download.headers["content-type"] == "image/png"
+    assert download.headers["x-content-type-options"] == "nosniff"
     image = pyvips.Image.new_from_buffer(download.content, "")
     assert (image.width, image.height) == (120, 120)  # resize: exactly, aspect not kept
 

@@ -104,12 +104,14 @@ def test_a_chapter_becomes_a_pair_cover(api_factory: Any) -> None:
     stored = api.client.get(enqueued["image_url"])
     assert stored.status_code == 200 and stored.headers["content-type"] == "image/jpeg"
     assert stored.headers["cache-control"] == "no-store"
+    assert stored.headers["x-content-type-options"] == "nosniff"
     image = pyvips.Image.new_from_buffer(stored.content, "")
     assert (image.width, image.height) == (1200, 675)
     small = api.client.get(
         enqueued["image_url"], params={"format": "avif", "width": "600", "quality": "40"}
     )
     assert small.headers["content-type"] == "image/avif"
+    assert small.headers["x-content-type-options"] == "nosniff"
     image = pyvips.Image.new_from_buffer(small.content, "")
     assert (image.width, image.height) == (600, 338)
     assert api.client.get(enqueued["image_url"], params={"quality": "0"}).status_code == 200

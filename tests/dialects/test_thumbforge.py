@@ -65,6 +65,7 @@ def test_a_url_becomes_a_thumbnail_with_its_metadata(
     thumbnail = api.client.get(f"/v1/images/{job['id']}/thumbnail")
     assert thumbnail.status_code == 200
     assert thumbnail.headers["content-type"] == "image/jpeg"
+    assert thumbnail.headers["x-content-type-options"] == "nosniff"
     assert thumbnail.headers["content-disposition"] == f'attachment; filename="{job["id"]}.jpg"'
     image = pyvips.Image.new_from_buffer(thumbnail.content, "")
     assert (image.width, image.height) == (64, 40)  # THUMBFORGE_THUMBNAIL_SIZE, aspect kept

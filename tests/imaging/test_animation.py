@@ -69,10 +69,16 @@ def test_animated_and_still_outputs_share_one_decode(
     real = render_module.open_source
 
     def counted(
-        source: ImageInput, header: Header, scale: float, all_frames: bool, keep: bool
+        source: ImageInput,
+        header: Header,
+        scale: float,
+        all_frames: bool,
+        keep: bool,
+        *,
+        strict: bool = True,
     ) -> Any:
         calls.append(all_frames)
-        return real(source, header, scale, all_frames, keep)
+        return real(source, header, scale, all_frames, keep, strict=strict)
 
     monkeypatch.setattr(render_module, "open_source", counted)
     data = as_input(save(animation(60, 40, FRAMES), ".gif"))

@@ -210,10 +210,16 @@ class DecodeCounter:
         real = render_module.open_source
 
         def counted(
-            source: ImageInput, header: Header, scale: float, all_frames: bool, keep: bool
+            source: ImageInput,
+            header: Header,
+            scale: float,
+            all_frames: bool,
+            keep: bool,
+            *,
+            strict: bool = True,
         ) -> Any:
             self.scales.append(scale)
-            return real(source, header, scale, all_frames, keep)
+            return real(source, header, scale, all_frames, keep, strict=strict)
 
         monkeypatch.setattr(render_module, "open_source", counted)
 

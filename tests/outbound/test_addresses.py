@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 
 import pytest
 
@@ -122,3 +123,121 @@ def test_allow_list_opens_hosts_and_ranges() -> None:
     with pytest.raises(ForbiddenDestination, match="link-local"):
         guard.check("http://169.254.1.1/")
     assert AllowList.parse("") == AllowList()
+
+
+# IPv6 forms that carry an IPv4 address, each with what it is refused as when the IPv4
+# address inside is a public one (None: then it passes). With a refused IPv4 address inside,
+# every form but local-use NAT64 (whose layout a site chooses) names that address's class.
+def _teredo(client: ipaddress.IPv4Address) -> str:
+    server = int(ipaddress.IPv4Address("65.54.227.120"))
+    flags_port = 0x8000_63BF  # cone flag, obfuscated port
+    value = (0x2001_0000 << 96) | (server << 64) | (flags_port << 32) | (int(client) ^ 0xFFFFFFFF)
+    return str(ipaddress.IPv6Address(value))
+
+
+def _hex(v4: ipaddress.IPv4Address) -> str:
+    return f"{int(v4) >> 16:x}:{int(v4) & 0xFFFF:x}"
+
+
+EMBEDDING_FORMS: dict[str, tuple[Callable[[ipaddress.IPv4Address], str], str | None]] = {
+    "mapped": (lambda v4: f"::ffff:{v4}", None),
+    "compatible": (lambda v4: f"::{v4}", "IPv4-compatible (::/96, deprecated)"),
+    "translated": (lambda v4: f"::ffff:0:{v4}", "IPv4-translated (::ffff:0:0:0/96)"),
+    "nat64": (lambda v4: f"64:ff9b::{v4}", None),
+    "6to4": (lambda v4: f"2002:{_hex(v4)}:1::1", "6to4 tunnel (2002::/16)"),
+    "teredo": (_teredo, "Teredo tunnel (2001::/32)"),
+    "isatap": (lambda v4: f"2001:4860:1:2:0:5efe:{v4}", None),
+    "isatap-global": (lambda v4: f"2a00:1450::200:5efe:{v4}", None),
+    "local-nat64": (lambda v4: f"64:ff9b:1::{v4}", "local-use NAT64 (64:ff9b:1::/48)"),
+}
+INNER = {
+    "127.0.0.1": "loopback",
+    "10.20.30.40": "private",
+    "169.254.169.254": "cloud metadata",
+    "192.168.7.8": "private",
+    "100.64.1.2": "not globally routable",
+    "8.8.8.8": None,
+}
+
+
+@pytest.mark.parametrize("form", sorted(EMBEDDING_FORMS))
+@pytest.mark.parametrize("inner", sorted(INNER))
+def test_ipv6_forms_carrying_an_ipv4_address(form: str, inner: str) -> None:
+    spell, public_reason = EMBEDDING_FORMS[form]
+    address = ipaddress.ip_address(spell(ipaddress.IPv4Address(inner)))
+    inner_reason = INNER[inner]
+    if form == "local-nat64":
+        expected = public_reason  # refused whatever it carries, wherever it carries it
+    elif inner_reason is not None:
+        expected = f"{inner_reason} (inside {address})"
+    else:
+        expected = public_reason
+    assert refusal_reason(address) == expected
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("fec0::1", "site-local (fec0::/10, deprecated)"),
+        ("fec0:0:0:1::a00:1", "site-local (fec0::/10, deprecated)"),
+        ("3fff::1", "documentation (3fff::/20)"),
+        ("2001:db8::1", "private"),
+        ("100::1", "private"),  # discard-only
+        ("2001:2::1", "private"),  # benchmarking
+        ("5f00::1", "not global unicast"),  # outside 2000::/3
+        ("4000::1", "not global unicast"),
+        ("64:ff9b:1:7f00:1::", "local-use NAT64 (64:ff9b:1::/48)"),  # IPv4 at bits 56–88
+        ("fe80::5efe:8.8.8.8", "link-local"),  # ISATAP id on a link-local prefix
+        ("ff0e::5efe:8.8.8.8", "multicast"),
+        ("::2", "private (inside ::2)"),
+        ("2002:808:808::1", "6to4 tunnel (2002::/16)"),
+    ],
+)
+def test_ipv6_ranges_that_are_not_global(address: str, reason: str) -> None:
+    assert refusal_reason(ipaddress.ip_address(address)) == reason
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[64:ff9b::a9fe:a9fe]/x.jpg",
+        "http://[64:ff9b::10.1.2.3]/x.jpg",
+        "http://[::ffff:0:127.0.0.1]/x.jpg",
+        "http://[::127.0.0.1]/x.jpg",
+        "http://[2002:c0a8:101::1]/x.jpg",
+        "http://[2002:808:808::1]/x.jpg",
+        "http://[2001:0:4136:e378:8000:63bf:f7f7:f7f7]/x.jpg",
+        "http://[2001:4860:1:2:0:5efe:a9fe:a9fe]/x.jpg",
+        "http://[64:ff9b:1::808:808]/x.jpg",
+        "http://[fec0::1]/x.jpg",
+    ],
+)
+def test_guard_refuses_ipv6_literals(url: str) -> None:
+    with pytest.raises(ForbiddenDestination, match="DARKROOM_OUTBOUND_ALLOW can open it"):
+        OutboundGuard(AllowList()).check(url)
+
+
+def test_guard_passes_public_nat64_and_mapped_literals() -> None:
+    guard = OutboundGuard(AllowList())
+    assert str(guard.check("http://[64:ff9b::808:808]/x.jpg").address) == "64:ff9b::808:808"
+    assert str(guard.check("http://[::ffff:8.8.8.8]/x.jpg").address) == "::ffff:808:808"
+
+
+def test_allow_list_opens_ipv6_ranges_and_what_nat64_reaches() -> None:
+    """A listed IPv6 range opens its addresses, whatever they carry; a listed IPv4 range
+    also opens the mapped and NAT64 addresses that reach it, but not tunnels to it."""
+    guard = OutboundGuard(AllowList.parse("2002::/16,fec0::/10,10.20.0.0/16"))
+    for url in (
+        "http://[2002:c0a8:101::1]/",
+        "http://[fec0::1]/",
+        "http://[64:ff9b::10.20.3.4]/",
+        "http://[::ffff:10.20.3.4]/",
+    ):
+        guard.check(url)
+    for url in (
+        "http://[2001:0:4136:e378:8000:63bf:f5eb:fcfb]/",  # Teredo, client 10.20.3.4
+        "http://[::ffff:0:10.20.3.4]/",  # translated: not opened by the IPv4 range
+        "http://[64:ff9b::10.21.0.1]/",
+    ):
+        with pytest.raises(ForbiddenDestination):
+            guard.check(url)

@@ -149,6 +149,18 @@ def test_batches_insert_claim_and_succeed_together(store: JobStore) -> None:
         store.insert_many([new_job("k", 1.0, idempotency_key="key")])
 
 
+def test_many_jobs_are_read_at_once_by_id(store: JobStore) -> None:
+    ids = [f"m{i:04}" for i in range(1200)]  # more than one query's worth of ids
+    store.insert_many([new_job(job_id, 100.0 + i) for i, job_id in enumerate(ids)])
+    [claimed] = store.claim("w1", limit=1, lease_s=30)
+    found = store.get_many([*ids, "missing", ids[0]])
+    assert sorted(found) == ids  # each job once; ids that name none are left out
+    assert found[claimed.id] == store.get(claimed.id)  # whole jobs, as get reads them
+    assert found[claimed.id].status is JobStatus.PROCESSING
+    assert found[ids[-1]].status is JobStatus.QUEUED
+    assert store.get_many([]) == {}
+
+
 def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
     """Reads begin deferred: under WAL they see the last commit while a write is open."""
     store = JobStore(open_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))

@@ -1,11 +1,12 @@
 """GET /v1/jobs/{id}/events: a job's status and progress as Server-Sent Events.
 
-The stream reads the job's row at a short interval rather than listening inside this
-process, so it follows a job run by any worker through any API process."""
+The stream follows the job's stored row, so it follows a job run by any worker through
+any API process; the rows of every open stream's job are read together, once per
+DARKROOM_EVENTS_POLL_S, by the process's one JobWatch (job_watch.py), which wakes a
+stream when its job changes."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -14,10 +15,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from darkroom.api.deps import BaseUrlDep, ServiceDep, SettingsDep
+from darkroom.api.deps import BaseUrlDep, JobWatchDep, ServiceDep
 from darkroom.api.errors import error_responses
+from darkroom.api.job_watch import JobWatch
 from darkroom.api.schemas import job_out
-from darkroom.jobs.errors import NotFound
 from darkroom.jobs.model import Job
 from darkroom.service import JobService
 
@@ -42,47 +43,52 @@ def _frame(event: str, number: int, data: Mapping[str, object]) -> bytes:
     return f"event: {event}\nid: {number}\ndata: {json.dumps(data)}\n\n".encode()
 
 
+def _change(job: Job, number: int, *, status_moved: bool) -> bytes:
+    """The event for a job whose state moved: its status, or only its progress."""
+    if status_moved:
+        error = {"code": job.error_code, "message": job.error_message}
+        summary = {
+            "id": job.id,
+            "status": job.status.value,
+            "progress": job.progress,
+            "attempts": job.attempts,
+            "error": error if job.error_code else None,
+        }
+        return _frame("status", number, summary)
+    progress = {"id": job.id, "status": job.status.value, "progress": job.progress}
+    return _frame("progress", number, progress)
+
+
 async def job_events(
-    request: Request, service: JobService, job: Job, base_url: str, poll_s: float
+    request: Request, service: JobService, watch: JobWatch, job: Job, base_url: str
 ) -> AsyncIterator[bytes]:
     number = 0
     last: tuple[str, int] | None = None
     quiet_since = time.monotonic()
-    while True:
-        state = (job.status.value, job.progress)
-        if job.status.finished:
-            number += 1
-            delivery = await run_in_threadpool(service.delivery, job)
-            view = job_out(job, base_url, None, delivery).model_dump(mode="json")
-            yield _frame("status", number, view)
-            return
-        if state != last:
-            number += 1
-            if last is None or state[0] != last[0]:
-                error = {"code": job.error_code, "message": job.error_message}
-                summary = {
-                    "id": job.id,
-                    "status": job.status.value,
-                    "progress": job.progress,
-                    "attempts": job.attempts,
-                    "error": error if job.error_code else None,
-                }
-                yield _frame("status", number, summary)
-            else:
-                progress = {"id": job.id, "status": job.status.value, "progress": job.progress}
-                yield _frame("progress", number, progress)
-            last = state
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > KEEPALIVE_S:
-            yield b": keep-alive\n\n"
-            quiet_since = time.monotonic()
-        await asyncio.sleep(poll_s)
-        if await request.is_disconnected():
-            return
-        try:
-            job = await run_in_threadpool(service.get, job.id)
-        except NotFound:  # deleted or expired meanwhile
-            return
+    with watch.watch(job) as watcher:
+        while True:
+            state = (job.status.value, job.progress)
+            if job.status.finished:
+                number += 1
+                delivery = await run_in_threadpool(service.delivery, job)
+                view = job_out(job, base_url, None, delivery).model_dump(mode="json")
+                yield _frame("status", number, view)
+                return
+            if state != last:
+                number += 1
+                yield _change(job, number, status_moved=last is None or state[0] != last[0])
+                last = state
+                quiet_since = time.monotonic()
+            # asleep until the job changes, or the keep-alive comes due
+            keepalive_in = max(0.0, quiet_since + KEEPALIVE_S - time.monotonic())
+            if not await watcher.changed(keepalive_in):
+                yield b": keep-alive\n\n"
+                quiet_since = time.monotonic()
+            if await request.is_disconnected():
+                return
+            if watcher.job is None:  # deleted or expired meanwhile
+                return
+            job = watcher.job
 
 
 @router.get(
@@ -98,12 +104,12 @@ async def stream_events(
     job_id: str,
     request: Request,
     service: ServiceDep,
-    settings: SettingsDep,
+    watch: JobWatchDep,
     base_url: BaseUrlDep,
 ) -> StreamingResponse:
     job = await run_in_threadpool(service.get, job_id)  # 404 here, before streaming
     return StreamingResponse(
-        job_events(request, service, job, base_url, settings.events_poll_s),
+        job_events(request, service, watch, job, base_url),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

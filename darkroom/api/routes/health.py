@@ -25,11 +25,12 @@ def healthz(service: ServiceDep, pool: PoolDep) -> HealthOut:
 
 @router.get("/readyz", response_model=ReadyOut, responses={503: {"model": ReadyOut}})
 def readyz(service: ServiceDep, blobs: BlobsDep) -> JSONResponse:
-    """Readiness: the database (which is also the queue) and the blob store answer."""
+    """Readiness: the database, the queue (the database itself, or the broker) and the
+    blob store answer."""
     checks: dict[str, str] = {}
     for name, check in (
         ("database", service.store.ping),
-        ("queue", service.store.ping),
+        ("queue", service.queue.ping),
         ("storage", blobs.check),
     ):
         try:

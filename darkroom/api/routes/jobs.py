@@ -11,12 +11,14 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from darkroom.api.body_limit import accept_upload
 from darkroom.api.cursors import decode_cursor, encode_cursor
 from darkroom.api.deps import BaseUrlDep, ServiceDep, SettingsDep
 from darkroom.api.errors import error_responses, validation_details
 from darkroom.api.openapi import schema_ref
 from darkroom.api.schemas import JobList, JobOut, job_out
 from darkroom.config import Settings
+from darkroom.jobs.bounds import epoch_seconds
 from darkroom.jobs.errors import InvalidRequest, PayloadTooLarge
 from darkroom.jobs.model import Job, JobFilter
 from darkroom.jobs.sources import IncomingSource, decode_base64
@@ -56,22 +58,10 @@ CREATE_BODY = {
 }
 
 
-def _check_length(request: Request, limit: int) -> None:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"request body larger than {limit} bytes")
-
-
 async def _read_json(
     request: Request, settings: Settings
 ) -> tuple[JobOptions, list[IncomingSource]]:
-    limit = settings.max_upload_bytes * 4 // 3 * settings.max_sources + 64 * 1024
-    _check_length(request, limit)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"request body larger than {limit} bytes")
+    body = await request.body()  # at most DARKROOM_MAX_JSON_BYTES (api/body_limit.py)
     try:
         if len(body) <= INLINE_PARSE_BYTES:
             parsed = JobRequest.model_validate_json(body)
@@ -96,7 +86,7 @@ async def _read_json(
 async def _read_multipart(
     request: Request, settings: Settings
 ) -> tuple[JobOptions, list[IncomingSource]]:
-    _check_length(request, settings.max_upload_bytes * settings.max_sources + 1024 * 1024)
+    accept_upload(request, settings.max_upload_bytes * settings.max_sources + 1024 * 1024)
     async with request.form(max_files=settings.max_sources, max_fields=16) as form:
         try:
             spec_text = form.get("spec")
@@ -187,14 +177,14 @@ def list_jobs(
     labels: dict[str, str] = {}
     for item in label or []:
         key, sep, value = item.partition(":")
-        if not sep or not key:
+        if not sep or not key or "\x00" in item:
             raise InvalidRequest("label filters are written key:value", code="invalid_label")
         labels[key] = value
     page = service.list_jobs(
         JobFilter(
             status=status,
-            created_after=created_after.timestamp() if created_after else None,
-            created_before=created_before.timestamp() if created_before else None,
+            created_after=epoch_seconds(created_after) if created_after else None,
+            created_before=epoch_seconds(created_before) if created_before else None,
             labels=labels,
         ),
         limit=limit,

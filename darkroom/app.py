@@ -10,11 +10,13 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from darkroom import __version__
-from darkroom.api import errors, openapi
+from darkroom.api import cors, errors, openapi
+from darkroom.api.auth import Access
 from darkroom.api.body_limit import BodyLimit
 from darkroom.api.job_watch import JobWatch
 from darkroom.api.nosniff import NoSniff
 from darkroom.api.routes import admin, events, health, jobs, outputs
+from darkroom.api.variants import Variants
 from darkroom.background import Background
 from darkroom.compose import build
 from darkroom.config import Settings
@@ -28,6 +30,8 @@ from darkroom.dialects.registry import (
     webhook_bodies,
 )
 from darkroom.jobs.spec import JobOptions, JobRequest
+from darkroom.slices import image_limits, variant_settings
+from darkroom.store.api_keys import ApiKeyStore
 from darkroom.worker.pool import WorkerPool
 
 log = logging.getLogger("darkroom.api")
@@ -43,7 +47,9 @@ def create_app(
     """The API; with ``pool_size`` > 0 it also runs that many worker processes; with
     ``dialects``, it also answers their routes (docs/compatibility.md). The dialects'
     consumers, which take their systems' work and submit it, run where workers run: with
-    the pool, unless ``consumers`` says otherwise (workers run beside the app another way)."""
+    the pool, unless ``consumers`` says otherwise (workers run beside the app another way).
+    DARKROOM_AUTH unset off loopback is a ValueError (Settings.auth_mode)."""
+    settings.auth_mode()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,6 +66,11 @@ def create_app(
         app.state.blobs = parts.blobs
         app.state.pool = pool
         app.state.service = parts.service
+        # outputs converted on the fly, bounded per process (api/variants.py)
+        app.state.variants = variants = Variants(
+            parts.blobs, variant_settings(settings), image_limits(settings)
+        )
+        app.state.access = Access(settings, ApiKeyStore(parts.engine))  # api/auth.py
         app.state.job_watch = job_watch = JobWatch(parts.store, settings.events_poll_s)
         job_watch.start()  # the event streams' one reader of job states
         background = Background(
@@ -81,6 +92,7 @@ def create_app(
                 log.info("stopping workers: waiting for running jobs")
                 await run_in_threadpool(pool.stop)
             await run_in_threadpool(background.stop)
+            variants.close()
             parts.close()
 
     app = FastAPI(
@@ -94,6 +106,7 @@ def create_app(
     app.add_middleware(NoSniff)  # X-Content-Type-Options on every response
     # every body bounded before it is held whole; uploads lift it (api/body_limit.py)
     app.add_middleware(BodyLimit, max_bytes=settings.json_body_limit())
+    cors.install(app, cors.origins(settings.cors_origins))  # outermost: on every answer
     claimed = install(app, dialects)  # first: a route they share is theirs
     for router in (jobs.router, events.router, outputs.router, health.router, admin.router):
         app.include_router(unclaimed(router, claimed))

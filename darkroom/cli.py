@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from darkroom.cli_keys import keys
 from darkroom.config import Settings
 from darkroom.logs import configure
 
@@ -65,6 +66,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     settings = settings.model_copy(
         update={"host": host or settings.host, "port": settings.port if port is None else port}
     )
+    try:
+        settings.auth_mode()  # an exposed API must say whether it checks keys
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
     configure(settings.log_format, settings.log_level)
     pool_size = settings.workers if workers is None else workers
     app = create_app(settings, pool_size=pool_size, dialects=dialects)
@@ -318,6 +323,8 @@ def status(job_id: str, server: str, follow: bool) -> None:
     if job["status"] == "failed":
         raise SystemExit(1)
 
+
+main.add_command(keys)
 
 if __name__ == "__main__":  # pragma: no cover
     os.environ.setdefault("PYTHONUNBUFFERED", "1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -10,6 +11,16 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from darkroom.jobs.bounds import MAX_RETENTION_S
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or name to listen on) is loopback only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _default_workers() -> int:
@@ -33,6 +44,9 @@ class Settings(BaseSettings):
     broker_stream: str = "darkroom:jobs"  # the stream's key, when a broker is set
     input_root: Path | None = None  # server-side paths allowed as sources (off when unset)
     public_url: str | None = None  # base for links in responses; default: the request's
+    # browser origins that may call the API (CORS, api/cors.py): comma-separated
+    # scheme://host[:port], or * for any; empty: no CORS headers
+    cors_origins: str = ""
 
     workers: int = Field(default_factory=_default_workers, ge=0)
     worker_threads: int = Field(1, ge=1)  # libvips threads per worker process
@@ -109,7 +123,17 @@ class Settings(BaseSettings):
     dialects: str = ""
 
     variant_cache: bool = True
+    # variants kept in all, least recently used deleted first (api/variant_cache.py); 0: none
+    variant_cache_max_bytes: int = Field(1024**3, ge=0)
+    # on-the-fly conversions at once per API process, and how long a request waits for one
+    # before 503 busy (api/variant_gate.py)
+    variant_concurrency: int = Field(1, ge=1, le=64)
+    variant_wait_s: float = Field(30.0, ge=0, le=600)
     admin_token: str | None = None
+    # access control (docs/security.md): "keys" needs an API key on the native routes;
+    # unset: "none", allowed only while the API listens on loopback
+    auth: Literal["keys", "none"] | None = None
+    output_link_ttl_s: int = Field(3600, ge=1, le=366 * 24 * 3600)  # signed output links
 
     log_format: Literal["plain", "json"] = "plain"
     log_level: str = "info"
@@ -117,6 +141,19 @@ class Settings(BaseSettings):
     def link_base(self) -> str:
         """The base of links made outside a request (webhook bodies)."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def auth_mode(self) -> Literal["keys", "none"]:
+        """DARKROOM_AUTH; unset, "none" while the API listens on loopback, else ValueError:
+        an exposed API must say whether it checks keys."""
+        if self.auth is not None:
+            return self.auth
+        if not is_loopback(self.host):
+            raise ValueError(
+                f"DARKROOM_AUTH is unset and the API would listen on {self.host}, not on "
+                "loopback: set DARKROOM_AUTH=keys (create keys with `darkroom keys create`) "
+                "or DARKROOM_AUTH=none to serve without access control (docs/security.md)"
+            )
+        return "none"
 
     def json_body_limit(self) -> int:
         """The most bytes a request body other than a multipart upload may hold:

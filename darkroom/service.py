@@ -7,7 +7,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from darkroom import imaging
 from darkroom.blobs import BlobStore
@@ -17,6 +18,7 @@ from darkroom.jobs import keys
 from darkroom.jobs.delivery import EVENT_FAILED, EVENT_SUCCEEDED, Delivery
 from darkroom.jobs.errors import (
     Conflict,
+    InsufficientStorage,
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
@@ -31,6 +33,7 @@ from darkroom.jobs.records import (
     source_facts_record,
 )
 from darkroom.jobs.sources import IncomingSource, resolve_input_path
+from darkroom.jobs.space import out_of_space
 from darkroom.jobs.spec import JobOptions, OutputIn, request_fingerprint
 from darkroom.jobs.status import JobStatus
 from darkroom.outbound import ForbiddenDestination, OutboundGuard, Unresolvable
@@ -78,9 +81,11 @@ class JobService:
         sources: list[IncomingSource],
         *,
         effects: Sequence[str] = (),
+        owner: str | None = None,
     ) -> tuple[Job, bool]:
         """Queue a job; returns it and whether it is new (False: an idempotent replay).
-        ``effects``: the names of what its outcome must cause (jobs/effects.py)."""
+        ``effects``: the names of what its outcome must cause (jobs/effects.py); ``owner``:
+        the API key submitting it, the only one besides admins that will see it."""
         if not sources:
             raise InvalidRequest("a job needs at least one source", code="missing_source")
         if len(sources) > self.settings.max_sources:
@@ -102,17 +107,14 @@ class JobService:
         if options.idempotency_key:
             existing = self.store.get_by_idempotency_key(options.idempotency_key)
             if existing is not None:
-                return self._replay(existing, fingerprint), False
+                return self._replay(existing, fingerprint, owner), False
 
         job_id = str(uuid.uuid4())
         facts: list[SourceFactsRecord] = []
         stored: list[SourceRef] = []
-        try:
+        with self._sources_deleted_on_failure(job_id):
             for index, source in enumerate(sources):
                 stored.append(self._accept_source(job_id, index, source, facts, specs))
-        except Exception:
-            self.blobs.delete_prefix(keys.job_prefix(job_id))  # sources accepted before it
-            raise
 
         now = round(time.time(), 6)  # what the API shows, so time filters match exactly
         job = Job(
@@ -131,17 +133,43 @@ class JobService:
             webhook_url=webhook_url,
             retention_s=options.retention_s or self.settings.retention_s,
             effects=list(effects),
+            owner=owner,
         )
-        saved = self.store.insert(job)
+        # no source without its job; an insert that failed otherwise may have been
+        # stored (a connection lost at commit), so its sources stay
+        with self._sources_deleted_on_failure(job_id, only_for_want_of_space=True):
+            saved = self.store.insert(job)
         if saved.id != job.id:  # lost an idempotency race to an identical request
             self.blobs.delete_prefix(keys.job_prefix(job.id))
-            return self._replay(saved, fingerprint), False
+            return self._replay(saved, fingerprint, owner), False
         log.info("job queued", extra={"job_id": saved.id, "sources": len(sources)})
         self._announce(saved.id)
         return saved, True
 
-    def _replay(self, existing: Job, fingerprint: str) -> Job:
-        if existing.request_hash != fingerprint:
+    @contextmanager
+    def _sources_deleted_on_failure(
+        self, job_id: str, *, only_for_want_of_space: bool = False
+    ) -> Iterator[None]:
+        """Should the block fail, delete the sources stored for the job. A write refused
+        for want of space (a full disk, jobs/space.py) becomes InsufficientStorage (507)."""
+        try:
+            yield
+        except Exception as exc:
+            no_space = out_of_space(exc)
+            if no_space or not only_for_want_of_space:
+                try:
+                    self.blobs.delete_prefix(keys.job_prefix(job_id))
+                except Exception:
+                    log.exception("could not delete the sources of a job not queued")
+            if no_space:
+                log.warning("job refused: no space left", extra={"error": str(exc)})
+                raise InsufficientStorage() from exc
+            raise
+
+    def _replay(self, existing: Job, fingerprint: str, owner: str | None) -> Job:
+        # a key used by another API key's job: the same answer as a different request,
+        # so that neither learns anything of the other's job
+        if existing.request_hash != fingerprint or existing.owner != owner:
             raise Conflict(
                 "idempotency_key was already used with a different request",
                 code="idempotency_conflict",
@@ -212,10 +240,12 @@ class JobService:
             raise InvalidRequest("a source needs bytes, a url or a path", code="missing_source")
         return {"kind": "url", "url": source.url, "filename": source.filename}
 
-    def get(self, job_id: str) -> Job:
+    def get(self, job_id: str, owner: str | None = None) -> Job:
+        """The job; with ``owner``, only if that API key submitted it: another's job is
+        not found, exactly as a job that does not exist."""
         # no job has a NUL in its id, and PostgreSQL refuses one in a query (a 500)
         job = None if "\x00" in job_id else self.store.get(job_id)
-        if job is None:
+        if job is None or (owner is not None and job.owner != owner):
             raise NotFound(f"no job {job_id}")
         if job.expired_at is not None:
             raise NotFound(f"job {job_id} expired and was deleted", code="expired")
@@ -230,9 +260,9 @@ class JobService:
     def deliveries(self, jobs: list[Job]) -> dict[str, Delivery]:
         return self.webhooks.get_many([j.id for j in jobs if j.webhook_url])
 
-    def redeliver(self, job_id: str) -> Job:
+    def redeliver(self, job_id: str, owner: str | None = None) -> Job:
         """Send the webhook of a finished job again, from a fresh set of attempts."""
-        job = self.get(job_id)
+        job = self.get(job_id, owner)
         if job.webhook_url is None:
             raise Conflict("this job has no webhook_url", code="no_webhook")
         if job.status not in (JobStatus.SUCCEEDED, JobStatus.FAILED):
@@ -256,9 +286,9 @@ class JobService:
     def queue_position(self, job: Job) -> int | None:
         return self.store.queue_position(job)
 
-    def cancel_and_delete(self, job_id: str) -> Job:
+    def cancel_and_delete(self, job_id: str, owner: str | None = None) -> Job:
         """Cancel the job if it has not finished, then delete its stored artifacts."""
-        job = self.get(job_id)
+        job = self.get(job_id, owner)
         if not job.status.finished:
             canceled = self.store.cancel(job_id)
             if canceled is not None:
@@ -267,8 +297,8 @@ class JobService:
         self.blobs.delete_prefix(keys.job_prefix(job_id))
         return self.store.mark_artifacts_deleted(job_id) or job
 
-    def retry(self, job_id: str) -> Job:
-        job = self.get(job_id)
+    def retry(self, job_id: str, owner: str | None = None) -> Job:
+        job = self.get(job_id, owner)
         if job.status is not JobStatus.FAILED:
             raise Conflict(
                 f"only failed jobs can be retried; this one is {job.status.value}",

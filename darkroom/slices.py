@@ -3,6 +3,7 @@ here, so that the settings module knows no imaging, smart-crop or webhook code."
 
 from __future__ import annotations
 
+from darkroom.api.variants import VariantSettings
 from darkroom.config import Settings
 from darkroom.imaging import Limits
 from darkroom.jobs.retry import Backoff
@@ -19,6 +20,15 @@ def image_limits(settings: Settings) -> Limits:
         max_frames=settings.max_source_frames,
         max_output_dimension=settings.max_output_dimension,
         max_output_pixels=settings.max_output_pixels,
+    )
+
+
+def variant_settings(settings: Settings) -> VariantSettings:
+    """On-the-fly conversions in an API process; DARKROOM_VARIANT_CACHE=false keeps none."""
+    return VariantSettings(
+        concurrency=settings.variant_concurrency,
+        wait_s=settings.variant_wait_s,
+        cache_max_bytes=settings.variant_cache_max_bytes if settings.variant_cache else 0,
     )
 
 

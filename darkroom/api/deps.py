@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from darkroom.api.job_watch import JobWatch
+from darkroom.api.variants import Variants
 from darkroom.blobs import BlobStore
 from darkroom.config import Settings
-from darkroom.jobs.errors import ServiceError
 from darkroom.service import JobService
 from darkroom.worker.pool import WorkerPool
 
@@ -30,6 +30,11 @@ async def _settings(request: Request) -> Settings:
 async def _blobs(request: Request) -> BlobStore:
     blobs: BlobStore = request.app.state.blobs
     return blobs
+
+
+async def _variants(request: Request) -> Variants:
+    variants: Variants = request.app.state.variants
+    return variants
 
 
 async def _pool(request: Request) -> WorkerPool | None:
@@ -60,16 +65,10 @@ async def _base_url(request: Request) -> str:
     return public_base(request, settings.public_url)
 
 
-async def _admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    token = request.app.state.settings.admin_token
-    if token and authorization != f"Bearer {token}":
-        raise ServiceError("admin token required", code="unauthorized", status_code=401)
-
-
 ServiceDep = Annotated[JobService, Depends(_service)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 BlobsDep = Annotated[BlobStore, Depends(_blobs)]
+VariantsDep = Annotated[Variants, Depends(_variants)]
 PoolDep = Annotated["WorkerPool | None", Depends(_pool)]
 BaseUrlDep = Annotated[str, Depends(_base_url)]
 JobWatchDep = Annotated[JobWatch, Depends(_job_watch)]
-AdminDep = Annotated[None, Depends(_admin)]

@@ -9,9 +9,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
-from darkroom.jobs.errors import ServiceError
+from darkroom.jobs.errors import InsufficientStorage, ServiceError
+from darkroom.jobs.space import out_of_space
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -32,8 +35,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
         return JSONResponse(
-            error_body(exc.code, exc.message, exc.details), status_code=exc.status_code
+            error_body(exc.code, exc.message, exc.details),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),  # WWW-Authenticate of a 401 (api/auth.py)
         )
+
+    # A write refused for want of space wherever a route meets it (a full disk, SQLite's
+    # "database or disk is full": jobs/space.py) is a 507; any other error stays a 500.
+    @app.exception_handler(OSError)
+    @app.exception_handler(DBAPIError)
+    async def _no_space(request: Request, exc: Exception) -> JSONResponse:
+        if not out_of_space(exc):
+            raise exc
+        return await _service_error(request, InsufficientStorage())
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -43,13 +57,37 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(HTTPException)
-    async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             exc.status_code, "http_error"
         )
+        if exc.status_code == 400:  # FastAPI or Starlette could not parse the body
+            problem = f"the request body could not be read: {exc.detail}"
+            return JSONResponse(error_body("invalid_request", problem), status_code=422)
+        headers = exc.headers
+        if exc.status_code == 405 and (allowed := allowed_methods(request)):
+            headers = {**(headers or {}), "Allow": allowed}
         return JSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
         )
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path answers, for a 405's ``Allow``: Starlette's 405
+    names only the methods of the first route whose path matched, where several routes
+    share a path (GET and POST /v1/jobs)."""
+    routes = request.app.routes
+    return ", ".join(
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    )
+
+
+# What a 405's Allow may name.
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 ERROR_SCHEMA: dict[str, Any] = {

@@ -3,23 +3,16 @@ route and the drop-in dialects serve."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import anyio
 from starlette.concurrency import run_in_threadpool
 
 from darkroom import imaging
-from darkroom.blobs import BlobNotFound, BlobStore
-from darkroom.config import Settings
+from darkroom.api.variants import Convert, Variants
+from darkroom.blobs import BlobNotFound
 from darkroom.jobs import keys
 from darkroom.jobs.errors import Conflict, JobFailed, NotFinished, NotFound, from_image_error
 from darkroom.jobs.model import Job
 from darkroom.jobs.records import OutputRecord
 from darkroom.jobs.status import JobStatus
-from darkroom.slices import image_limits
-
-# Conversions decode images; bound how many run at once in one API process.
-_conversions = anyio.CapacityLimiter(2)
 
 
 def finished_output(job: Job, name: str) -> OutputRecord:
@@ -39,8 +32,7 @@ def finished_output(job: Job, name: str) -> OutputRecord:
 
 
 async def output_bytes(
-    blobs: BlobStore,
-    settings: Settings,
+    variants: Variants,
     job: Job,
     output: OutputRecord,
     target: str | None = None,
@@ -49,30 +41,30 @@ async def output_bytes(
 ) -> tuple[bytes, imaging.OutputFormat]:
     """The output's bytes: as stored, or in ``target`` format (jpeg, png, webp, avif,
     gif), ``width`` wide (aspect kept, never enlarged) or at ``quality``. Converted
-    variants are cached beside the output when DARKROOM_VARIANT_CACHE is on."""
+    variants are made as api/variants.py says (Busy when this process is at its
+    conversions' limit) and kept in the variant cache."""
     stored_format = imaging.OutputFormat(output["format"])
-    if width is not None and width > settings.max_output_dimension:
+    limits = variants.limits
+    if width is not None and width > limits.max_output_dimension:
         raise from_image_error(
-            imaging.OutputTooLarge(f"width is limited to {settings.max_output_dimension} px")
+            imaging.OutputTooLarge(f"width is limited to {limits.max_output_dimension} px")
         )
     if target is None and width is None and quality is None:
         try:
-            return await run_in_threadpool(blobs.get, output["key"]), stored_format
+            return await run_in_threadpool(variants.blobs.get, output["key"]), stored_format
         except BlobNotFound as exc:
             raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
     fmt = imaging.OutputFormat(target or stored_format)
-    limits = image_limits(settings)
 
-    def convert(original: bytes) -> imaging.Rendered:
+    def convert(original: imaging.ImageInput) -> imaging.Rendered:
         return imaging.convert(original, fmt, width, quality, limits)
 
     name = f"w{width or 0}-q{quality or 0}"
-    return await _variant(blobs, settings, job, output, name, fmt, convert), fmt
+    return await _variant(variants, job, output, name, fmt, convert), fmt
 
 
 async def resized_output(
-    blobs: BlobStore,
-    settings: Settings,
+    variants: Variants,
     job: Job,
     output: OutputRecord,
     target: str,
@@ -81,55 +73,42 @@ async def resized_output(
     quality: int,
 ) -> bytes:
     """The output resized to exactly ``width`` x ``height``, smaller or larger (a
-    dialect whose system enlarged), in ``target`` format; cached as a variant when
-    DARKROOM_VARIANT_CACHE is on. Raises NotFound when the output is gone, and the
-    image errors of a conversion that fails."""
-    if max(width, height) > settings.max_output_dimension:
+    dialect whose system enlarged), in ``target`` format; a variant like any conversion.
+    Raises NotFound when the output is gone, Busy, and the image errors of a conversion
+    that fails."""
+    limits = variants.limits
+    if max(width, height) > limits.max_output_dimension:
         raise from_image_error(
-            imaging.OutputTooLarge(f"sides are limited to {settings.max_output_dimension} px")
+            imaging.OutputTooLarge(f"sides are limited to {limits.max_output_dimension} px")
         )
     fmt = imaging.OutputFormat(target)
     spec = imaging.RenderSpec(
         imaging.Operation.RESIZE, width=width, height=height, format=fmt, quality=quality
     )
-    limits = image_limits(settings)
 
-    def resize(original: bytes) -> imaging.Rendered:
+    def resize(original: imaging.ImageInput) -> imaging.Rendered:
         return imaging.render(original, [spec], limits)[0]
 
     name = f"w{width}x{height}-q{quality}"
-    return await _variant(blobs, settings, job, output, name, fmt, resize)
+    return await _variant(variants, job, output, name, fmt, resize)
 
 
 async def _variant(
-    blobs: BlobStore,
-    settings: Settings,
+    variants: Variants,
     job: Job,
     output: OutputRecord,
     name: str,
     fmt: imaging.OutputFormat,
-    make: Callable[[bytes], imaging.Rendered],
+    make: Convert,
 ) -> bytes:
     """The output made again by ``make`` (in ``fmt``), kept as variant ``name``."""
     key = keys.variant_key(job.id, output["name"], name, fmt)
     try:
-        if settings.variant_cache:
-            try:
-                cached: bytes = await run_in_threadpool(blobs.get, key)
-                return cached
-            except BlobNotFound:
-                pass
-        original = await run_in_threadpool(blobs.get, output["key"])
+        return await variants.get(key, output["key"], make)
     except BlobNotFound as exc:
         raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
-    try:
-        async with _conversions:
-            rendered = await run_in_threadpool(make, original)
     except imaging.ImageError as exc:
         raise from_image_error(exc) from exc
-    if settings.variant_cache:
-        await run_in_threadpool(blobs.put, key, rendered.data)
-    return rendered.data
 
 
 def media_type(fmt: str) -> str:

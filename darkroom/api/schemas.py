@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
+from darkroom.api.output_links import LinkSigner
 from darkroom.jobs.delivery import DELIVERED, PENDING, Delivery
 from darkroom.jobs.model import Job
 from darkroom.jobs.records import SourceFactsRecord, SourceRef
@@ -212,13 +213,24 @@ def webhook_out(job: Job, delivery: Delivery | None) -> WebhookOut:
 
 
 def job_out(
-    job: Job, base_url: str, queue_position: int | None, delivery: Delivery | None = None
+    job: Job,
+    base_url: str,
+    queue_position: int | None,
+    delivery: Delivery | None = None,
+    signer: LinkSigner | None = None,
 ) -> JobOut:
+    """The job as the API shows it; with ``signer`` (DARKROOM_AUTH=keys), its output links
+    are signed links that open the output without a key until they expire."""
     self_url = f"{base_url}/v1/jobs/{job.id}"
+
+    def output_url(name: str) -> str:
+        url = f"{self_url}/outputs/{name}"
+        return f"{url}?{signer.query(job.id, name)}" if signer is not None else url
+
     facts = job.source_facts or []
     outputs = [
         OutputOut(
-            url=f"{self_url}/outputs/{o['name']}",
+            url=output_url(o["name"]),
             **{k: v for k, v in o.items() if k != "key"},
         )
         for o in job.outputs or []
@@ -249,5 +261,5 @@ def job_out(
         retention_s=job.retention_s,
         expires_at=iso(job.expires_at),
         webhook=webhook_out(job, delivery),
-        links=JobLinks(self=self_url, outputs={n: f"{self_url}/outputs/{n}" for n in planned}),
+        links=JobLinks(self=self_url, outputs={n: output_url(n) for n in planned}),
     )

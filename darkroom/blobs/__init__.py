@@ -1,6 +1,6 @@
 """Blob storage port and its adapters, chosen by URL."""
 
-from darkroom.blobs.base import BlobNotFound, BlobStore
+from darkroom.blobs.base import BlobEntry, BlobNotFound, BlobStore
 from darkroom.blobs.local import LocalBlobStore
 from darkroom.blobs.s3 import S3BlobStore
 
@@ -18,4 +18,4 @@ def open_blobs(url: str, *, s3_addressing: str | None = None) -> BlobStore:
     return LocalBlobStore(url)
 
 
-__all__ = ["BlobNotFound", "BlobStore", "LocalBlobStore", "S3BlobStore", "open_blobs"]
+__all__ = ["BlobEntry", "BlobNotFound", "BlobStore", "LocalBlobStore", "S3BlobStore", "open_blobs"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -10,12 +11,26 @@ class BlobNotFound(KeyError):
     pass
 
 
+@dataclass(frozen=True)
+class BlobEntry:
+    key: str
+    size: int  # bytes
+    modified: float  # when written or last touched, seconds since the epoch
+
+
+# S3 records a use only by rewriting the object (get's ``touch``): at most this often.
+TOUCH_AFTER_S = 60.0
+
+
 class BlobStore(Protocol):
     def put(self, key: str, data: bytes) -> None:
         """Store ``data`` at ``key``, replacing what was there, atomically."""
 
-    def get(self, key: str) -> bytes:
-        """Return the bytes at ``key``; raise BlobNotFound when absent."""
+    def get(self, key: str, *, touch: bool = False) -> bytes:
+        """Return the bytes at ``key``; raise BlobNotFound when absent. ``touch`` records
+        the read as a use: the blob's modification time becomes now (a local file's
+        mtime; an S3 object is copied onto itself, only when its LastModified is over
+        TOUCH_AFTER_S old). A touch that fails is ignored."""
 
     def local_path(self, key: str) -> Path | None:
         """The blob as a file on this machine, when the store keeps it as one."""
@@ -24,6 +39,13 @@ class BlobStore(Protocol):
         """Delete every blob whose key starts with ``prefix``; return how many."""
 
     def keys(self, prefix: str) -> list[str]: ...
+
+    def entries(self, prefix: str) -> list[BlobEntry]:
+        """Every blob whose key starts with ``prefix``, with its size and modification
+        time, in key order."""
+
+    def delete(self, key: str) -> None:
+        """Delete the blob at ``key``, if there is one."""
 
     def public_url(self, key: str, base: str) -> str:
         """Where ``key`` is served under ``base``, a public address of the whole store (a

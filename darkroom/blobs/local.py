@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
-from darkroom.blobs.base import BlobNotFound
+from darkroom.blobs.base import BlobEntry, BlobNotFound
 
 
 class LocalBlobStore:
@@ -33,11 +35,17 @@ class LocalBlobStore:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def get(self, key: str) -> bytes:
+    def get(self, key: str, *, touch: bool = False) -> bytes:
+        path = self._path(key)
         try:
-            return self._path(key).read_bytes()
+            data = path.read_bytes()
         except (FileNotFoundError, IsADirectoryError) as exc:
             raise BlobNotFound(key) from exc
+        if touch:  # the clock's own time: the kernel's file times are only tick-fine
+            now = time.time_ns()
+            with contextlib.suppress(OSError):  # deleted meanwhile, a read-only folder
+                os.utime(path, ns=(now, now))
+        return data
 
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)
@@ -64,6 +72,21 @@ class LocalBlobStore:
             if p.is_file() and not p.name.startswith(".tmp-")
         )
 
+    def entries(self, prefix: str) -> list[BlobEntry]:
+        found = []
+        for key in self.keys(prefix):
+            try:
+                stat = self._path(key).stat()
+            except FileNotFoundError:  # deleted since it was listed
+                continue
+            found.append(BlobEntry(key, stat.st_size, stat.st_mtime))
+        return found
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        if path.is_file():
+            path.unlink(missing_ok=True)
+
     def delete_prefix(self, prefix: str) -> int:
         found = self.keys(prefix)
         base = self._path(prefix.rstrip("/"))
@@ -75,6 +98,12 @@ class LocalBlobStore:
         return len(found)
 
     def check(self) -> None:
-        probe = self.root / ".readyz"
-        probe.write_bytes(b"ok")
-        probe.unlink()
+        """Write a few bytes and delete them: a full disk (ENOSPC) or a read-only folder
+        raises. Each probe has a name of its own, so concurrent checks do not collide, and
+        is deleted whether or not its write went through."""
+        fd, probe = tempfile.mkstemp(dir=self.root, prefix=".tmp-readyz-")
+        try:
+            os.write(fd, b"ok")
+        finally:
+            os.close(fd)
+            os.unlink(probe)

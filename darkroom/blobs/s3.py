@@ -8,15 +8,19 @@ addressing with a custom endpoint (see ``addressing_style``).
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from darkroom.blobs.base import BlobNotFound
+from darkroom.blobs.base import TOUCH_AFTER_S, BlobEntry, BlobNotFound
 
 _DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
+
+log = logging.getLogger("darkroom.blobs")
 
 
 class S3BlobStore:
@@ -41,13 +45,28 @@ class S3BlobStore:
     def put(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
 
-    def get(self, key: str) -> bytes:
+    def get(self, key: str, *, touch: bool = False) -> bytes:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
         except self.client.exceptions.NoSuchKey as exc:
             raise BlobNotFound(key) from exc
         body: bytes = response["Body"].read()
+        if touch and time.time() - response["LastModified"].timestamp() > TOUCH_AFTER_S:
+            self._touch(key)
         return body
+
+    def _touch(self, key: str) -> None:
+        """LastModified becomes now: the object copied onto itself (S3 refuses such a
+        copy unless something changes; replacing the metadata is that something)."""
+        try:
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=self._key(key),
+                CopySource={"Bucket": self.bucket, "Key": self._key(key)},
+                MetadataDirective="REPLACE",
+            )
+        except Exception as exc:  # a use left unrecorded costs nothing but LRU order
+            log.warning("could not touch %s: %s", key, exc)
 
     def local_path(self, key: str) -> Path | None:
         return None
@@ -71,6 +90,25 @@ class S3BlobStore:
         for page in pages:
             found += [item["Key"][len(self.prefix) :] for item in page.get("Contents", [])]
         return sorted(found)
+
+    def entries(self, prefix: str) -> list[BlobEntry]:
+        found: list[BlobEntry] = []
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix + prefix
+        )
+        for page in pages:
+            found += [
+                BlobEntry(
+                    item["Key"][len(self.prefix) :],
+                    int(item["Size"]),
+                    item["LastModified"].timestamp(),
+                )
+                for item in page.get("Contents", [])
+            ]
+        return sorted(found, key=lambda entry: entry.key)
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def delete_prefix(self, prefix: str) -> int:
         found = self.keys(prefix)

@@ -126,6 +126,12 @@ def route_class(respond: ErrorResponder) -> type[APIRoute]:
     return DialectRoute
 
 
+def error_responses(model: type[BaseModel], *statuses: int) -> dict[int | str, dict[str, Any]]:
+    """A dialect route's ``responses``: its system's error body, ``model``, at each of
+    ``statuses`` (OpenAPI; darkroom leaves out FastAPI's stock 422, api/openapi.py)."""
+    return {status: {"model": model} for status in statuses}
+
+
 class BadRequest(ServiceError):
     status_code = 400
     code = "invalid_request"
@@ -170,7 +176,8 @@ def message_errors(
             return JSONResponse(body(describe(exc), 400), 400)
         if isinstance(exc, ServiceError):
             status = status_of(exc)
-            return JSONResponse(body(exc.message, status), status)
+            # a 503 busy's Retry-After (api/variant_gate.py)
+            return JSONResponse(body(exc.message, status), status, getattr(exc, "headers", None))
         assert isinstance(exc, HTTPException)
         return JSONResponse(body(str(exc.detail), exc.status_code), exc.status_code)
 

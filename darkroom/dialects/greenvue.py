@@ -41,6 +41,7 @@ from darkroom.dialects.base import (
     MountedRouter,
     SeedVariables,
     enabled_dialect,
+    error_responses,
     message_errors,
     rfc3339,
     route_class,
@@ -57,7 +58,7 @@ from darkroom.dialects.greenvue_records import (
 )
 from darkroom.dialects.greenvue_schema import SCHEMA
 from darkroom.jobs.effects import EffectFailed, EffectHandler
-from darkroom.jobs.errors import NotFound, ServiceError
+from darkroom.jobs.errors import InsufficientStorage, NotFound, ServiceError
 from darkroom.jobs.model import Job
 from darkroom.jobs.sources import IncomingSource, resolve_input_path
 from darkroom.jobs.spec import JobOptions, OutputIn
@@ -159,6 +160,43 @@ _respond = message_errors(
 )
 
 
+class ErrorOut(BaseModel):
+    """What an error answers (``_respond``)."""
+
+    success: bool = False
+    status: str = "error"
+    message: str
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return error_responses(ErrorOut, *statuses)
+
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "listing_title": {"type": "string", "pattern": "\\S"},
+                        "file": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "minItems": 1,
+                            "description": "The images; without this field, every file "
+                            "field is taken.",
+                        },
+                    },
+                    "required": ["listing_title", "file"],
+                }
+            }
+        },
+    }
+}
+
+
 def _success(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse({"success": True, "status": "success", "data": data}, status)
 
@@ -216,6 +254,8 @@ class ImageWork:
         try:
             data = self.pending.get(image.source_key)
             self.service.submit(options, [IncomingSource(data=data)], effects=[NAME])
+        except InsufficientStorage:
+            raise  # a full disk, not the image: claimed again once its lease runs out
         except (ServiceError, BlobNotFound) as exc:
             message = exc.message if isinstance(exc, ServiceError) else str(exc)
             self.failed(image, message)
@@ -394,7 +434,12 @@ def _active(work: ImageWork, job_id: str) -> ScheduledJob:
     return job
 
 
-@router.post("/api/upload/listing_image", status_code=200)
+@router.post(
+    "/api/upload/listing_image",
+    status_code=200,
+    responses=_errors(400, 413),
+    openapi_extra=UPLOAD_BODY,
+)
 async def upload(request: Request, greenvue: GreenVueDep, service: ServiceDep) -> Response:
     """Multipart: `listing_title` and one or more images, in the field `file` or,
     without one, in any fields. Answers at once with each image's final URL; files
@@ -453,7 +498,12 @@ async def upload(request: Request, greenvue: GreenVueDep, service: ServiceDep) -
     return _success(answer)
 
 
-@router.get(IMAGES_PATH + "/{file_name}", status_code=200)
+@router.get(
+    IMAGES_PATH + "/{file_name}",
+    status_code=200,
+    response_class=Response,
+    responses={200: {"content": {"image/webp": {}}}, **_errors(404)},
+)
 def image(file_name: str, greenvue: GreenVueDep, service: ServiceDep) -> Response:
     """A processed listing image; 404 until it is processed."""
     try:
@@ -472,7 +522,7 @@ def list_jobs(greenvue: GreenVueDep, service: ServiceDep) -> Response:
     return _success([_job_view(j, work.images.processing() > 0) for j in jobs])
 
 
-@router.post("/api/jobs", status_code=201)
+@router.post("/api/jobs", status_code=201, responses=_errors(400))
 def create_job(body: JobIn, greenvue: GreenVueDep, service: ServiceDep) -> Response:
     """Create or restart the image queue's processor."""
     if body.id != QUEUE_JOB:
@@ -500,7 +550,7 @@ def create_job(body: JobIn, greenvue: GreenVueDep, service: ServiceDep) -> Respo
     return _success({**view, "message": "Job created successfully"}, 201)
 
 
-@router.get("/api/jobs/{job_id}", status_code=200)
+@router.get("/api/jobs/{job_id}", status_code=200, responses=_errors(400))
 def job_status(job_id: str, greenvue: GreenVueDep, service: ServiceDep) -> Response:
     """The image queue's processor: interval, batch size, runs, active or not."""
     work = greenvue.work(service)
@@ -508,7 +558,7 @@ def job_status(job_id: str, greenvue: GreenVueDep, service: ServiceDep) -> Respo
     return _success(_job_view(job, work.images.processing() > 0))
 
 
-@router.delete("/api/jobs/{job_id}", status_code=200)
+@router.delete("/api/jobs/{job_id}", status_code=200, responses=_errors(400))
 def stop_job(job_id: str, greenvue: GreenVueDep, service: ServiceDep) -> Response:
     """Stops processing images (they keep waiting) until the job is created again."""
     work = greenvue.work(service)
@@ -533,7 +583,8 @@ def queue_status(greenvue: GreenVueDep, service: ServiceDep) -> Response:
     return JSONResponse({"success": True, "data": status, **status})
 
 
-@debug_router.post("/debug/upload-test-image")
+# 403 without a debug root (or outside it), 404 for no such file, an image error's status
+@debug_router.post("/debug/upload-test-image", responses=_errors(400, 403, 404, 413, 415, 422))
 def upload_test_image(body: DebugUploadIn, greenvue: GreenVueDep, service: ServiceDep) -> Response:
     """Queue a file from the server's GREENVUE_DEBUG_IMAGE_ROOT (else
     DARKROOM_INPUT_ROOT); with `process_now`, submit its job at once and answer when

@@ -22,9 +22,9 @@ import time
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -38,6 +38,7 @@ from darkroom.dialects.base import (
     MountedRouter,
     SeedVariables,
     enabled_dialect,
+    error_responses,
     message_errors,
     route_class,
 )
@@ -102,6 +103,42 @@ class Envelope(BaseModel):
     success: bool = True
     data: Any = None
     message: str | None = None
+
+
+class ErrorOut(BaseModel):
+    """What an error answers (``_error_body``)."""
+
+    success: bool = False
+    message: str
+    timestamp: str
+    status: int
+    error: str
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return error_responses(ErrorOut, *statuses)
+
+
+# A record's id as the routes take it (else 400 "Invalid ID format", as the system did).
+JobId = Annotated[str, Path(), WithJsonSchema({"type": "string", "pattern": "^[0-9a-fA-F]{24}$"})]
+CREATE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "entityType": {"type": "string", "enum": list(ENTITY_TYPES)},
+                        "entityId": {"type": "string", "minLength": 1},
+                    },
+                    "required": ["file", "entityType", "entityId"],
+                }
+            }
+        },
+    }
+}
 
 
 def _error_body(message: str, status: int) -> dict[str, Any]:
@@ -255,7 +292,13 @@ def _found(service: JobService, job_id: str) -> ImageJob:
     return job
 
 
-@router.post("", status_code=201, response_model=Envelope)
+@router.post(
+    "",
+    status_code=201,
+    response_model=Envelope,
+    responses=_errors(400, 413),
+    openapi_extra=CREATE_BODY,
+)
 async def create(
     request: Request, imagejobs: ImageJobsDep, service: ServiceDep, settings: SettingsDep
 ) -> Response:
@@ -308,7 +351,7 @@ async def create(
     return _ok(job.to_api(), 201)
 
 
-@router.get("", response_model=Envelope)
+@router.get("", response_model=Envelope, responses=_errors(400))
 def by_entity(
     service: ServiceDep, entityType: str | None = None, entityId: str | None = None
 ) -> Response:
@@ -339,7 +382,14 @@ def stats(imagejobs: ImageJobsDep, service: ServiceDep, settings: SettingsDep) -
     )
 
 
-@router.get(FILES_PATH.removeprefix("/api/image-jobs") + "/{key:path}")
+@router.get(
+    FILES_PATH.removeprefix("/api/image-jobs") + "/{key:path}",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/webp": {}, "application/octet-stream": {}}},
+        **_errors(404),
+    },
+)
 def file(key: str, imagejobs: ImageJobsDep, settings: SettingsDep) -> Response:
     """A raw or optimized image, where no R2_PUBLIC_URL serves the bucket."""
     if not key.startswith(("raw/", "optimized/")):
@@ -352,14 +402,14 @@ def file(key: str, imagejobs: ImageJobsDep, settings: SettingsDep) -> Response:
     return Response(data, media_type=kind)
 
 
-@router.get("/{job_id}", response_model=Envelope)
-def get_one(job_id: str, service: ServiceDep) -> Response:
+@router.get("/{job_id}", response_model=Envelope, responses=_errors(400, 404))
+def get_one(job_id: JobId, service: ServiceDep) -> Response:
     return _ok(_found(service, job_id).to_api())
 
 
-@router.post("/{job_id}/retry", response_model=Envelope)
+@router.post("/{job_id}/retry", response_model=Envelope, responses=_errors(400, 404))
 def retry(
-    job_id: str, imagejobs: ImageJobsDep, service: ServiceDep, settings: SettingsDep
+    job_id: JobId, imagejobs: ImageJobsDep, service: ServiceDep, settings: SettingsDep
 ) -> Response:
     """A FAILED job back to PENDING, error cleared, task queued again."""
     job = _found(service, job_id)
@@ -371,9 +421,9 @@ def retry(
     return _ok(updated.to_api())
 
 
-@router.delete("/{job_id}", response_model=Envelope)
+@router.delete("/{job_id}", response_model=Envelope, responses=_errors(400, 404))
 def remove(
-    job_id: str, imagejobs: ImageJobsDep, service: ServiceDep, settings: SettingsDep
+    job_id: JobId, imagejobs: ImageJobsDep, service: ServiceDep, settings: SettingsDep
 ) -> Response:
     """Deletes the raw and optimized images, then the record."""
     job = _found(service, job_id)
@@ -385,9 +435,9 @@ def remove(
     return JSONResponse({"success": True, "message": "Image job deleted successfully"})
 
 
-@router.patch("/{job_id}/status", response_model=Envelope)
+@router.patch("/{job_id}/status", response_model=Envelope, responses=_errors(400, 401, 404))
 def set_status(
-    job_id: str,
+    job_id: JobId,
     body: StatusIn,
     imagejobs: ImageJobsDep,
     service: ServiceDep,

@@ -27,7 +27,7 @@ from darkroom.dialects.imagejobs_backend import Backend, Refused, Unavailable
 from darkroom.dialects.imagejobs_records import COMPLETED, FAILED, PROCESSING
 from darkroom.dialects.task_queue import MalformedTask, Task, TaskQueue, message, parse
 from darkroom.jobs.effects import EffectFailed
-from darkroom.jobs.errors import ServiceError
+from darkroom.jobs.errors import InsufficientStorage, ServiceError
 from darkroom.jobs.failures import FailureCode
 from darkroom.jobs.model import Job
 from darkroom.jobs.retry import backoff_s
@@ -202,6 +202,8 @@ class TaskSubmitter:
         )
         try:
             job, new = self.service.submit(options, [source], effects=[EFFECT])
+        except InsufficientStorage as exc:  # a full disk, not the image: the task waits
+            raise Unavailable(exc.message) from exc
         except ServiceError as exc:  # the image cannot be made: as the worker said it
             text = failure_message(exc.code, exc.message)
             self.backend.set_status(image_job_id, FAILED, errorMsg=text)

@@ -22,7 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
+from darkroom.api.deps import ServiceDep, VariantsDep
 from darkroom.api.output_files import finished_output, output_bytes
 from darkroom.dialects.base import (
     DIALECT_LABEL,
@@ -256,16 +256,14 @@ def get_job(job_id: str, service: ServiceDep) -> JobRecord:
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
 )
-async def download(
-    job_id: str, service: ServiceDep, blobs: BlobsDep, settings: SettingsDep
-) -> Response:
+async def download(job_id: str, service: ServiceDep, variants: VariantsDep) -> Response:
     """The processed image; 400 "Image not ready" until the job completed."""
     job = await run_in_threadpool(own_job, service, job_id, NAME, NOT_FOUND)
     try:
         output = finished_output(job, OUTPUT)
     except (NotFinished, JobFailed) as exc:
         raise ServiceError("Image not ready") from exc
-    data, fmt = await output_bytes(blobs, settings, job, output)
+    data, fmt = await output_bytes(variants, job, output)
     return Response(data, media_type=f"image/{fmt.value}")
 
 

@@ -25,7 +25,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep, public_base
+from darkroom.api.deps import ServiceDep, SettingsDep, VariantsDep, public_base
 from darkroom.dialects.base import (
     DIALECT_LABEL,
     BadRequest,
@@ -377,13 +377,13 @@ def get_job(job_id: str, service: ServiceDep) -> JobOut:
         409: {"model": ErrorOut},
         422: {"model": ErrorOut},
         500: {"model": ErrorOut},
+        503: {"model": ErrorOut},  # darkroom's conversions busy: Retry-After (docs/api.md)
     },
 )
 async def image(
     job_id: str,
     service: ServiceDep,
-    blobs: BlobsDep,
-    settings: SettingsDep,
+    variants: VariantsDep,
     format: str = "",
     width: str = "",
     quality: str = "",
@@ -392,7 +392,7 @@ async def image(
     or avif, `width` (aspect kept; above the cover's width it is enlarged),
     `quality` (0-100, default 95)."""
     job = await run_in_threadpool(own_job, service, job_id, NAME, NOT_FOUND)
-    return await cover_image(blobs, settings, job, format, width, quality)
+    return await cover_image(variants, job, format, width, quality)
 
 
 # The rest of what the service's /job/ handler answered, in its words.
@@ -405,8 +405,7 @@ async def job_path(
     rest: str,
     request: Request,
     service: ServiceDep,
-    blobs: BlobsDep,
-    settings: SettingsDep,
+    variants: VariantsDep,
 ) -> Response:
     # /job/{id}/ is the job and /job/{id}/image/ its image, as there; else 404
     part = rest.strip("/")
@@ -418,7 +417,7 @@ async def job_path(
         q = request.query_params
         job = await run_in_threadpool(own_job, service, job_id, NAME, NOT_FOUND)
         return await cover_image(
-            blobs, settings, job, q.get("format", ""), q.get("width", ""), q.get("quality", "")
+            variants, job, q.get("format", ""), q.get("width", ""), q.get("quality", "")
         )
     raise NotFound("not found")
 

@@ -6,18 +6,23 @@ from __future__ import annotations
 from fastapi import Response
 
 from darkroom.api.output_files import finished_output, media_type, output_bytes, resized_output
-from darkroom.blobs import BlobStore
-from darkroom.config import Settings
+from darkroom.api.variants import Variants
 from darkroom.dialects.base import BadRequest
 from darkroom.dialects.smartcrop_request import DEFAULT_QUALITY, JPEG, OUTPUT
-from darkroom.jobs.errors import IMAGE_ERROR_STATUS, JobFailed, NotFinished, NotFound, ServiceError
+from darkroom.jobs.errors import (
+    IMAGE_ERROR_STATUS,
+    Busy,
+    JobFailed,
+    NotFinished,
+    NotFound,
+    ServiceError,
+)
 from darkroom.jobs.model import Job
 from darkroom.jobs.records import OutputRecord
 
 
 async def cover_image(
-    blobs: BlobStore,
-    settings: Settings,
+    variants: Variants,
     job: Job,
     format: str,
     width: str,
@@ -40,12 +45,11 @@ async def cover_image(
     as_stored = target == JPEG and size is None and q == stored_quality
     try:
         if size is not None:
-            data = await _resized(blobs, settings, job, output, target, size, max(1, q))
+            data = await _resized(variants, job, output, target, size, max(1, q))
             served = target
         else:
             data, served = await output_bytes(
-                blobs,
-                settings,
+                variants,
                 job,
                 output,
                 None if as_stored else target,
@@ -62,8 +66,7 @@ async def cover_image(
 
 
 async def _resized(
-    blobs: BlobStore,
-    settings: Settings,
+    variants: Variants,
     job: Job,
     output: OutputRecord,
     target: str,
@@ -74,15 +77,17 @@ async def _resized(
     service's converter rounded it (Lanczos either way); the service's enlarged, where
     darkroom's own ?width= never does."""
     stored_w, stored_h = output["width"], output["height"]
-    limit = settings.max_output_dimension
+    limit = variants.limits.max_output_dimension
     widest = min(limit, limit * stored_w // stored_h)  # neither side above the limit
     if width > widest:
         raise BadRequest(f"width must be at most {widest}")
     height = max(1, round(stored_h * width / stored_w))
     try:
-        return await resized_output(blobs, settings, job, output, target, width, height, quality)
+        return await resized_output(variants, job, output, target, width, height, quality)
     except NotFound as exc:
         raise NotFound("output image was deleted or not found") from exc
+    except Busy:
+        raise  # too many conversions at once here: 503, try again
     except ServiceError as exc:
         raise ServiceError(f"image convert failed: {exc.message}", status_code=500) from exc
 

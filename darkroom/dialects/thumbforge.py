@@ -25,7 +25,7 @@ from pydantic import AnyHttpUrl, BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
+from darkroom.api.deps import ServiceDep, VariantsDep
 from darkroom.api.output_files import finished_output, output_bytes
 from darkroom.dialects.base import (
     DIALECT_LABEL,
@@ -296,8 +296,13 @@ def _submit_url(thumbforge: ThumbForge, service: JobService, url: str) -> ImageJ
     return _record(job)
 
 
+# 400: a body FastAPI could not parse, as the service answered it; 403: a URL the
+# outbound guard refuses (docs/security.md)
 @router.post(
-    "/images", status_code=202, response_model=ImageJob, responses={409: {"model": Detail}}
+    "/images",
+    status_code=202,
+    response_model=ImageJob,
+    responses={status: {"model": Detail} for status in (400, 403, 409)},
 )
 def submit(body: ImageIn, thumbforge: ThumbForgeDep, service: ServiceDep) -> ImageJob:
     """Queue a thumbnail of the image at `url`; THUMBFORGE_DUPLICATE_HANDLING decides
@@ -305,7 +310,9 @@ def submit(body: ImageIn, thumbforge: ThumbForgeDep, service: ServiceDep) -> Ima
     return _submit_url(thumbforge, service, str(body.url))
 
 
-@router.post("/images/batch", status_code=202, response_model=BatchOut)
+@router.post(
+    "/images/batch", status_code=202, response_model=BatchOut, responses={400: {"model": Detail}}
+)
 def submit_batch(body: BatchIn, thumbforge: ThumbForgeDep, service: ServiceDep) -> BatchOut:
     """Queue a thumbnail of each URL, in order, as POST /images would one by one:
     `accepted` has the job records (new, or reused under reuse-completed),
@@ -375,8 +382,7 @@ async def get_thumbnail(
     job_id: uuid.UUID,
     request: Request,
     service: ServiceDep,
-    blobs: BlobsDep,
-    settings: SettingsDep,
+    variants: VariantsDep,
 ) -> Response:
     """The JPEG thumbnail; 404 "Thumbnail unavailable" until the job completed.
     `ETag` (the SHA-256 of the JPEG), `Last-Modified` (when it was stored) and
@@ -388,7 +394,7 @@ async def get_thumbnail(
     except ServiceError as exc:
         raise NotFound("Thumbnail unavailable") from exc
     try:
-        data, _ = await output_bytes(blobs, settings, job, output)
+        data, _ = await output_bytes(variants, job, output)
     except NotFound as exc:
         raise NotFound("Thumbnail missing") from exc
     return stored_file_response(

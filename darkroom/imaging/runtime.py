@@ -10,9 +10,15 @@ import pyvips
 
 
 def configure_for_worker(threads: int) -> None:
-    """Bound libvips' threads and drop its operation cache, which would otherwise keep
-    decoded images alive between jobs."""
+    """Bound libvips' threads and drop its operation cache (no_operation_cache)."""
     pyvips.concurrency_set(max(1, threads))
+    no_operation_cache()
+
+
+def no_operation_cache() -> None:
+    """Turn off libvips' operation cache, which would otherwise keep decoded images (up
+    to 100 MiB by default) alive between renders: an API process converting outputs on
+    the fly does this too."""
     pyvips.cache_set_max(0)
     pyvips.cache_set_max_mem(0)
 

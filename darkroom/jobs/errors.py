@@ -58,6 +58,28 @@ class JobFailed(ServiceError):
     code = "job_failed"
 
 
+class InsufficientStorage(ServiceError):
+    """No space left to store what was sent (jobs/space.py): try again once there is."""
+
+    status_code = 507
+    code = "insufficient_storage"
+
+    def __init__(self, message: str = "no space left to store the request; try again later"):
+        super().__init__(message)
+
+
+class Busy(ServiceError):
+    """This process is doing as much of the work asked as it may at once (api/variant_gate.py):
+    try again after ``retry_after_s`` seconds, which the answer's Retry-After says."""
+
+    status_code = 503
+    code = "busy"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(max(1, retry_after_s))}
+
+
 # Codes of image errors met while serving a request, and the HTTP status each gets.
 IMAGE_ERROR_STATUS = {
     "unsupported_image": 415,

@@ -28,10 +28,18 @@ class FailureCode(StrEnum):
     WORKER_LOST = "worker_lost"  # recorded as final once every attempt's worker vanished
     STORAGE_ERROR = "storage_error"
     INTERNAL_ERROR = "internal_error"
+    # transient, and not counted as an attempt: no space left to store the results
+    # (jobs/space.py); the job waits for space however long that takes
+    INSUFFICIENT_STORAGE = "insufficient_storage"
 
     @property
     def transient(self) -> bool:
         return self in _TRANSIENT
+
+    @property
+    def counted(self) -> bool:
+        """Whether the attempt it ends counts towards DARKROOM_MAX_ATTEMPTS."""
+        return self is not FailureCode.INSUFFICIENT_STORAGE
 
 
 _TRANSIENT = frozenset(
@@ -43,8 +51,18 @@ _TRANSIENT = frozenset(
         FailureCode.WORKER_LOST,
         FailureCode.STORAGE_ERROR,
         FailureCode.INTERNAL_ERROR,
+        FailureCode.INSUFFICIENT_STORAGE,
     }
 )
+
+
+def counts_as_attempt(code: str) -> bool:
+    """Whether a failure with this code uses up one of the job's attempts (an unknown code
+    does)."""
+    try:
+        return FailureCode(code).counted
+    except ValueError:
+        return True
 
 
 def is_transient(code: str) -> bool:

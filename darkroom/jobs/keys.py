@@ -29,3 +29,9 @@ def planned_output_key(job_id: str, name: str, asked: str | None, source_format:
 
 def variant_key(job_id: str, name: str, variant: str, fmt: OutputFormat) -> str:
     return f"jobs/{job_id}/variants/{name}/{variant}.{extension(fmt)}"
+
+
+def is_variant_key(key: str) -> bool:
+    """Whether ``key`` is one variant_key makes: never a source's or an output's."""
+    parts = key.split("/")
+    return len(parts) == 5 and parts[0] == "jobs" and parts[2] == "variants"

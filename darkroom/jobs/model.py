@@ -37,6 +37,7 @@ class Job:
     expires_at: float | None = None
     expired_at: float | None = None
     effects: list[str] = field(default_factory=list)  # what its outcome causes (jobs/effects)
+    owner: str | None = None  # the API key that submitted it (DARKROOM_AUTH=keys)
 
     def output(self, name: str) -> OutputRecord | None:
         for out in self.outputs or []:
@@ -57,3 +58,4 @@ class JobFilter:
     created_after: float | None = None
     created_before: float | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    owner: str | None = None  # only the jobs this API key submitted; None: anyone's

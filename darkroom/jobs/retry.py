@@ -6,18 +6,29 @@ import random
 import time
 from dataclasses import dataclass
 
-from darkroom.jobs.failures import is_transient
+from darkroom.jobs.failures import counts_as_attempt, is_transient
 from darkroom.jobs.model import Job
 
 
 def next_attempt_at(
-    job: Job, code: str, *, base_s: float, max_s: float, now: float | None = None
+    job: Job,
+    code: str,
+    *,
+    base_s: float,
+    max_s: float,
+    now: float | None = None,
+    delay_s: float | None = None,
 ) -> float | None:
-    """The time of the next attempt, or None when the job should fail now."""
-    if not is_transient(code) or job.attempts >= job.max_attempts:
+    """The time of the next attempt, or None when the job should fail now. A failure that
+    does not count as an attempt (jobs/failures.py) never ends the job. ``delay_s``: the
+    wait, instead of the backoff after the job's attempts."""
+    if not is_transient(code):
         return None
-    delay = backoff_s(job.attempts, base_s=base_s, max_s=max_s)
-    return (now if now is not None else time.time()) + delay
+    if counts_as_attempt(code) and job.attempts >= job.max_attempts:
+        return None
+    if delay_s is None:
+        delay_s = backoff_s(job.attempts, base_s=base_s, max_s=max_s)
+    return (now if now is not None else time.time()) + delay_s
 
 
 def backoff_s(attempts: int, *, base_s: float, max_s: float) -> float:

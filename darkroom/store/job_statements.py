@@ -200,6 +200,8 @@ JOBS_BY_ID_BATCH = 500
 def filtered(query: Select[Any], filters: JobFilter) -> Select[Any]:
     """``query`` narrowed to the jobs ``filters`` select, expired ones left out."""
     query = query.where(jobs.c.expired_at.is_(None))
+    if filters.owner is not None:
+        query = query.where(jobs.c.owner == filters.owner)
     if filters.status is not None:
         query = query.where(jobs.c.status == filters.status.value)
     if filters.created_after is not None:

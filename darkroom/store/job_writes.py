@@ -314,14 +314,18 @@ class JobWrites(JobReads):
         message: str,
         retry_at: float | None,
         facts: list[SourceFactsRecord] | None = None,
+        counted: bool = True,
     ) -> Job | None:
-        """Record a failed attempt: back to the queue at ``retry_at``, or failed for good."""
+        """Record a failed attempt: back to the queue at ``retry_at``, or failed for good.
+        ``counted=False`` gives the attempt back (it does not count towards max_attempts)."""
         now = time.time()
         values: dict[str, Any] = {
             "error_code": code,
             "error_message": message,
             **released(now),
         }
+        if not counted:
+            values["attempts"] = jobs.c.attempts - 1
         if facts:
             values.update(facts_values(facts))
         if retry_at is None:

@@ -49,12 +49,14 @@ jobs = Table(
     Column("expires_at", Float),  # set when the job finishes, if it has a retention
     Column("expired_at", Float),  # when the sweeper deleted its artifacts
     Column("effects", JSON),  # names of the effects its outcome has (job_effects); null: none
+    Column("owner", String(36)),  # the id of the API key that submitted it; null: none
     Index("ix_jobs_claim", "status", "available_at"),
     Index("ix_jobs_created", "created_at", "id"),
     Index("ix_jobs_status_created", "status", "created_at"),
     Index("ix_jobs_source_sha256", "source_sha256"),
     Index("ix_jobs_lease_owner", "lease_owner"),
     Index("ix_jobs_expires_at", "expires_at"),
+    Index("ix_jobs_owner_created", "owner", "created_at"),
 )
 
 job_labels = Table(
@@ -117,4 +119,27 @@ job_effects = Table(
     Column("last_attempt_at", Float),
     Column("done_at", Float),
     Index("ix_job_effects_due", "state", "next_attempt_at"),
+)
+
+# API keys (DARKROOM_AUTH=keys): only a SHA-256 of each key is kept (store/api_keys.py).
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),  # the key's first characters, to tell it
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("admin", Boolean, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float),
+)
+
+# Secrets every API process must share, made once by whichever needs one first: the key
+# that signs output links.
+auth_secrets = Table(
+    "auth_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
 )

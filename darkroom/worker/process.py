@@ -20,10 +20,11 @@ from darkroom.compose import build_worker
 from darkroom.config import Settings
 from darkroom.imaging.runtime import configure_for_worker
 from darkroom.jobs import keys
-from darkroom.jobs.failures import FailureCode
+from darkroom.jobs.failures import FailureCode, counts_as_attempt
 from darkroom.jobs.model import Job
 from darkroom.jobs.records import SourceFactsRecord
 from darkroom.jobs.retry import Backoff, next_attempt_at
+from darkroom.jobs.space import out_of_space
 from darkroom.jobs.status import JobStatus
 from darkroom.logs import configure
 from darkroom.outbound import AllowList, OutboundGuard, outbound_client
@@ -77,6 +78,8 @@ def failure_of(exc: Exception) -> tuple[str, str]:
         return exc.code, exc.message
     if isinstance(exc, BlobNotFound):
         return FailureCode.SOURCE_UNAVAILABLE, f"the stored source is gone: {exc}"
+    if out_of_space(exc):
+        return FailureCode.INSUFFICIENT_STORAGE, f"no space left to store the results: {exc}"
     if isinstance(exc, MemoryError):
         return FailureCode.OUT_OF_MEMORY, "the image needed more memory than was available"
     if isinstance(exc, OSError):
@@ -94,10 +97,21 @@ def record_failure(
     *,
     started: float | None = None,
     facts: list[SourceFactsRecord] | None = None,
+    delay_s: float | None = None,
 ) -> Job | None:
-    retry_at = next_attempt_at(job, code, base_s=backoff.base_s, max_s=backoff.max_s)
+    """``delay_s``: the wait before a retry, instead of the backoff after the job's
+    attempts."""
+    retry_at = next_attempt_at(
+        job, code, base_s=backoff.base_s, max_s=backoff.max_s, delay_s=delay_s
+    )
     updated = store.fail(
-        job.id, worker_id, code=code, message=message, retry_at=retry_at, facts=facts
+        job.id,
+        worker_id,
+        code=code,
+        message=message,
+        retry_at=retry_at,
+        facts=facts,
+        counted=counts_as_attempt(code),
     )
     if updated is None:
         return None
@@ -155,24 +169,42 @@ class Worker:
         self._lock = threading.Lock()
         self._finished = threading.Event()  # the loop has ended; set after stop is honoured
         self._doorbells = [PipeDoorbell(signals.wake)] if signals.wake is not None else []
+        # A full disk (jobs/space.py): writes refused for want of space in a row, and when
+        # this worker tries again (time.monotonic()). It waits instead of exiting, which
+        # would only have it restarted to fail the same way.
+        self._short_of_space = 0
+        self._resume_at = 0.0
 
     def run(self) -> None:
         self.analyzer.detector()  # a configured model is loaded before the first job
-        self.store.register_worker(self.worker_id, socket.gethostname(), os.getpid())
+        self._register()
         beat = threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True)
         beat.start()
         log.info("worker started", extra={"worker_id": self.worker_id})
         try:
             while not self.signals.stop_requested:
+                if time.monotonic() < self._resume_at:
+                    self._wait_for_space()
+                    continue
                 try:
                     taken = self.queue.take(self.worker_id, lease_s=self.leases.lease_s)
-                except Exception:
+                except Exception as exc:
+                    if out_of_space(exc):
+                        self._short_of_space_for("taking work", exc)
+                        continue
                     log.exception("taking work failed; trying again")
                     taken = []
                 if not taken:
                     self._idle()
                     continue
-                self._run_one(taken[0])
+                try:
+                    self._run_one(taken[0])
+                except Exception as exc:
+                    if not out_of_space(exc):
+                        raise
+                    # the outcome is not stored: the job's lease runs out and it is taken
+                    # again (that attempt counts, as for a worker that vanished)
+                    self._short_of_space_for("recording a job's outcome", exc, taken[0].id)
         finally:
             self._finished.set()
             beat.join(timeout=5)
@@ -180,6 +212,41 @@ class Worker:
             self.store.unregister_worker(self.worker_id)
             self.http.close()
             log.info("worker stopped", extra={"worker_id": self.worker_id})
+
+    def _register(self) -> None:
+        """Register this worker, waiting while there is no space to (until asked to stop)."""
+        while not self.signals.stop_requested:
+            try:
+                self.store.register_worker(self.worker_id, socket.gethostname(), os.getpid())
+                return
+            except Exception as exc:
+                if not out_of_space(exc):
+                    raise
+                self._short_of_space_for("registering the worker", exc)
+                self._wait_for_space()
+
+    def _short_of_space_for(
+        self, doing: str, exc: BaseException, job_id: str | None = None
+    ) -> float:
+        """A write refused for want of space: pause taking work for the job backoff after
+        as many such refusals in a row; return the pause."""
+        self._short_of_space += 1
+        pause = self.backoff.after(self._short_of_space)
+        self._resume_at = time.monotonic() + pause
+        context: dict[str, object] = {"doing": doing, "error": str(exc)}
+        if job_id is not None:
+            context["job_id"] = job_id
+        context["retry_in_s"] = round(pause, 2)
+        log.warning("no space left to store; waiting", extra=context)
+        return pause
+
+    def _wait_for_space(self) -> None:
+        """Wait until the pause ends, ending early on a stop request."""
+        while not self.signals.stop_requested:
+            left = self._resume_at - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, STOP_CHECK_S))
 
     def _idle(self) -> None:
         """Wait up to a poll interval, ending early on a stop request or news of work."""
@@ -218,6 +285,9 @@ class Worker:
             code, message = failure_of(exc)
             if code == FailureCode.INTERNAL_ERROR:
                 log.exception("job raised", extra={"job_id": job.id})
+            delay_s = None
+            if code == FailureCode.INSUFFICIENT_STORAGE:  # again when this worker resumes
+                delay_s = self._short_of_space_for("storing a job's results", exc, job.id)
             record_failure(
                 self.store,
                 self.backoff,
@@ -227,8 +297,10 @@ class Worker:
                 message,
                 started=started,
                 facts=report.facts,
+                delay_s=delay_s,
             )
         else:
+            self._short_of_space = 0  # its results were stored
             done = self.store.succeed(job.id, self.worker_id, outputs, report.facts)
             duration = round(time.time() - started, 3)
             if not done:
@@ -274,8 +346,11 @@ class Worker:
                             extra={"job_id": lost.id, "error_code": FailureCode.WORKER_LOST},
                         )
                     self.store.prune_workers(older_than_s=10 * self.leases.lease_s)
-            except Exception:
-                log.exception("heartbeat failed")
+            except Exception as exc:
+                if out_of_space(exc):  # the loop waits for space; no traceback each beat
+                    log.warning("heartbeat failed: no space left", extra={"error": str(exc)})
+                else:
+                    log.exception("heartbeat failed")
 
 
 def worker_main(

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import logging
+import os
+import time
 from pathlib import Path
 
 import pytest
 
-from darkroom.blobs import BlobNotFound, BlobStore, S3BlobStore, open_blobs
+from darkroom.blobs import BlobNotFound, BlobStore, LocalBlobStore, S3BlobStore, open_blobs
 from darkroom.blobs.s3 import addressing_style
 from tests.servers import S3
 
@@ -76,3 +79,42 @@ def test_custom_endpoints_use_path_style_addressing(environ: dict[str, str], sty
 def test_addressing_can_be_chosen() -> None:
     store = S3BlobStore.from_url("s3://media/x", addressing="virtual")
     assert store.client.meta.config.s3["addressing_style"] == "virtual"
+
+
+def test_entries_have_sizes_and_times_and_one_blob_can_go(blobs: BlobStore) -> None:
+    blobs.put("jobs/1/variants/a/w1-q0.webp", b"abc")
+    blobs.put("jobs/1/outputs/a.webp", b"hello")
+    entries = blobs.entries("jobs/1/")
+    assert [(e.key, e.size) for e in entries] == [
+        ("jobs/1/outputs/a.webp", 5),
+        ("jobs/1/variants/a/w1-q0.webp", 3),
+    ]
+    assert all(abs(e.modified - time.time()) < 86400 for e in entries)  # seconds of the epoch
+    assert blobs.get("jobs/1/variants/a/w1-q0.webp", touch=True) == b"abc"
+    blobs.delete("jobs/1/variants/a/w1-q0.webp")
+    blobs.delete("jobs/1/variants/a/none.webp")  # nothing there: nothing to do
+    assert blobs.keys("jobs/1/") == ["jobs/1/outputs/a.webp"]
+    assert blobs.entries("jobs/2/") == []
+
+
+def test_a_touched_read_is_a_use_of_a_local_blob(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    store.put("jobs/1/a.webp", b"x")
+    os.utime(tmp_path / "jobs/1/a.webp", (1000, 1000))
+    store.get("jobs/1/a.webp")  # a plain read is not recorded
+    assert store.entries("jobs/1/a.webp")[0].modified == 1000
+    store.get("jobs/1/a.webp", touch=True)
+    assert store.entries("jobs/1/a.webp")[0].modified > 1000
+
+
+def test_s3_records_a_use_by_copying_the_object_onto_itself(
+    s3: S3, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = S3BlobStore(s3.new_bucket(), "p", client=s3.client())
+    store.put("jobs/1/a.webp", b"x")
+    with caplog.at_level(logging.WARNING, logger="darkroom.blobs"):
+        store._touch("jobs/1/a.webp")  # what get(touch=True) does to an object over a minute old
+    warned = [r for r in caplog.records if r.name == "darkroom.blobs"]
+    assert warned == []  # S3 took the copy: the metadata replaced is a change
+    assert store.get("jobs/1/a.webp") == b"x"
+    assert [e.key for e in store.entries("jobs/")] == ["jobs/1/a.webp"]

@@ -37,3 +37,11 @@ def test_backoff_is_capped() -> None:
 def test_permanent_errors_and_exhausted_attempts_fail_now() -> None:
     assert next_attempt_at(job(1), "corrupt_image", base_s=1, max_s=10) is None
     assert next_attempt_at(job(4, 4), "download_failed", base_s=1, max_s=10) is None
+
+
+def test_a_full_disk_never_ends_a_job_and_waits_as_told() -> None:
+    """insufficient_storage gives its attempt back: even the last one is tried again,
+    after the wait the worker chose (its own pause)."""
+    assert next_attempt_at(job(4, 4), "insufficient_storage", base_s=1, max_s=10, now=0) is not None
+    at = next_attempt_at(job(1), "insufficient_storage", base_s=1, max_s=10, now=100, delay_s=7)
+    assert at == 107

@@ -87,6 +87,18 @@ def test_fail_with_retry_then_for_good(store: JobStore) -> None:
     assert job.error_code == "download_failed"
 
 
+def test_an_attempt_not_counted_is_given_back(store: JobStore) -> None:
+    """A full disk (insufficient_storage) does not use up the job's one attempt."""
+    store.insert(new_job("j", 1.0, max_attempts=1))
+    store.claim("w", limit=1, lease_s=30)
+    job = store.fail(
+        "j", "w", code="insufficient_storage", message="full", retry_at=0.0, counted=False
+    )
+    assert job is not None and job.status is JobStatus.QUEUED and job.attempts == 0
+    [again] = store.claim("w", limit=1, lease_s=30)
+    assert again.attempts == 1 and again.error_code == "insufficient_storage"
+
+
 def test_lost_jobs_out_of_attempts_fail(store: JobStore) -> None:
     store.insert(new_job("j", 1.0, max_attempts=1))
     store.claim("w", limit=1, lease_s=0.01)

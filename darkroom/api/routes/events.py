@@ -15,9 +15,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from darkroom.api.auth import CallerDep
 from darkroom.api.deps import BaseUrlDep, JobWatchDep, ServiceDep
 from darkroom.api.errors import error_responses
 from darkroom.api.job_watch import JobWatch
+from darkroom.api.output_links import LinkSigner
 from darkroom.api.schemas import job_out
 from darkroom.jobs.model import Job
 from darkroom.service import JobService
@@ -60,7 +62,12 @@ def _change(job: Job, number: int, *, status_moved: bool) -> bytes:
 
 
 async def job_events(
-    request: Request, service: JobService, watch: JobWatch, job: Job, base_url: str
+    request: Request,
+    service: JobService,
+    watch: JobWatch,
+    job: Job,
+    base_url: str,
+    signer: LinkSigner | None = None,
 ) -> AsyncIterator[bytes]:
     number = 0
     last: tuple[str, int] | None = None
@@ -71,7 +78,7 @@ async def job_events(
             if job.status.finished:
                 number += 1
                 delivery = await run_in_threadpool(service.delivery, job)
-                view = job_out(job, base_url, None, delivery).model_dump(mode="json")
+                view = job_out(job, base_url, None, delivery, signer).model_dump(mode="json")
                 yield _frame("status", number, view)
                 return
             if state != last:
@@ -96,7 +103,7 @@ async def job_events(
     response_class=StreamingResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": EVENTS_DESCRIPTION},
-        **error_responses(404),
+        **error_responses(401, 404),
     },
     summary="Stream a job's status and progress (Server-Sent Events)",
 )
@@ -106,10 +113,11 @@ async def stream_events(
     service: ServiceDep,
     watch: JobWatchDep,
     base_url: BaseUrlDep,
+    caller: CallerDep,
 ) -> StreamingResponse:
-    job = await run_in_threadpool(service.get, job_id)  # 404 here, before streaming
+    job = await run_in_threadpool(service.get, job_id, caller.scope)  # 404 here, not streamed
     return StreamingResponse(
-        job_events(request, service, watch, job, base_url),
+        job_events(request, service, watch, job, base_url, caller.signer),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from darkroom.api.auth import CallerDep
 from darkroom.api.deps import BlobsDep, PoolDep, ServiceDep
 from darkroom.api.schemas import HealthOut, ReadyOut, StatsOut
 
@@ -44,7 +45,7 @@ def readyz(service: ServiceDep, blobs: BlobsDep) -> JSONResponse:
 
 
 @router.get("/v1/stats", response_model=StatsOut, tags=["jobs"])
-def stats(service: ServiceDep) -> StatsOut:
+def stats(service: ServiceDep, _caller: CallerDep) -> StatsOut:
     """Jobs per status, queue depth, age of the oldest queued job, recent throughput."""
     s = service.stats()
     return StatsOut(

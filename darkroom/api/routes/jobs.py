@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import ValidationError
+from pydantic import ValidationError, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from darkroom.api.auth import CallerDep
 from darkroom.api.body_limit import accept_upload
 from darkroom.api.cursors import decode_cursor, encode_cursor
 from darkroom.api.deps import BaseUrlDep, ServiceDep, SettingsDep
@@ -30,6 +31,12 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 # Bodies up to this size (no inline image data) are parsed on the event loop: a thread
 # hop would cost more than the parse. Larger ones, base64 images, go to a thread.
 INLINE_PARSE_BYTES = 64 * 1024
+
+# A label filter as the schema describes it: key:value, no NUL (PostgreSQL refuses it).
+LABEL_FILTER = {
+    "type": "array",
+    "items": {"type": "string", "pattern": "^[^:\\u0000]+:[^\\u0000]*$"},
+}
 
 MULTIPART_SCHEMA = {
     "type": "object",
@@ -117,7 +124,7 @@ async def _read_multipart(
     status_code=202,
     response_model=JobOut,
     openapi_extra=CREATE_BODY,
-    responses=error_responses(409, 413, 415, 422),
+    responses=error_responses(401, 403, 404, 409, 413, 415, 422),
     summary="Submit a job",
 )
 async def create_job(
@@ -126,6 +133,7 @@ async def create_job(
     service: ServiceDep,
     settings: SettingsDep,
     base_url: BaseUrlDep,
+    caller: CallerDep,
 ) -> JobOut:
     """Queue image work. Send JSON (a `source` or `sources` by URL, base64 or input-folder
     path) or multipart (`file` parts plus an optional `spec` part with the same JSON minus
@@ -143,32 +151,35 @@ async def create_job(
         )
 
     def submit() -> tuple[Job, bool, int | None]:
-        job, created = service.submit(options, sources)
+        job, created = service.submit(options, sources, owner=caller.owner)
         return job, created, service.queue_position(job)
 
     job, created, position = await run_in_threadpool(submit)
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"{base_url}/v1/jobs/{job.id}"
-    return job_out(job, base_url, position)
+    return job_out(job, base_url, position, signer=caller.signer)
 
 
-@router.get("/{job_id}", response_model=JobOut, responses=error_responses(404))
-def get_job(job_id: str, service: ServiceDep, base_url: BaseUrlDep) -> JobOut:
+@router.get("/{job_id}", response_model=JobOut, responses=error_responses(401, 404))
+def get_job(job_id: str, service: ServiceDep, base_url: BaseUrlDep, caller: CallerDep) -> JobOut:
     """The job; 404 `not_found` if unknown, 404 `expired` once its retention ran out."""
-    job = service.get(job_id)
-    return job_out(job, base_url, service.queue_position(job), service.delivery(job))
+    job = service.get(job_id, caller.scope)
+    return job_out(job, base_url, service.queue_position(job), service.delivery(job), caller.signer)
 
 
-@router.get("", response_model=JobList, responses=error_responses(422))
+@router.get("", response_model=JobList, responses=error_responses(401, 422))
 def list_jobs(
     service: ServiceDep,
     base_url: BaseUrlDep,
+    caller: CallerDep,
     status: JobStatus | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     label: Annotated[
-        list[str] | None, Query(description="key:value; repeat to require several")
+        list[str] | None,
+        Query(description="key:value; repeat to require several"),
+        WithJsonSchema(LABEL_FILTER),  # checked below: 422 invalid_label
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
@@ -186,39 +197,43 @@ def list_jobs(
             created_after=epoch_seconds(created_after) if created_after else None,
             created_before=epoch_seconds(created_before) if created_before else None,
             labels=labels,
+            owner=caller.scope,
         ),
         limit=limit,
         after=decode_cursor(cursor) if cursor else None,
     )
     deliveries = service.deliveries(page.jobs)
     return JobList(
-        jobs=[job_out(j, base_url, None, deliveries.get(j.id)) for j in page.jobs],
+        jobs=[job_out(j, base_url, None, deliveries.get(j.id), caller.signer) for j in page.jobs],
         next_cursor=encode_cursor(page.jobs[-1]) if page.more else None,
     )
 
 
-@router.delete("/{job_id}", response_model=JobOut, responses=error_responses(404))
-def delete_job(job_id: str, service: ServiceDep, base_url: BaseUrlDep) -> JobOut:
+@router.delete("/{job_id}", response_model=JobOut, responses=error_responses(401, 404))
+def delete_job(job_id: str, service: ServiceDep, base_url: BaseUrlDep, caller: CallerDep) -> JobOut:
     """Cancel the job if it has not finished, and delete its stored sources and outputs.
     The record stays, with `artifacts_deleted: true`."""
-    return job_out(service.cancel_and_delete(job_id), base_url, None)
+    job = service.cancel_and_delete(job_id, caller.scope)
+    return job_out(job, base_url, None, signer=caller.signer)
 
 
-@router.post("/{job_id}/retry", response_model=JobOut, responses=error_responses(404, 409))
-def retry_job(job_id: str, service: ServiceDep, base_url: BaseUrlDep) -> JobOut:
+@router.post("/{job_id}/retry", response_model=JobOut, responses=error_responses(401, 404, 409))
+def retry_job(job_id: str, service: ServiceDep, base_url: BaseUrlDep, caller: CallerDep) -> JobOut:
     """Queue a failed job again, with a fresh set of attempts."""
-    job = service.retry(job_id)
-    return job_out(job, base_url, service.queue_position(job), service.delivery(job))
+    job = service.retry(job_id, caller.scope)
+    return job_out(job, base_url, service.queue_position(job), service.delivery(job), caller.signer)
 
 
 @router.post(
     "/{job_id}/webhook/redeliver",
     status_code=202,
     response_model=JobOut,
-    responses=error_responses(404, 409),
+    responses=error_responses(401, 404, 409),
 )
-def redeliver_webhook(job_id: str, service: ServiceDep, base_url: BaseUrlDep) -> JobOut:
+def redeliver_webhook(
+    job_id: str, service: ServiceDep, base_url: BaseUrlDep, caller: CallerDep
+) -> JobOut:
     """Send the finished job's webhook again, with the same `webhook-id` and a fresh set of
     attempts. 409 `no_webhook`, `invalid_state` (not finished) or `delivery_in_progress`."""
-    job = service.redeliver(job_id)
-    return job_out(job, base_url, None, service.delivery(job))
+    job = service.redeliver(job_id, caller.scope)
+    return job_out(job, base_url, None, service.delivery(job), caller.signer)

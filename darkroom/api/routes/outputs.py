@@ -10,7 +10,8 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from darkroom import imaging
-from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep
+from darkroom.api.auth import OutputCallerDep
+from darkroom.api.deps import BlobsDep, ServiceDep, SettingsDep, VariantsDep
 from darkroom.api.errors import error_responses
 from darkroom.api.output_files import finished_output, output_bytes
 
@@ -29,7 +30,7 @@ router = APIRouter(prefix="/v1/jobs", tags=["outputs"])
             "description": "With DARKROOM_STORAGE_PUBLIC_URL or DARKROOM_STORAGE_PRESIGN_S set, "
             "an unconverted output is fetched from the store itself: its public or presigned URL."
         },
-        **error_responses(404, 409, 422),
+        **error_responses(401, 403, 404, 409, 422, 503),
     },
     response_class=Response,
 )
@@ -40,13 +41,16 @@ async def get_output(
     service: ServiceDep,
     blobs: BlobsDep,
     settings: SettingsDep,
+    variants: VariantsDep,
+    caller: OutputCallerDep,
     format: imaging.OutputFormat | None = None,
     width: Annotated[int | None, Query(ge=1)] = None,
     quality: Annotated[int | None, Query(ge=1, le=100)] = None,
 ) -> Response:
     """The output as stored, or converted to another `format`, a smaller `width` or another
-    `quality`. Converted variants are cached beside the output."""
-    job = await run_in_threadpool(service.get, job_id)
+    `quality`. Converted variants are cached beside the output; 503 `busy` (with
+    Retry-After) when this process's conversions stayed busy for DARKROOM_VARIANT_WAIT_S."""
+    job = await run_in_threadpool(service.get, job_id, caller.scope)
     output = finished_output(job, name)
     stored_format = imaging.OutputFormat(output["format"])
     converting = format is not None or width is not None or quality is not None
@@ -61,7 +65,7 @@ async def get_output(
         return Response(status_code=304, headers=headers)
     if not converting and (direct := _direct_url(blobs, settings, output["key"])):
         return RedirectResponse(direct, status_code=307, headers={"Cache-Control": "no-store"})
-    data, served = await output_bytes(blobs, settings, job, output, format, width, quality)
+    data, served = await output_bytes(variants, job, output, format, width, quality)
     return Response(content=data, media_type=imaging.media_type(served), headers=headers)
 
 

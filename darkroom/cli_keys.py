@@ -10,7 +10,7 @@ import click
 
 from darkroom.config import Settings
 from darkroom.store import open_engine
-from darkroom.store.api_keys import ApiKeyStore, KeyNameTaken, UnknownKey
+from darkroom.store.api_keys import ApiKeyStore, KeyNameTaken, Limits, UnknownKey
 
 
 @contextmanager
@@ -30,6 +30,10 @@ def _when(timestamp: float | None) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _limit(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
 @click.group()
 def keys() -> None:
     """API keys for DARKROOM_AUTH=keys (docs/security.md), in the configured database."""
@@ -38,13 +42,33 @@ def keys() -> None:
 @keys.command()
 @click.argument("name")
 @click.option("--admin", is_flag=True, help="The key sees every job and may call /v1/admin/*.")
-def create(name: str, admin: bool) -> None:
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True, max=1e6),
+    help="Requests a second the key may send, on average (429 rate_limited past it).",
+)
+@click.option(
+    "--burst",
+    type=click.IntRange(min=1, max=1_000_000),
+    help="With --rate: requests the key may send at once. Default: the rate rounded up.",
+)
+@click.option(
+    "--max-queued",
+    type=click.IntRange(min=1),
+    help="Jobs of the key waiting in the queue at most (429 quota_exceeded past it).",
+)
+def create(
+    name: str, admin: bool, rate: float | None, burst: int | None, max_queued: int | None
+) -> None:
     """Make a key named NAME and print it. It is shown this once: only a hash is kept."""
     if not name.strip() or len(name) > 100:
         raise click.BadParameter("a name of 1 to 100 characters", param_hint="NAME")
+    if burst is not None and rate is None:
+        raise click.BadParameter("needs --rate", param_hint="--burst")
+    limits = Limits(rate_per_s=rate, burst=burst, max_queued=max_queued)
     with _store() as store:
         try:
-            record, key = store.create(name, admin=admin)
+            record, key = store.create(name, admin=admin, limits=limits)
         except KeyNameTaken as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(key)
@@ -54,11 +78,22 @@ def create(name: str, admin: bool) -> None:
 
 @keys.command(name="list")
 def list_keys() -> None:
-    """Every key: name, its first characters, admin, created and revoked (UTC)."""
+    """Every key: name, its first characters, admin, created and revoked (UTC), rate
+    (requests a second), burst and max queued jobs ("-": no limit)."""
     with _store() as store:
         found = store.list()
-    rows = [("NAME", "PREFIX", "ADMIN", "CREATED", "REVOKED")] + [
-        (k.name, k.prefix, "yes" if k.admin else "no", _when(k.created_at), _when(k.revoked_at))
+    header = ("NAME", "PREFIX", "ADMIN", "CREATED", "REVOKED", "RATE", "BURST", "MAX-QUEUED")
+    rows = [header] + [
+        (
+            k.name,
+            k.prefix,
+            "yes" if k.admin else "no",
+            _when(k.created_at),
+            _when(k.revoked_at),
+            _limit(k.rate_per_s),
+            _limit(k.burst),
+            _limit(k.max_queued),
+        )
         for k in found
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -5,11 +5,16 @@ With ``keys``, each native route but the health checks and the docs needs an API
 submitted, an admin key (or DARKROOM_ADMIN_TOKEN) sees every job and alone may call
 ``/v1/admin/*``. With ``none``, everyone sees every job and ``/v1/admin/*`` needs
 DARKROOM_ADMIN_TOKEN when that is set, as before keys existed. The dialects' routes keep
-their systems' own checks and take no part in this."""
+their systems' own checks and take no part in this.
+
+A key may be rate-limited (a token bucket in its database row, shared by every API
+process: 429 ``rate_limited``) and have a quota of queued jobs (429 ``quota_exceeded`` at
+submission); DARKROOM_ADMIN_TOKEN never is."""
 
 from __future__ import annotations
 
 import hmac
+import math
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
@@ -29,6 +34,21 @@ class Unauthorized(ServiceError):
     headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
 
 
+class TooManyRequests(ServiceError):
+    """The key's rate limit or quota is reached: try again after ``retry_after_s`` seconds
+    (rounded up, at least 1), which the answer's Retry-After says."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: float, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.headers = {"Retry-After": str(max(1, math.ceil(retry_after_s)))}
+
+
+QUOTA_RETRY_AFTER_S = 5  # a queued job takes a while to start: no use asking sooner
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who sent a request. ``owner``: the key a job it submits belongs to; ``admin``:
@@ -37,6 +57,7 @@ class Caller:
     owner: str | None = None
     admin: bool = False
     signer: LinkSigner | None = None
+    max_queued: int | None = None  # the key's quota of queued jobs; None: none
 
     @property
     def scope(self) -> str | None:
@@ -79,7 +100,32 @@ class Access:
         record = self.keys.verify(key)
         if record is None:
             raise Unauthorized("the API key is not valid, or was revoked")
-        return Caller(owner=record.id, admin=record.admin, signer=self.signer())
+        if record.rate_per_s is not None and (wait := self.keys.take(record)) > 0:
+            raise TooManyRequests(
+                f"this key may send {record.rate_per_s:g} requests a second "
+                f"(bursts of {record.burst}); try again later",
+                wait,
+            )
+        return Caller(
+            owner=record.id,
+            admin=record.admin,
+            signer=self.signer(),
+            max_queued=record.max_queued,
+        )
+
+    def check_quota(self, caller: Caller) -> None:
+        """429 quota_exceeded when the caller's key has as many jobs queued as it may
+        (blocking: a database read). Submissions at once may each pass the count before
+        the others are queued: the quota can be passed by that many."""
+        if caller.max_queued is None or caller.owner is None:
+            return
+        if self.keys.queued(caller.owner) >= caller.max_queued:
+            raise TooManyRequests(
+                f"this key has {caller.max_queued} jobs queued, as many as it may; "
+                "submit more once some have started",
+                QUOTA_RETRY_AFTER_S,
+                code="quota_exceeded",
+            )
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`.")

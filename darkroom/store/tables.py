@@ -132,6 +132,11 @@ api_keys = Table(
     Column("admin", Boolean, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("revoked_at", Float),
+    Column("rate_per_s", Float),  # the token bucket's refill; NULL: no rate limit
+    Column("burst", Integer),  # the bucket's size
+    Column("max_queued", Integer),  # the key's jobs queued at most; NULL: no quota
+    Column("tokens", Float),  # the bucket at tokens_at; NULL: full
+    Column("tokens_at", Float),
 )
 
 # Secrets every API process must share, made once by whichever needs one first: the key

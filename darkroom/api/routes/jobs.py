@@ -11,7 +11,7 @@ from pydantic import ValidationError, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from darkroom.api.auth import CallerDep
+from darkroom.api.auth import Access, CallerDep
 from darkroom.api.body_limit import accept_upload
 from darkroom.api.cursors import decode_cursor, encode_cursor
 from darkroom.api.deps import BaseUrlDep, ServiceDep, SettingsDep
@@ -124,7 +124,7 @@ async def _read_multipart(
     status_code=202,
     response_model=JobOut,
     openapi_extra=CREATE_BODY,
-    responses=error_responses(401, 403, 404, 409, 413, 415, 422),
+    responses=error_responses(401, 403, 404, 409, 413, 415, 422, 429),
     summary="Submit a job",
 )
 async def create_job(
@@ -138,6 +138,8 @@ async def create_job(
     """Queue image work. Send JSON (a `source` or `sources` by URL, base64 or input-folder
     path) or multipart (`file` parts plus an optional `spec` part with the same JSON minus
     the sources). Without `outputs`, one 512x512 WebP thumbnail named `default` is made."""
+    access: Access = request.app.state.access
+    await run_in_threadpool(access.check_quota, caller)  # 429 quota_exceeded
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         options, sources = await _read_multipart(request, settings)

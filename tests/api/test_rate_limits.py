@@ -1,0 +1,117 @@
+"""Rate limits and quotas of API keys (docs/security.md, "Access control"): a key's token
+bucket, kept in the database and so shared by every API process, and its queued jobs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from darkroom.store import open_engine
+from darkroom.store.api_keys import ApiKeyStore, Limits
+from tests.helpers import darkroom_env, make_image, on_sqlite
+from tests.inprocess import InProcessDarkroom
+
+
+@pytest.fixture
+def keyed(api_factory: Any) -> Iterator[tuple[InProcessDarkroom, ApiKeyStore]]:
+    """An API with DARKROOM_AUTH=keys and no workers (jobs stay queued), and its key store."""
+    api: InProcessDarkroom = api_factory(
+        workers=0, DARKROOM_AUTH="keys", DARKROOM_ADMIN_TOKEN="root-token"
+    )
+    engine = open_engine(api.settings.resolved_database_url())
+    yield api, ApiKeyStore(engine)
+    engine.dispose()
+
+
+def _as(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _code(resp: httpx.Response) -> tuple[int, str]:
+    return resp.status_code, resp.json()["error"]["code"]
+
+
+@on_sqlite
+def test_a_key_over_its_rate_is_refused_and_others_are_not(
+    keyed: tuple[InProcessDarkroom, ApiKeyStore],
+) -> None:
+    api, store = keyed
+    _, slow = store.create("slow", limits=Limits(rate_per_s=1, burst=2))
+    _, other = store.create("other", limits=Limits(rate_per_s=1, burst=2))
+    _, free = store.create("free")
+    _, admin = store.create("ops", admin=True)
+
+    answers = [api.client.get("/v1/jobs", headers=_as(slow)) for _ in range(3)]
+    assert [a.status_code for a in answers[:2]] == [200, 200]
+    limited = answers[2]
+    assert _code(limited) == (429, "rate_limited")
+    assert limited.headers["retry-after"] == "1"  # a token a second: at most 1 s away
+    assert "1 requests a second (bursts of 2)" in limited.json()["error"]["message"]
+    assert _code(api.client.get("/v1/stats", headers=_as(slow))) == (429, "rate_limited")
+
+    assert api.client.get("/v1/jobs", headers=_as(other)).status_code == 200  # its own bucket
+    for key in (free, admin, "root-token"):  # no limit set: never limited
+        assert {api.client.get("/v1/jobs", headers=_as(key)).status_code for _ in range(5)} == {200}
+    # refused before the key's limit is looked at: a wrong key is still 401
+    assert _code(api.client.get("/v1/jobs", headers=_as(slow + "x"))) == (401, "invalid_api_key")
+
+
+@on_sqlite
+def test_a_key_with_its_quota_of_queued_jobs_cannot_submit_more(
+    keyed: tuple[InProcessDarkroom, ApiKeyStore],
+) -> None:
+    api, store = keyed
+    _, capped = store.create("capped", limits=Limits(max_queued=2))
+    _, free = store.create("free")
+
+    def submit(key: str) -> httpx.Response:
+        files = {"file": ("a.jpg", make_image(16, 16), "application/octet-stream")}
+        return api.client.post("/v1/jobs", files=files, headers=_as(key))
+
+    first, second, third = (submit(capped) for _ in range(3))
+    assert [first.status_code, second.status_code] == [202, 202]
+    assert _code(third) == (429, "quota_exceeded")
+    assert third.headers["retry-after"] == "5"
+    assert submit(free).status_code == 202  # another key's queue is its own
+    assert api.client.get("/v1/jobs", headers=_as(capped)).status_code == 200  # reads go on
+    # a job leaving the queue makes room
+    canceled = api.client.delete(f"/v1/jobs/{first.json()['id']}", headers=_as(capped))
+    assert canceled.status_code == 200
+    assert submit(capped).status_code == 202
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_the_bucket_is_shared_by_api_processes(
+    serve_factory: Any, backend: dict[str, str], tmp_path: Path
+) -> None:
+    env = darkroom_env(tmp_path / "cli", **backend)
+    made = subprocess.run(
+        [sys.executable, "-m", "darkroom", "keys", "create", "shared", "--rate", "0.5",
+         "--burst", "3", "--max-queued", "4"],
+        capture_output=True, text=True, env=env, timeout=60, check=True,
+    )  # fmt: skip
+    key = made.stdout.strip()
+    listed = subprocess.run(
+        [sys.executable, "-m", "darkroom", "keys", "list"],
+        capture_output=True, text=True, env=env, timeout=60, check=True,
+    )  # fmt: skip
+    header, row = listed.stdout.splitlines()
+    assert header.split()[5:] == ["RATE", "BURST", "MAX-QUEUED"]
+    assert row.split()[0] == "shared" and row.split()[5:] == ["0.5", "3", "4"]
+
+    servers = [serve_factory(workers=0, DARKROOM_AUTH="keys") for _ in range(2)]
+    clients = [httpx.Client(base_url=s.url, headers=_as(key)) for s in servers]
+    try:
+        answers = [clients[i % 2].get("/v1/jobs") for i in range(8)]  # alternately
+    finally:
+        for client in clients:
+            client.close()
+    assert [a.status_code for a in answers] == [200] * 3 + [429] * 5
+    assert {a.json()["error"]["code"] for a in answers[3:]} == {"rate_limited"}
+    assert all(int(a.headers["retry-after"]) >= 1 for a in answers[3:])

@@ -12,25 +12,17 @@ from typing import Any
 import httpx
 import pytest
 
-from darkroom.store import open_engine
 from darkroom.store.api_keys import ApiKeyStore, Limits
 from tests.helpers import darkroom_env, make_image, on_sqlite
 from tests.inprocess import InProcessDarkroom
+from tests.keys import ADMIN_TOKEN, as_key, keyed_api
 
 
 @pytest.fixture
 def keyed(api_factory: Any) -> Iterator[tuple[InProcessDarkroom, ApiKeyStore]]:
     """An API with DARKROOM_AUTH=keys and no workers (jobs stay queued), and its key store."""
-    api: InProcessDarkroom = api_factory(
-        workers=0, DARKROOM_AUTH="keys", DARKROOM_ADMIN_TOKEN="root-token"
-    )
-    engine = open_engine(api.settings.resolved_database_url())
-    yield api, ApiKeyStore(engine)
-    engine.dispose()
-
-
-def _as(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
+    with keyed_api(api_factory, workers=0) as found:
+        yield found
 
 
 def _code(resp: httpx.Response) -> tuple[int, str]:
@@ -47,19 +39,21 @@ def test_a_key_over_its_rate_is_refused_and_others_are_not(
     _, free = store.create("free")
     _, admin = store.create("ops", admin=True)
 
-    answers = [api.client.get("/v1/jobs", headers=_as(slow)) for _ in range(3)]
+    answers = [api.client.get("/v1/jobs", headers=as_key(slow)) for _ in range(3)]
     assert [a.status_code for a in answers[:2]] == [200, 200]
     limited = answers[2]
     assert _code(limited) == (429, "rate_limited")
     assert limited.headers["retry-after"] == "1"  # a token a second: at most 1 s away
     assert "1 requests a second (bursts of 2)" in limited.json()["error"]["message"]
-    assert _code(api.client.get("/v1/stats", headers=_as(slow))) == (429, "rate_limited")
+    assert _code(api.client.get("/v1/stats", headers=as_key(slow))) == (429, "rate_limited")
 
-    assert api.client.get("/v1/jobs", headers=_as(other)).status_code == 200  # its own bucket
-    for key in (free, admin, "root-token"):  # no limit set: never limited
-        assert {api.client.get("/v1/jobs", headers=_as(key)).status_code for _ in range(5)} == {200}
+    assert api.client.get("/v1/jobs", headers=as_key(other)).status_code == 200  # its own bucket
+    for key in (free, admin, ADMIN_TOKEN):  # no limit set: never limited
+        assert {api.client.get("/v1/jobs", headers=as_key(key)).status_code for _ in range(5)} == {
+            200
+        }
     # refused before the key's limit is looked at: a wrong key is still 401
-    assert _code(api.client.get("/v1/jobs", headers=_as(slow + "x"))) == (401, "invalid_api_key")
+    assert _code(api.client.get("/v1/jobs", headers=as_key(slow + "x"))) == (401, "invalid_api_key")
 
 
 @on_sqlite
@@ -72,16 +66,16 @@ def test_a_key_with_its_quota_of_queued_jobs_cannot_submit_more(
 
     def submit(key: str) -> httpx.Response:
         files = {"file": ("a.jpg", make_image(16, 16), "application/octet-stream")}
-        return api.client.post("/v1/jobs", files=files, headers=_as(key))
+        return api.client.post("/v1/jobs", files=files, headers=as_key(key))
 
     first, second, third = (submit(capped) for _ in range(3))
     assert [first.status_code, second.status_code] == [202, 202]
     assert _code(third) == (429, "quota_exceeded")
     assert third.headers["retry-after"] == "5"
     assert submit(free).status_code == 202  # another key's queue is its own
-    assert api.client.get("/v1/jobs", headers=_as(capped)).status_code == 200  # reads go on
+    assert api.client.get("/v1/jobs", headers=as_key(capped)).status_code == 200  # reads go on
     # a job leaving the queue makes room
-    canceled = api.client.delete(f"/v1/jobs/{first.json()['id']}", headers=_as(capped))
+    canceled = api.client.delete(f"/v1/jobs/{first.json()['id']}", headers=as_key(capped))
     assert canceled.status_code == 200
     assert submit(capped).status_code == 202
 
@@ -106,7 +100,7 @@ def test_the_bucket_is_shared_by_api_processes(
     assert row.split()[0] == "shared" and row.split()[5:] == ["0.5", "3", "4"]
 
     servers = [serve_factory(workers=0, DARKROOM_AUTH="keys") for _ in range(2)]
-    clients = [httpx.Client(base_url=s.url, headers=_as(key)) for s in servers]
+    clients = [httpx.Client(base_url=s.url, headers=as_key(key)) for s in servers]
     try:
         answers = [clients[i % 2].get("/v1/jobs") for i in range(8)]  # alternately
     finally:

@@ -4,16 +4,18 @@ that system read, and optionally the body of its webhook."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException
 
 from darkroom.jobs.effects import EffectHandler
@@ -26,6 +28,9 @@ from darkroom.store.migrate import Schema
 DIALECT_LABEL = "dialect"
 
 ErrorResponder = Callable[[Exception], Response]
+# What remains of a UTF-16 surrogate once JSON's escapes are decoded (Python's parser
+# joins a proper pair into one character): a lone one, which text can't be encoded with.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # What a dialect's routes answer in their own shape.
 _ANSWERED = (RequestValidationError, ValidationError, ServiceError, HTTPException)
 
@@ -190,6 +195,37 @@ def first_problem(exc: RequestValidationError | ValidationError) -> tuple[str, s
     error = exc.errors()[0]
     loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
     return ".".join(loc), str(error.get("type", "")), str(error.get("msg", ""))
+
+
+def replace_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (JSON's ``"\\ud800"``, which the parser takes)
+    as U+FFFD, as Go's JSON decoder and JavaScript's UTF-8 encoding left it: neither
+    UTF-8 nor the databases hold one, so a 500 otherwise."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def replace_in_json(value: Any) -> Any:
+    """``replace_lone_surrogates`` on every string (keys too) of a JSON value."""
+    if isinstance(value, str):
+        return replace_lone_surrogates(value)
+    if isinstance(value, dict):
+        return {replace_lone_surrogates(k): replace_in_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [replace_in_json(v) for v in value]
+    return value
+
+
+def refuse_nul(text: str) -> str:
+    """``text``, or a validation error (its system's 400) if it holds a NUL, which
+    PostgreSQL refuses in text."""
+    if "\x00" in text:
+        raise PydanticCustomError("nul_character", "must not contain a NUL character")
+    return text
+
+
+# A JSON string field: lone surrogates as U+FFFD; with ``StoredText``, a NUL refused too.
+JsonText = Annotated[str, AfterValidator(replace_lone_surrogates)]
+StoredText = Annotated[str, AfterValidator(replace_lone_surrogates), AfterValidator(refuse_nul)]
 
 
 def rfc3339(ts: float | None) -> str | None:

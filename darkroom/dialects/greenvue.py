@@ -40,9 +40,11 @@ from darkroom.dialects.base import (
     DialectDefaults,
     MountedRouter,
     SeedVariables,
+    StoredText,
     enabled_dialect,
     error_responses,
     message_errors,
+    replace_in_json,
     rfc3339,
     route_class,
 )
@@ -134,12 +136,21 @@ class Variables(SeedVariables):
 
 
 class JobIn(BaseModel):
+    """A lone surrogate in a string (JSON's "\\ud800") is U+FFFD, as Go's decoder made
+    it; a NUL in ``name`` or ``description``, which the system's PostgreSQL refused, is 400."""
+
     id: str
-    name: str = "Process Image Queue"
-    description: str = "Process pending images in queue"
+    name: StoredText = "Process Image Queue"
+    description: StoredText = "Process pending images in queue"
     type: Literal["process_images"]
     interval: str = "10s"
     payload: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("payload")
+    @classmethod
+    def _payload(cls, value: dict[str, Any]) -> dict[str, Any]:
+        replaced: dict[str, Any] = replace_in_json(value)
+        return replaced
 
     @field_validator("interval")
     @classmethod
@@ -149,7 +160,7 @@ class JobIn(BaseModel):
 
 
 class DebugUploadIn(BaseModel):
-    listing_title: str = Field(min_length=1)
+    listing_title: Annotated[StoredText, Field(min_length=1)]
     image_path: str = Field(min_length=1)
     process_now: bool = False
 
@@ -451,6 +462,8 @@ async def upload(request: Request, greenvue: GreenVueDep, service: ServiceDep) -
     title = str(form.get("listing_title") or "").strip()
     if not title:
         raise BadRequest("Missing listing title in form data")
+    if "\x00" in title:  # the system's PostgreSQL refused it (multipart text has no surrogates)
+        raise BadRequest("Invalid listing title in form data: must not contain a NUL character")
     uploads = [part for part in form.getlist("file") if isinstance(part, UploadFile)]
     if not uploads:
         uploads = [

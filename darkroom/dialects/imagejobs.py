@@ -24,7 +24,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -35,8 +35,10 @@ from darkroom.config import Settings
 from darkroom.dialects.base import (
     BadRequest,
     DialectDefaults,
+    JsonText,
     MountedRouter,
     SeedVariables,
+    StoredText,
     enabled_dialect,
     error_responses,
     message_errors,
@@ -92,11 +94,20 @@ class Variables(SeedVariables):
     lease_s: float = Field(30.0, alias="IMAGE_JOBS_LEASE_S", gt=0, le=600)
 
 
+def _nul_as_replacement(text: str) -> str:
+    """A message as MongoDB kept it, but for a NUL, which PostgreSQL refuses: U+FFFD."""
+    return text.replace("\x00", "\ufffd")
+
+
 class StatusIn(BaseModel):
+    """A lone surrogate (JSON's "\\ud800") is U+FFFD, as the system's MongoDB driver
+    wrote it in UTF-8; a NUL in ``errorMsg`` is U+FFFD too (a worker's message is kept),
+    in the URL or key 400 (no object is named so)."""
+
     status: str = Field("", description="PENDING, PROCESSING, COMPLETED or FAILED (any case)")
-    outputImageURL: str | None = None
-    outputImageKey: str | None = None
-    errorMsg: str | None = None
+    outputImageURL: StoredText | None = None
+    outputImageKey: StoredText | None = None
+    errorMsg: Annotated[JsonText, AfterValidator(_nul_as_replacement)] | None = None
 
 
 class Envelope(BaseModel):
@@ -315,11 +326,14 @@ async def create(
         raise BadRequest(f"entityType must be one of {', '.join(ENTITY_TYPES)}")
     if not entity_id:
         raise BadRequest("entityId is required")
+    if "\x00" in entity_id:  # PostgreSQL refuses it (multipart text has no surrogates)
+        raise BadRequest("entityId must not contain a NUL character")
     data = await upload.read(settings.max_upload_bytes + 1)  # never more than one over
     if len(data) > settings.max_upload_bytes:
         raise ServiceError(f"file larger than {settings.max_upload_bytes} bytes", status_code=413)
-    filename = upload.filename or "image"
-    content_type = upload.content_type
+    # shown, not looked up: a NUL (PostgreSQL refuses it) as U+FFFD
+    filename = _nul_as_replacement(upload.filename or "image")
+    content_type = _nul_as_replacement(upload.content_type) if upload.content_type else None
 
     def save() -> ImageJob:
         try:
@@ -358,6 +372,8 @@ def by_entity(
     """Image jobs of an entity, newest first; both parameters are required."""
     if not entityType or not entityId:
         raise BadRequest("entityType and entityId are required")
+    if "\x00" in entityType + entityId:
+        return _ok([])  # none is stored (create refuses it), and PostgreSQL refuses the query
     jobs = _records(service).by_entity(entityType, entityId)
     return _ok([job.to_api() for job in jobs])
 

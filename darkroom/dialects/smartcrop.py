@@ -57,6 +57,7 @@ from darkroom.dialects.smartcrop_results import (
     pending_counts,
     webhook_body_of,
 )
+from darkroom.jobs.bounds import MAX_RETENTION_S
 from darkroom.jobs.delivery import DELIVERED, Delivery
 from darkroom.jobs.errors import NotFound, ServiceError
 from darkroom.jobs.model import Job
@@ -86,7 +87,10 @@ class Variables(SeedVariables):
     port: int | None = Field(None, alias="PORT", ge=1, le=65535)
     job_storage_dir: str | None = Field(None, alias="JOB_STORAGE_DIR")
     queue_capacity: Annotated[int, _at_least(1, 1000)] = Field(1000, alias="JOB_QUEUE_CAPACITY")
-    ttl_hours: Annotated[int, _at_least(1, 2)] = Field(2, alias="JOB_TTL_HOURS")
+    # at most darkroom's longest retention (50 years): more is refused at start-up
+    ttl_hours: Annotated[int, _at_least(1, 2)] = Field(
+        2, alias="JOB_TTL_HOURS", le=MAX_RETENTION_S // 3600
+    )
     process_timeout_s: Annotated[int, _at_least(30, DEFAULT_PROCESS_TIMEOUT_S)] = Field(
         DEFAULT_PROCESS_TIMEOUT_S, alias="JOB_PROCESS_TIMEOUT_SECONDS"
     )

@@ -304,3 +304,40 @@ def test_two_processes_take_turns(
         "listing images submitted"
     )
     assert batches == 3
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_lone_surrogates_are_replaced_and_a_nul_is_refused(api_factory: Any) -> None:
+    api = _start(api_factory, workers=0)
+    base = {"id": "process-image-queue", "type": "process_images"}
+    # JSON's lone "\ud800" (Python's parser takes it): U+FFFD, as Go's decoder made it
+    sent = '{"id": "process-image-queue", "type": "process_images", "name": "a\\ud800b", '
+    sent += '"description": "\\udc00", "payload": {"note\\ud800": ["\\udfff"]}}'
+    created = api.client.post(
+        "/api/jobs", content=sent, headers={"content-type": "application/json"}
+    )
+    assert created.status_code == 201, created.text
+    job = created.json()["data"]
+    assert (job["name"], job["description"]) == ("a\ufffdb", "\ufffd")
+    assert job["payload"]["note\ufffd"] == ["\ufffd"]
+    in_json = api.client.post("/api/jobs", json=base | {"payload": {"note": "a\x00"}})
+    assert in_json.json()["data"]["payload"]["note"] == "a\x00"  # a JSON column keeps it
+    for field in ("name", "description"):  # the system's PostgreSQL refused a NUL
+        refused = api.client.post("/api/jobs", json=base | {field: "a\x00b"})
+        assert refused.status_code == 400, refused.text
+        assert refused.json() == {
+            "success": False,
+            "status": "error",
+            "message": f"{field}: must not contain a NUL character",
+        }
+    titled = _upload(api, "Green\x00House", make_image(20, 20))
+    assert titled.status_code == 400
+    assert titled.json()["message"] == (
+        "Invalid listing title in form data: must not contain a NUL character"
+    )
+    debug = api.client.post(
+        "/debug/upload-test-image", json={"listing_title": "x\x00", "image_path": "a.jpg"}
+    )
+    assert debug.status_code == 400
+    assert debug.json()["message"] == "listing_title: must not contain a NUL character"
+    assert api.client.get("/debug/image-queue-status").json()["pending_count"] == 0

@@ -525,3 +525,26 @@ def test_a_backend_that_does_not_answer_is_tried_again(
     log = (tmp_path / "worker.log").read_text()
     assert log.count("image job put back for another try") == 2
     assert stand_in.unavailable == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_a_nul_or_a_lone_surrogate_is_never_a_500(api_factory: Any, redis_server: Redis) -> None:
+    env = {"REDIS_URI": redis_server.url, "IMAGE_JOBS_QUEUE": redis_server.new_stream()}
+    api = api_factory(workers=0, DARKROOM_DIALECTS="imagejobs", **env)
+    refused = _create(api, make_image(10, 10), entityId="a\x00b")  # PostgreSQL refuses it
+    assert refused.status_code == 400
+    assert refused.json()["message"] == "entityId must not contain a NUL character"
+    listed = api.client.get("/api/image-jobs", params={"entityType": "event", "entityId": "\x00"})
+    assert listed.status_code == 200 and listed.json()["data"] == []
+    job = _create(api, make_image(10, 10)).json()["data"]
+    status = f"/api/image-jobs/{job['_id']}/status"
+    # JSON's lone "\ud800" and a NUL in the worker's message: U+FFFD, the message kept
+    sent = '{"status": "FAILED", "errorMsg": "bad\\u0000\\ud800"}'
+    failed = api.client.patch(status, content=sent, headers={"content-type": "application/json"})
+    assert failed.status_code == 200, failed.text
+    assert failed.json()["data"]["errorMsg"] == "bad\ufffd\ufffd"
+    for field in ("outputImageKey", "outputImageURL"):  # names no object: refused
+        bad = api.client.patch(status, json={"status": "COMPLETED", field: "optimized/\x00"})
+        assert bad.status_code == 400, bad.text
+        assert bad.json()["message"] == f"{field}: must not contain a NUL character"
+    assert api.client.get(f"/api/image-jobs/{job['_id']}").json()["data"]["status"] == "FAILED"

@@ -17,7 +17,10 @@ import numpy as np
 import orjson
 import pytest
 import pyvips
+from pydantic import ValidationError
 
+from darkroom.dialects.registry import enabled
+from darkroom.jobs.bounds import MAX_RETENTION_S
 from eval.pages import chapter
 from tests.helpers import LoopbackServer, answer, make_image, wait_until
 from tests.inprocess import InProcessDarkroom
@@ -458,3 +461,14 @@ def test_finished_jobs_expire(api_factory: Any, tmp_path: Path) -> None:
     )
     assert gone.json() == {"error": "job not found or expired"}
     assert api.client.get(enqueued["image_url"]).status_code == 404
+
+
+def test_job_ttl_hours_is_bounded_at_start_up(api_factory: Any) -> None:
+    longest = MAX_RETENTION_S // 3600  # darkroom's longest retention, 50 years
+    with pytest.raises(ValidationError, match="JOB_TTL_HOURS"):
+        enabled("smartcrop", {"JOB_TTL_HOURS": str(longest + 1)})
+    api = _start(api_factory, workers=0, JOB_TTL_HOURS=str(longest))
+    page = {"filename": "p.jpg", "content_base64": _b64(make_image(20, 20))}
+    enqueued = api.client.post("/thumbnail", json={"image_files": [page]})
+    assert enqueued.status_code == 202, enqueued.text  # every submission failed before
+    assert enqueued.json()["expires_in_seconds"] == MAX_RETENTION_S

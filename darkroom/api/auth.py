@@ -147,18 +147,13 @@ async def _caller(
     return await run_in_threadpool(access.caller, _presented(bearer, api_key))
 
 
-async def _admin(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key)],
-) -> Caller:
+async def _admin(request: Request, caller: Annotated[Caller, Depends(_caller)]) -> Caller:
     access: Access = request.app.state.access
     if access.mode == "none":
         token = access.admin_token
         if token and request.headers.get("authorization") != f"Bearer {token}":
             raise ServiceError("admin token required", code="unauthorized", status_code=401)
         return OPEN
-    caller = await run_in_threadpool(access.caller, _presented(bearer, api_key))
     if not caller.admin:
         raise ServiceError("this route needs an admin key", code="admin_required", status_code=403)
     return caller

@@ -44,6 +44,7 @@ from darkroom.dialects.base import (
     enabled_dialect,
     error_responses,
     message_errors,
+    multipart_body,
     replace_in_json,
     rfc3339,
     route_class,
@@ -183,29 +184,18 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return error_responses(ErrorOut, *statuses)
 
 
-UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "listing_title": {"type": "string", "pattern": "\\S"},
-                        "file": {
-                            "type": "array",
-                            "items": {"type": "string", "format": "binary"},
-                            "minItems": 1,
-                            "description": "The images; without this field, every file "
-                            "field is taken.",
-                        },
-                    },
-                    "required": ["listing_title", "file"],
-                }
-            }
+UPLOAD_BODY = multipart_body(
+    {
+        "listing_title": {"type": "string", "pattern": "\\S"},
+        "file": {
+            "type": "array",
+            "items": {"type": "string", "format": "binary"},
+            "minItems": 1,
+            "description": "The images; without this field, every file field is taken.",
         },
-    }
-}
+    },
+    ["listing_title", "file"],
+)
 
 
 def _success(data: Any, status: int = 200) -> JSONResponse:

@@ -42,6 +42,7 @@ from darkroom.dialects.base import (
     enabled_dialect,
     error_responses,
     message_errors,
+    multipart_body,
     route_class,
 )
 from darkroom.dialects.imagejobs_backend import Backend, HttpBackend, LocalBackend
@@ -132,24 +133,14 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 # A record's id as the routes take it (else 400 "Invalid ID format", as the system did).
 JobId = Annotated[str, Path(), WithJsonSchema({"type": "string", "pattern": "^[0-9a-fA-F]{24}$"})]
-CREATE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "entityType": {"type": "string", "enum": list(ENTITY_TYPES)},
-                        "entityId": {"type": "string", "minLength": 1},
-                    },
-                    "required": ["file", "entityType", "entityId"],
-                }
-            }
-        },
-    }
-}
+CREATE_BODY = multipart_body(
+    {
+        "file": {"type": "string", "format": "binary"},
+        "entityType": {"type": "string", "enum": list(ENTITY_TYPES)},
+        "entityId": {"type": "string", "minLength": 1},
+    },
+    ["file", "entityType", "entityId"],
+)
 
 
 def _error_body(message: str, status: int) -> dict[str, Any]:

@@ -6,7 +6,8 @@ as ``--stored`` says), then for each case starts a fresh ``darkroom serve --work
 on that data directory, sends N concurrent
 ``GET /v1/jobs/{id}/outputs/big?format=avif&width=W&quality=Q`` (each a different
 quality, so each a new variant; a 503 ``busy`` is retried after its Retry-After), and
-reads the process's peak RSS (VmHWM in /proc/PID/status) once every answer is in.
+reads the peak RSS (VmHWM in /proc/PID/status) of the API process and of its converter
+processes (the highest of them) once every answer is in.
 Cached variants are removed before each case. ``DARKROOM_*`` variables of the caller are
 passed on (e.g. ``DARKROOM_VARIANT_CONCURRENCY=2``); ``--set K=V`` too.
 docs/performance.md lists results.
@@ -32,7 +33,7 @@ import pyvips
 if not __package__:
     sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-from bench.process_sampling import read_status_kib
+from bench.process_sampling import descendants, read_status_kib
 from bench.thumbnail_runners import HOST, free_port, stop_group
 from bench.thumbnail_sources import WORK
 
@@ -49,6 +50,7 @@ class Case:
     failed: int = 0
     idle_kib: int = 0
     peak_kib: int = 0
+    converter_peak_kib: int = 0
     seconds: float = 0.0
 
 
@@ -148,6 +150,8 @@ def run_case(data: Path, job_id: str, case: Case, extra: dict[str, str]) -> None
                 pool.submit(fetch, client, job_id, case.width, 40 + i, case)
         case.seconds = time.monotonic() - began
         case.peak_kib = read_status_kib(pid, "VmHWM") or 0
+        converters = [read_status_kib(c, "VmHWM") or 0 for c in descendants([pid])[1:]]
+        case.converter_peak_kib = max(converters, default=0)
     finally:
         client.close()
         stop_group(proc)
@@ -171,7 +175,7 @@ def main() -> int:
     print(f"stored output: {width}x{height} {args.stored}; settings: {shown or 'defaults'}")
     print(
         f"{'variant':>14} {'requests':>8} {'ok':>3} {'503s':>5} {'idle MiB':>9} "
-        f"{'peak MiB':>9} {'seconds':>8}"
+        f"{'peak MiB':>9} {'converter':>9} {'seconds':>8}"
     )
     failed = 0
     for n in (int(x) for x in args.requests.split(",")):
@@ -182,7 +186,8 @@ def main() -> int:
             label = f"avif w={w or width}"
             print(
                 f"{label:>14} {n:>8} {case.ok:>3} {case.busy_retries:>5} "
-                f"{case.idle_kib / 1024:>9.0f} {case.peak_kib / 1024:>9.0f} {case.seconds:>8.1f}",
+                f"{case.idle_kib / 1024:>9.0f} {case.peak_kib / 1024:>9.0f} "
+                f"{case.converter_peak_kib / 1024:>9.0f} {case.seconds:>8.1f}",
                 flush=True,
             )
     return 1 if failed else 0

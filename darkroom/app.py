@@ -92,7 +92,7 @@ def create_app(
                 log.info("stopping workers: waiting for running jobs")
                 await run_in_threadpool(pool.stop)
             await run_in_threadpool(background.stop)
-            variants.close()
+            await run_in_threadpool(variants.close)  # waits for a conversion running
             parts.close()
 
     app = FastAPI(

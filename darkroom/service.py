@@ -22,6 +22,7 @@ from darkroom.jobs.errors import (
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
+    QuotaExceeded,
     ServiceError,
     from_image_error,
 )
@@ -40,6 +41,7 @@ from darkroom.outbound import ForbiddenDestination, OutboundGuard, Unresolvable
 from darkroom.queue import JobQueue
 from darkroom.slices import image_limits
 from darkroom.store import JobStore, Stats
+from darkroom.store.job_writes import QuotaReached
 from darkroom.store.webhooks import WebhookStore
 
 log = logging.getLogger("darkroom.jobs")
@@ -82,10 +84,12 @@ class JobService:
         *,
         effects: Sequence[str] = (),
         owner: str | None = None,
+        max_queued: int | None = None,
     ) -> tuple[Job, bool]:
         """Queue a job; returns it and whether it is new (False: an idempotent replay).
         ``effects``: the names of what its outcome must cause (jobs/effects.py); ``owner``:
-        the API key submitting it, the only one besides admins that will see it."""
+        the API key submitting it, the only one besides admins that will see it;
+        ``max_queued``: that key's quota of queued jobs (QuotaExceeded, nothing kept)."""
         if not sources:
             raise InvalidRequest("a job needs at least one source", code="missing_source")
         if len(sources) > self.settings.max_sources:
@@ -137,8 +141,12 @@ class JobService:
         )
         # no source without its job; an insert that failed otherwise may have been
         # stored (a connection lost at commit), so its sources stay
-        with self._sources_deleted_on_failure(job_id, only_for_want_of_space=True):
-            saved = self.store.insert(job)
+        try:
+            with self._sources_deleted_on_failure(job_id, only_for_want_of_space=True):
+                saved = self.store.insert(job, max_queued)
+        except QuotaReached:
+            self.blobs.delete_prefix(keys.job_prefix(job.id))
+            raise QuotaExceeded(max_queued or 0) from None
         if saved.id != job.id:  # lost an idempotency race to an identical request
             self.blobs.delete_prefix(keys.job_prefix(job.id))
             return self._replay(saved, fingerprint, owner), False

@@ -151,6 +151,31 @@ def test_sigterm_finishes_running_job_before_exit(
     assert job["attempts"] == 1
 
 
+def _gone(pid: int) -> bool:
+    """The process has exited (a zombie waiting for its parent counts as exited)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@on_sqlite
+def test_a_killed_api_process_leaves_no_worker_or_converter_behind(serve_factory: Any) -> None:
+    api = serve_factory(workers=1)
+    job = api.wait_job(
+        api.upload(make_image(64, 48), {"outputs": [{"name": "t", "op": "convert"}]}).json()["id"]
+    )
+    # a variant starts a converter process beside the worker (api/variant_gate.py)
+    variant = api.client.get(f"/v1/jobs/{job['id']}/outputs/t", params={"format": "webp"})
+    assert variant.status_code == 200
+    children = api.child_pids()
+    assert len(children) >= 3  # the worker, the converter and multiprocessing's tracker
+    assert api.process is not None
+    api.process.kill()  # the API alone: its children are left to notice
+    api.process.wait(10)
+    wait_until(lambda: all(_gone(pid) for pid in children), 20)
+
+
 @on_sqlite
 def test_progress_rises_on_long_jobs(api: InProcessDarkroom, loopback: LoopbackServer) -> None:
     urls = []

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from darkroom.api.output_links import LinkSigner
 from darkroom.config import Settings
-from darkroom.jobs.errors import ServiceError
+from darkroom.jobs.errors import QuotaExceeded, ServiceError
 from darkroom.store.api_keys import ApiKeyStore
 
 
@@ -34,19 +34,16 @@ class Unauthorized(ServiceError):
     headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
 
 
-class TooManyRequests(ServiceError):
-    """The key's rate limit or quota is reached: try again after ``retry_after_s`` seconds
+class RateLimited(ServiceError):
+    """The key's rate limit is reached: try again after ``retry_after_s`` seconds
     (rounded up, at least 1), which the answer's Retry-After says."""
 
     status_code = 429
     code = "rate_limited"
 
-    def __init__(self, message: str, retry_after_s: float, *, code: str | None = None) -> None:
-        super().__init__(message, code=code)
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
         self.headers = {"Retry-After": str(max(1, math.ceil(retry_after_s)))}
-
-
-QUOTA_RETRY_AFTER_S = 5  # a queued job takes a while to start: no use asking sooner
 
 
 @dataclass(frozen=True)
@@ -101,7 +98,7 @@ class Access:
         if record is None:
             raise Unauthorized("the API key is not valid, or was revoked")
         if record.rate_per_s is not None and (wait := self.keys.take(record)) > 0:
-            raise TooManyRequests(
+            raise RateLimited(
                 f"this key may send {record.rate_per_s:g} requests a second "
                 f"(bursts of {record.burst}); try again later",
                 wait,
@@ -115,17 +112,12 @@ class Access:
 
     def check_quota(self, caller: Caller) -> None:
         """429 quota_exceeded when the caller's key has as many jobs queued as it may
-        (blocking: a database read). Submissions at once may each pass the count before
-        the others are queued: the quota can be passed by that many."""
+        (blocking: a database read), before anything sent is read or stored. The count
+        that holds is the one made again as the job is inserted (JobService.submit)."""
         if caller.max_queued is None or caller.owner is None:
             return
         if self.keys.queued(caller.owner) >= caller.max_queued:
-            raise TooManyRequests(
-                f"this key has {caller.max_queued} jobs queued, as many as it may; "
-                "submit more once some have started",
-                QUOTA_RETRY_AFTER_S,
-                code="quota_exceeded",
-            )
+            raise QuotaExceeded(caller.max_queued)
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`.")

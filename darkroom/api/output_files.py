@@ -3,6 +3,8 @@ route and the drop-in dialects serve."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.concurrency import run_in_threadpool
 
 from darkroom import imaging
@@ -55,10 +57,7 @@ async def output_bytes(
         except BlobNotFound as exc:
             raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
     fmt = imaging.OutputFormat(target or stored_format)
-
-    def convert(original: imaging.ImageInput) -> imaging.Rendered:
-        return imaging.convert(original, fmt, width, quality, limits)
-
+    convert = partial(imaging.convert, fmt=fmt, width=width, quality=quality, limits=limits)
     name = f"w{width or 0}-q{quality or 0}"
     return await _variant(variants, job, output, name, fmt, convert), fmt
 
@@ -85,12 +84,14 @@ async def resized_output(
     spec = imaging.RenderSpec(
         imaging.Operation.RESIZE, width=width, height=height, format=fmt, quality=quality
     )
-
-    def resize(original: imaging.ImageInput) -> imaging.Rendered:
-        return imaging.render(original, [spec], limits)[0]
-
     name = f"w{width}x{height}-q{quality}"
-    return await _variant(variants, job, output, name, fmt, resize)
+    return await _variant(variants, job, output, name, fmt, partial(_render_one, spec, limits))
+
+
+def _render_one(
+    spec: imaging.RenderSpec, limits: imaging.Limits, original: imaging.ImageInput
+) -> imaging.Rendered:
+    return imaging.render(original, [spec], limits)[0]
 
 
 async def _variant(

@@ -1,6 +1,7 @@
-"""Outputs converted on the fly in an API process: the gate that bounds how many run at
-once (variant_gate.py) and the cache that keeps them in the blob store (variant_cache.py).
-The native outputs route and the dialects' image routes reach it through output_files."""
+"""Outputs converted on the fly for an API process: the gate that bounds how many run at
+once and runs them in converter processes (variant_gate.py), and the cache that keeps
+them in the blob store (variant_cache.py). The native outputs route and the dialects'
+image routes reach it through output_files."""
 
 from __future__ import annotations
 
@@ -15,21 +16,21 @@ from darkroom import imaging
 from darkroom.api.variant_cache import VariantCache
 from darkroom.api.variant_gate import ConversionGate
 from darkroom.blobs import BlobStore
-from darkroom.imaging.runtime import no_operation_cache
 
+# Runs in a converter process: a module-level function, or a functools.partial of one
+# with plain data (variant_gate.py)
 Convert = Callable[[imaging.ImageInput], imaging.Rendered]
 
 
 @dataclass(frozen=True)
 class VariantSettings:
-    concurrency: int  # conversions at once in this process
+    concurrency: int  # conversions at once for this process, each in a converter process
     wait_s: float  # how long a request waits for one before 503 busy
     cache_max_bytes: int  # variants kept in all; 0: none
 
 
 class Variants:
-    """Makes variants for one API process. Turns libvips' operation cache off in this
-    process: it would keep decoded images alive after a conversion."""
+    """Makes variants for one API process."""
 
     def __init__(self, blobs: BlobStore, settings: VariantSettings, limits: imaging.Limits):
         self.blobs = blobs
@@ -37,7 +38,6 @@ class Variants:
         self.gate = ConversionGate(settings.concurrency, settings.wait_s)
         self.cache = VariantCache(blobs, settings.cache_max_bytes)
         self._making: dict[str, asyncio.Task[bytes]] = {}
-        no_operation_cache()
 
     async def get(self, key: str, output_key: str, convert: Convert) -> bytes:
         """The variant kept at ``key``, else ``convert`` of the output at ``output_key``,
@@ -55,16 +55,16 @@ class Variants:
         return await asyncio.shield(making)
 
     async def _make(self, key: str, output_key: str, convert: Convert) -> bytes:
-        rendered = await self.gate.run(partial(self._convert, output_key, convert))
+        async with self.gate.slot():
+            # fetched only once it is this request's turn: one waiting holds no image
+            path = self.blobs.local_path(output_key)
+            source = (
+                path if path is not None else await run_in_threadpool(self.blobs.get, output_key)
+            )
+            rendered = await self.gate.convert(partial(convert, source))
         if self.cache.enabled:
             await run_in_threadpool(self.cache.put, key, rendered.data)
         return rendered.data
-
-    def _convert(self, output_key: str, convert: Convert) -> imaging.Rendered:
-        """On a gate thread, so that a request waiting its turn holds no image: a local
-        file is decoded from disk as it is read, never held whole."""
-        path = self.blobs.local_path(output_key)
-        return convert(path if path is not None else self.blobs.get(output_key))
 
     def _made(self, key: str, making: asyncio.Task[bytes]) -> None:
         self._making.pop(key, None)

@@ -69,6 +69,7 @@ from darkroom.dialects.task_queue import TaskQueue, message
 from darkroom.jobs.effects import EffectHandler
 from darkroom.jobs.errors import NotFound, ServiceError
 from darkroom.outbound import outbound_client
+from darkroom.queue.redis_streams import REDIS_CONNECT_TIMEOUT_S, REDIS_TIMEOUT_S
 from darkroom.service import JobService
 from darkroom.store.migrate import Schema
 
@@ -183,7 +184,12 @@ class ImageJobs(DialectDefaults):
                     raise RuntimeError("the imagejobs dialect needs REDIS_URI (its task queue)")
                 import redis
 
-                self._redis = redis.Redis.from_url(url, decode_responses=True)
+                self._redis = redis.Redis.from_url(
+                    url,
+                    decode_responses=True,
+                    socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
+                    socket_timeout=REDIS_TIMEOUT_S,
+                )
             return self._redis
 
     def store(self, settings: Settings) -> BlobStore:

@@ -200,6 +200,7 @@ class SmartCrop(DialectDefaults):
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.variables: Variables = Variables.read(environ)
         self.started = time.time()
+        self.prefix = ""  # where DARKROOM_DIALECTS mounts it: part of the links it gives
 
     def settings(self) -> dict[str, Any]:
         v = self.variables
@@ -222,6 +223,7 @@ class SmartCrop(DialectDefaults):
         return webhook_body_of(job)
 
     def routers(self, prefix: str) -> list[MountedRouter]:
+        self.prefix = prefix.rstrip("/")
         return [MountedRouter(router, prefix)]
 
 
@@ -317,7 +319,7 @@ async def thumbnail(
     if not isinstance(raw, dict):
         raise BadRequest("invalid JSON body")
     body = ThumbnailIn.model_validate(raw)
-    base = public_base(request, settings.public_url)
+    base = public_base(request, settings.public_url) + smartcrop.prefix
 
     def enqueue() -> tuple[Job, int, int]:
         # looks for the server paths and decodes the inline images: off the loop

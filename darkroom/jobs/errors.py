@@ -80,6 +80,29 @@ class Busy(ServiceError):
         self.headers = {"Retry-After": str(max(1, retry_after_s))}
 
 
+class QuotaExceeded(ServiceError):
+    """The API key has as many jobs queued as its quota (``--max-queued``) allows: submit
+    more once some have started; the answer's Retry-After says when to look again."""
+
+    status_code = 429
+    code = "quota_exceeded"
+    RETRY_AFTER_S = 5  # a queued job takes a while to start: no use asking sooner
+
+    def __init__(self, max_queued: int) -> None:
+        super().__init__(
+            f"this key has {max_queued} jobs queued, as many as it may; "
+            "submit more once some have started"
+        )
+        self.headers = {"Retry-After": str(self.RETRY_AFTER_S)}
+
+
+class ConverterLost(Busy):
+    """The process converting an output on the fly died before it was done (killed, out
+    of memory, a crash in a decoder); the next try starts a new one."""
+
+    code = "conversion_failed"
+
+
 # Codes of image errors met while serving a request, and the HTTP status each gets.
 IMAGE_ERROR_STATUS = {
     "unsupported_image": 415,

@@ -28,6 +28,10 @@ log = logging.getLogger("darkroom.queue")
 GROUP = "darkroom-workers"
 
 
+REDIS_CONNECT_TIMEOUT_S = 5.0
+REDIS_TIMEOUT_S = 10.0  # well above the longest blocking read (a worker's wait, 0.1 s)
+
+
 class RedisStreamQueue:
     def __init__(
         self,
@@ -37,6 +41,7 @@ class RedisStreamQueue:
         stream: str,
         consumer: str,
         poll_interval_s: float,
+        timeout_s: float = REDIS_TIMEOUT_S,
     ) -> None:
         try:
             import redis
@@ -48,7 +53,10 @@ class RedisStreamQueue:
         self.stream = stream
         self.consumer = consumer
         self.poll_interval_s = poll_interval_s
-        self.redis: Any = redis.Redis.from_url(url)
+        # a Redis that stops answering fails a call (and /readyz) instead of hanging it
+        self.redis: Any = redis.Redis.from_url(
+            url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S, socket_timeout=timeout_s
+        )
         self._read: deque[tuple[str, str]] = deque()  # (message id, job id) read, not taken
         self._in_flight: dict[str, str] = {}  # job id -> message id, until settled
         self._lock = threading.Lock()  # _in_flight is read by the heartbeat thread

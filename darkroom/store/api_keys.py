@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, case, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
-from darkroom.jobs.status import JobStatus
 from darkroom.store.database import reader_of
-from darkroom.store.tables import api_keys, auth_secrets, jobs
+from darkroom.store.job_statements import queued_count
+from darkroom.store.tables import api_keys, auth_secrets
 
 KEY_PREFIX = "drk_"
 SHOWN_CHARS = 8  # "drk_" and four characters of the key: tells keys apart, reveals nothing
@@ -189,12 +189,7 @@ class ApiKeyStore:
     def queued(self, key_id: str) -> int:
         """How many of the key's jobs wait in the queue."""
         with self.reader.connect() as conn:
-            count = conn.execute(
-                select(func.count())
-                .select_from(jobs)
-                .where(jobs.c.owner == key_id, jobs.c.status == JobStatus.QUEUED.value)
-            ).scalar()
-        return int(count or 0)
+            return int(conn.execute(queued_count(key_id)).scalar() or 0)
 
     def link_secret(self) -> bytes:
         """The key that signs output links: made at random by the first process that asks,

@@ -250,3 +250,12 @@ def wake_workers(conn: Connection) -> None:
     """Wake listening workers when this transaction commits (PostgreSQL); SQLite's poll."""
     if conn.dialect.name == "postgresql":
         conn.execute(NOTIFY_JOBS)
+
+
+def queued_count(owner: str) -> Select[Any]:
+    """How many of an API key's jobs wait in the queue."""
+    return (
+        select(func.count())
+        .select_from(jobs)
+        .where(jobs.c.owner == owner, jobs.c.status == JobStatus.QUEUED.value)
+    )

@@ -33,6 +33,7 @@ from darkroom.store.job_statements import (
     facts_values,
     finished,
     insert_rows,
+    queued_count,
     released,
     row_to_job,
     schedule_failed,
@@ -40,7 +41,18 @@ from darkroom.store.job_statements import (
     succeeded,
     wake_workers,
 )
-from darkroom.store.tables import job_effects, job_labels, jobs, webhook_deliveries, workers
+from darkroom.store.tables import (
+    api_keys,
+    job_effects,
+    job_labels,
+    jobs,
+    webhook_deliveries,
+    workers,
+)
+
+
+class QuotaReached(Exception):
+    """The job's owner has as many jobs queued as its quota allows; nothing was inserted."""
 
 
 class JobWrites(JobReads):
@@ -66,10 +78,15 @@ class JobWrites(JobReads):
                 conn.execute(insert(job_labels), labels)
             wake_workers(conn)
 
-    def insert(self, job: Job) -> Job:
-        """Insert ``job``; with an idempotency key already used, return the stored job."""
+    def insert(self, job: Job, max_queued: int | None = None) -> Job:
+        """Insert ``job``; with an idempotency key already used, return the stored job.
+        With ``max_queued``, QuotaReached when the job's owner has that many jobs queued:
+        counted in the insert's transaction, with the owner's key row locked (SQLite's
+        writers take turns anyway), so that submissions at once cannot pass it."""
         try:
             with self.engine.begin() as conn:
+                if max_queued is not None and job.owner is not None:
+                    _check_quota(conn, job.owner, max_queued)
                 conn.execute(insert(jobs), insert_rows([job])[0])
                 if job.labels:
                     conn.execute(
@@ -378,3 +395,9 @@ class JobWrites(JobReads):
             conn.execute(delete(webhook_deliveries).where(webhook_deliveries.c.job_id == job_id))
             conn.execute(delete(job_effects).where(job_effects.c.job_id == job_id))
         return True
+
+
+def _check_quota(conn: Connection, owner: str, max_queued: int) -> None:
+    conn.execute(select(api_keys.c.id).where(api_keys.c.id == owner).with_for_update())
+    if int(conn.execute(queued_count(owner)).scalar() or 0) >= max_queued:
+        raise QuotaReached(owner)

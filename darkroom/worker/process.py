@@ -168,7 +168,11 @@ class Worker:
         self._current: str | None = None
         self._lock = threading.Lock()
         self._finished = threading.Event()  # the loop has ended; set after stop is honoured
-        self._doorbells = [PipeDoorbell(signals.wake)] if signals.wake is not None else []
+        self._doorbells = (
+            [PipeDoorbell(signals.wake, on_hangup=self._supervisor_gone)]
+            if signals.wake is not None
+            else []
+        )
         # A full disk (jobs/space.py): writes refused for want of space in a row, and when
         # this worker tries again (time.monotonic()). It waits instead of exiting, which
         # would only have it restarted to fail the same way.
@@ -212,6 +216,14 @@ class Worker:
             self.store.unregister_worker(self.worker_id)
             self.http.close()
             log.info("worker stopped", extra={"worker_id": self.worker_id})
+
+    def _supervisor_gone(self) -> None:
+        """The process that started this worker is gone: stop, as it would have asked."""
+        if not self.signals.stop_requested:
+            log.warning(
+                "the supervising process is gone; stopping", extra={"worker_id": self.worker_id}
+            )
+            self.signals.stop_requested = True
 
     def _register(self) -> None:
         """Register this worker, waiting while there is no space to (until asked to stop)."""

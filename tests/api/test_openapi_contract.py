@@ -1,8 +1,10 @@
-"""The OpenAPI schema is the contract: schemathesis generates requests from the schema the
-app serves (/openapi.json) and checks each answer against it, over the native API and an
-app that speaks all five dialects (imagejobs with a real Redis for its task queue; without
-R2 variables it keeps images in darkroom's own store). No workers run: the subject is what
-the routes answer, not the jobs.
+"""The OpenAPI schema is the contract: schemathesis generates requests from the schema a
+running `darkroom serve` serves (/openapi.json), sends them to it over HTTP and checks each
+answer against it, for the native API and for a service that speaks all five dialects
+(imagejobs with a real Redis for its task queue; without R2 variables it keeps images in
+darkroom's own store). No workers run: the subject is what the routes answer, not the jobs.
+The cases are made when the tests are collected, from the same app as the service serves
+(pytest's parametrization needs them then); each served schema is checked to be that one.
 
 The checks: no server error, every status code documented, the Content-Type and the body
 as documented, and a 405's ``Allow`` naming exactly the path's documented methods. Not
@@ -20,11 +22,11 @@ from unittest import mock
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import requests
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.python.asgi import shutdown_lifespans
 from schemathesis.specs.openapi.checks import (
     allow_header_conformance,
     content_type_conformance,
@@ -35,7 +37,7 @@ from schemathesis.specs.openapi.checks import (
 from darkroom.app import create_app
 from darkroom.config import Settings
 from darkroom.dialects.registry import enabled, with_seed_settings
-from tests.helpers import darkroom_env, on_sqlite
+from tests.helpers import DarkroomProcess, darkroom_env, free_port, on_sqlite
 from tests.servers import Redis
 
 DIALECTS = {"DARKROOM_DIALECTS": "smartcrop,imagejobs,greenvue,imageproc@/go,thumbforge"}
@@ -75,40 +77,55 @@ def _app(env: dict[str, str]) -> FastAPI:
 
 
 def _schema(**env: str) -> Any:
-    """The schema the app serves; tests send its cases to an app started in a fixture. This
-    one is never started: its data folder could not be made."""
+    """The schema the app made from ``env`` serves. This app is never started: its data
+    folder could not be made."""
     app = _app(darkroom_env(Path(os.devnull) / "never-started", **env))
-    schema = schemathesis.openapi.from_dict(app.openapi())
-    schema.app = app  # the ASGI transport; each call names the app it goes to
-    return schema
+    return schemathesis.openapi.from_dict(app.openapi())
 
 
 native = _schema()
 all_dialects = _schema(**DIALECTS)
 
 
-def _started(app: FastAPI, schema: Any) -> Iterator[FastAPI]:
-    assert app.openapi() == schema.app.openapi()  # the schema under test is the one served
-    yield app  # schemathesis runs its lifespan at the first call
-    shutdown_lifespans()
+def _served(folder: Path, schema: Any, **env: str) -> Iterator[DarkroomProcess]:
+    """`darkroom serve --workers 0` on ``env``, once its schema is found to be ``schema``."""
+    port = free_port()
+    server = DarkroomProcess(
+        args=["serve", "--port", str(port), "--workers", "0"],
+        env=darkroom_env(folder / "data", **env),
+        log_path=folder / "serve.log",
+        port=port,
+    ).start()
+    try:
+        assert server.client.get("/openapi.json").json() == schema.raw_schema
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")
-def native_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    yield from _started(_app(darkroom_env(tmp_path_factory.mktemp("native"))), native)
+def native_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DarkroomProcess]:
+    yield from _served(tmp_path_factory.mktemp("native"), native)
 
 
 @pytest.fixture(scope="module")
-def dialects_app(
+def dialects_server(
     tmp_path_factory: pytest.TempPathFactory, redis_server: Redis
-) -> Iterator[FastAPI]:
-    env = darkroom_env(
+) -> Iterator[DarkroomProcess]:
+    yield from _served(
         tmp_path_factory.mktemp("dialects"),
+        all_dialects,
         **DIALECTS,
         REDIS_URI=redis_server.url,
         IMAGE_JOBS_QUEUE=redis_server.new_stream(),
     )
-    yield from _started(_app(env), all_dialects)
+
+
+@pytest.fixture(scope="module")
+def session() -> Iterator[requests.Session]:
+    """One pooled HTTP client for every case, as an application would use."""
+    with requests.Session() as pooled:
+        yield pooled
 
 
 LOOPBACK = "127.0.0.1:9"  # the discard port: nothing listens, nothing is sent elsewhere
@@ -132,23 +149,27 @@ def _on_loopback(value: Any) -> Any:
     return value
 
 
-def _call(case: Any, app: FastAPI) -> None:
+def _call(case: Any, server: DarkroomProcess, session: requests.Session) -> None:
     case.body = _on_loopback(case.body)
     excluded = EXCLUDED.get(case.operation.label, set())
     checks = [check for check in CHECKS if check not in excluded]
-    case.call_and_validate(app=app, checks=checks)
+    case.call_and_validate(base_url=server.url, session=session, checks=checks, timeout=30)
 
 
 @native.parametrize()
 @SETTINGS
-def test_native_api_answers_as_its_schema_says(case: Any, native_app: FastAPI) -> None:
-    _call(case, native_app)
+def test_native_api_answers_as_its_schema_says(
+    case: Any, native_server: DarkroomProcess, session: requests.Session
+) -> None:
+    _call(case, native_server, session)
 
 
 @all_dialects.parametrize()
 @SETTINGS
-def test_dialects_answer_as_the_schema_says(case: Any, dialects_app: FastAPI) -> None:
-    _call(case, dialects_app)
+def test_dialects_answer_as_the_schema_says(
+    case: Any, dialects_server: DarkroomProcess, session: requests.Session
+) -> None:
+    _call(case, dialects_server, session)
 
 
 def _references(node: Any) -> Iterator[str]:
@@ -173,7 +194,7 @@ def _resolve(document: dict[str, Any], reference: str) -> Any:
 
 @pytest.mark.parametrize("schema", [native, all_dialects], ids=["native", "all-dialects"])
 def test_every_reference_resolves(schema: Any) -> None:
-    document = schema.app.openapi()
+    document = schema.raw_schema
     references = set(_references(document))
     assert "#/components/schemas/JobRequest" in references  # the walk finds them
     for reference in sorted(references):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -80,32 +81,52 @@ def test_a_key_with_its_quota_of_queued_jobs_cannot_submit_more(
     assert submit(capped).status_code == 202
 
 
+def _create_key(env: dict[str, str], *args: str) -> str:
+    made = subprocess.run(
+        [sys.executable, "-m", "darkroom", "keys", "create", *args],
+        capture_output=True, text=True, env=env, timeout=60, check=True,
+    )  # fmt: skip
+    return made.stdout.strip()
+
+
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_the_bucket_is_shared_by_api_processes(
+def test_the_bucket_and_the_quota_are_shared_by_api_processes(
     serve_factory: Any, backend: dict[str, str], tmp_path: Path
 ) -> None:
     env = darkroom_env(tmp_path / "cli", **backend)
-    made = subprocess.run(
-        [sys.executable, "-m", "darkroom", "keys", "create", "shared", "--rate", "0.5",
-         "--burst", "3", "--max-queued", "4"],
-        capture_output=True, text=True, env=env, timeout=60, check=True,
-    )  # fmt: skip
-    key = made.stdout.strip()
+    key = _create_key(env, "shared", "--rate", "0.5", "--burst", "3", "--max-queued", "4")
+    queue_key = _create_key(env, "queue", "--max-queued", "3")
     listed = subprocess.run(
         [sys.executable, "-m", "darkroom", "keys", "list"],
         capture_output=True, text=True, env=env, timeout=60, check=True,
     )  # fmt: skip
-    header, row = listed.stdout.splitlines()
+    header, *rows = listed.stdout.splitlines()
     assert header.split()[5:] == ["RATE", "BURST", "MAX-QUEUED"]
-    assert row.split()[0] == "shared" and row.split()[5:] == ["0.5", "3", "4"]
+    row = next(row.split() for row in rows if row.split()[0] == "shared")
+    assert row[5:] == ["0.5", "3", "4"]
 
     servers = [serve_factory(workers=0, DARKROOM_AUTH="keys") for _ in range(2)]
     clients = [httpx.Client(base_url=s.url, headers=as_key(key)) for s in servers]
     try:
         answers = [clients[i % 2].get("/v1/jobs") for i in range(8)]  # alternately
+        assert [a.status_code for a in answers] == [200] * 3 + [429] * 5
+        assert {a.json()["error"]["code"] for a in answers[3:]} == {"rate_limited"}
+        assert all(int(a.headers["retry-after"]) >= 1 for a in answers[3:])
+
+        # ten uploads at once, half to each process: the quota is counted as each job is
+        # inserted, so that none passes it however they interleave
+        def upload(i: int) -> httpx.Response:
+            files = {"file": (f"{i}.jpg", make_image(16, 16), "application/octet-stream")}
+            return clients[i % 2].post("/v1/jobs", files=files, headers=as_key(queue_key))
+
+        with ThreadPoolExecutor(10) as pool:
+            uploads = list(pool.map(upload, range(10)))
     finally:
         for client in clients:
             client.close()
-    assert [a.status_code for a in answers] == [200] * 3 + [429] * 5
-    assert {a.json()["error"]["code"] for a in answers[3:]} == {"rate_limited"}
-    assert all(int(a.headers["retry-after"]) >= 1 for a in answers[3:])
+    assert sorted(a.status_code for a in uploads) == [202] * 3 + [429] * 7
+    assert {a.json()["error"]["code"] for a in uploads if a.status_code == 429} == {
+        "quota_exceeded"
+    }
+    listed_jobs = httpx.get(f"{servers[0].url}/v1/jobs", headers=as_key(queue_key)).json()
+    assert len(listed_jobs["jobs"]) == 3

@@ -472,3 +472,15 @@ def test_job_ttl_hours_is_bounded_at_start_up(api_factory: Any) -> None:
     enqueued = api.client.post("/thumbnail", json={"image_files": [page]})
     assert enqueued.status_code == 202, enqueued.text  # every submission failed before
     assert enqueued.json()["expires_in_seconds"] == MAX_RETENTION_S
+
+
+def test_mounted_under_a_prefix_its_links_carry_it(api_factory: Any) -> None:
+    api: InProcessDarkroom = api_factory(workers=1, DARKROOM_DIALECTS="smartcrop@/sc")
+    body = {"image_files": [{"filename": "a.jpg", "content_base64": _b64(make_image(320, 240))}]}
+    enqueued = api.client.post("/sc/thumbnail", json=body).json()
+    assert enqueued["job_url"] == f"{api.url}/sc/job/{enqueued['job_id']}"
+    job = _settled(api, enqueued["job_url"])
+    assert job["status"] == "done", job
+    assert job["result"]["output_path"] == enqueued["image_url"]
+    image = api.client.get(enqueued["image_url"])
+    assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
 import pytest
+import redis
 
 from darkroom.jobs.model import Job
 from darkroom.jobs.status import JobStatus
@@ -152,3 +155,22 @@ def test_a_job_another_worker_took_from_the_store_leaves_no_message_pending(
     assert taken.id == "j"
     assert a.take("a", lease_s=30) == []
     assert pending(a) == 0
+
+
+def test_a_redis_that_stops_answering_fails_calls_instead_of_hanging_them(
+    store: JobStore, tmp_path: Path
+) -> None:
+    silent = Redis(tmp_path)
+    pid: int = silent._server.pid
+    q = RedisStreamQueue(
+        store, silent.url, stream="s", consumer="w", poll_interval_s=3600, timeout_s=0.5
+    )
+    q.ping()
+    os.kill(pid, signal.SIGSTOP)  # still listening, never answering
+    try:
+        with pytest.raises(redis.exceptions.TimeoutError):  # without a timeout: forever
+            q.ping()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        q.close()
+        silent.stop()

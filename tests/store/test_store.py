@@ -11,6 +11,8 @@ import pytest
 from darkroom.jobs.model import JobFilter
 from darkroom.jobs.status import JobStatus
 from darkroom.store import JobStore, open_engine
+from darkroom.store.api_keys import ApiKeyStore, Limits
+from darkroom.store.job_writes import QuotaReached
 from tests.helpers import new_job
 
 
@@ -187,3 +189,26 @@ def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
     [job] = read
     assert job is not None and job.progress == 0  # type: ignore[attr-defined]
     assert store.get("j").progress == 50  # type: ignore[union-attr]
+
+
+def test_a_quota_of_queued_jobs_holds_for_inserts_at_once(store: JobStore) -> None:
+    key, _ = ApiKeyStore(store.engine).create("capped", limits=Limits(max_queued=3))
+    refused: list[str] = []
+
+    def insert(i: int) -> None:
+        try:
+            store.insert(new_job(f"j{i:02}", 100.0 + i, owner=key.id), max_queued=3)
+        except QuotaReached:
+            refused.append(f"j{i:02}")
+
+    threads = [threading.Thread(target=insert, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(refused) == 9
+    kept = store.claim("w", limit=20, lease_s=30)
+    assert len(kept) == 3 and {job.owner for job in kept} == {key.id}
+    # a job leaving the queue makes room; another owner's jobs never counted
+    store.insert(new_job("other", 1.0, owner=None), max_queued=3)
+    store.insert(new_job("next", 1.0, owner=key.id), max_queued=3)

@@ -153,7 +153,9 @@ async def create_job(
         )
 
     def submit() -> tuple[Job, bool, int | None]:
-        job, created = service.submit(options, sources, owner=caller.owner)
+        job, created = service.submit(
+            options, sources, owner=caller.owner, max_queued=caller.max_queued
+        )
         return job, created, service.queue_position(job)
 
     job, created, position = await run_in_threadpool(submit)

@@ -49,7 +49,8 @@ async def get_output(
 ) -> Response:
     """The output as stored, or converted to another `format`, a smaller `width` or another
     `quality`. Converted variants are cached beside the output; 503 `busy` (with
-    Retry-After) when this process's conversions stayed busy for DARKROOM_VARIANT_WAIT_S."""
+    Retry-After) when this process's conversions stayed busy for DARKROOM_VARIANT_WAIT_S,
+    503 `conversion_failed` when the converter process died before it was done."""
     job = await run_in_threadpool(service.get, job_id, caller.scope)
     output = finished_output(job, name)
     stored_format = imaging.OutputFormat(output["format"])

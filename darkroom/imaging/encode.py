@@ -8,6 +8,8 @@ bytes at the same SSIM; larger outputs keep effort 4.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from darkroom.imaging.libvips import VImage
 from darkroom.imaging.spec import OutputFormat
 from darkroom.imaging.transform import page_height
@@ -24,6 +26,31 @@ SMALL_OUTPUT_PIXELS = 640 * 640
 AVIF_EFFORT = 2
 GIF_EFFORT = 4
 _JPEG_BACKGROUND = 255.0  # transparency is flattened onto white
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    format: OutputFormat
+    quality: int | None = None  # None: the format's default
+    keep_metadata: bool = False
+    keep_icc: bool = False
+    progressive: bool = False
+    lossless: bool = False
+    max_bytes: int | None = None
+    background: tuple[int, int, int, int] | None = None  # what JPEG flattens alpha onto
+
+
+@dataclass(frozen=True)
+class Encoded:
+    data: bytes
+    quality: int | None  # the quality chosen to meet max_bytes; None otherwise
+
+
+def encode_output(image: VImage, options: EncodeOptions) -> Encoded:
+    """``image`` written as ``options`` say."""
+    return Encoded(
+        encode(image, options.format, options.quality, options.keep_metadata), quality=None
+    )
 
 
 def encode(image: VImage, fmt: OutputFormat, quality: int | None, keep_metadata: bool) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from darkroom.imaging.encode import EncodeOptions
 from darkroom.imaging.errors import ImageTooLarge, InvalidSpec, OutputTooLarge
 from darkroom.imaging.formats import ANIMATED_OUTPUTS, ANIMATED_SOURCES, default_output
 from darkroom.imaging.geometry import Geometry, Size, plan_geometry
@@ -32,6 +33,7 @@ class OutputPlan:
     gravity: Gravity = Gravity.CENTRE
     focus: tuple[float, float] | None = None
     max_analysis_size: int = DEFAULT_ANALYSIS_SIZE
+    encoding: EncodeOptions | None = None  # None: the format's defaults
 
     @property
     def smart(self) -> bool:
@@ -106,4 +108,14 @@ def plan_output(spec: RenderSpec, header: Header, limits: Limits) -> OutputPlan:
         gravity,
         spec.focus,
         spec.max_analysis_size,
+        encoding=EncodeOptions(
+            format=fmt,
+            quality=spec.quality,
+            keep_metadata=spec.keep_metadata,
+            keep_icc=spec.keep_icc,
+            progressive=spec.progressive,
+            lossless=spec.lossless,
+            max_bytes=spec.max_bytes,
+            background=spec.background,
+        ),
     )

@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from darkroom.imaging.decode import decoder_pixels, open_source, retry_leniently
-from darkroom.imaging.encode import encode
+from darkroom.imaging.encode import EncodeOptions, encode_output
 from darkroom.imaging.errors import CorruptImage
 from darkroom.imaging.geometry import Box, Size, round_half_up, to_stored
 from darkroom.imaging.libvips import VImage, libvips_errors
+from darkroom.imaging.placeholders import Placeholders, placeholders_of
 from darkroom.imaging.placement import analysis_scale, fixed_crop, smart_region
 from darkroom.imaging.plan import OutputPlan, plan_output
 from darkroom.imaging.probe import Header, header_from_facts, read_header
@@ -44,6 +45,8 @@ from darkroom.smart import Analyzer
 
 # A shared decode is held in memory: 16 MP is 48 MiB at 3 bands, 64 MiB at 4.
 SHARED_DECODE_MAX_PIXELS = 16_000_000
+# Longest side of the decode placeholders are made from when the outputs' is not held.
+PLACEHOLDER_DECODE_SIZE = 256
 # After a decoder produced this many pixels, freed buffers go back to the system (runtime).
 RELEASE_AFTER_PIXELS = 4_000_000
 
@@ -62,15 +65,17 @@ def render(
     *,
     facts: SourceFacts | None = None,
     analyzer: Analyzer | None = None,
+    on_placeholders: Callable[[Placeholders], None] | None = None,
 ) -> list[Rendered]:
     """One Rendered per spec, in order; ``on_progress(n_done)`` after each.
 
     ``source`` is the image's bytes or the path of a file, which is then read as it is
     decoded, never held whole. ``facts``, what ``probe`` reported for these very bytes,
     spares parsing the header again. ``analyzer`` places smart crops (a worker keeps one;
-    one is made here when needed and not given). Raises SourceUnreadable, UnsupportedImage,
-    CorruptImage, ImageTooLarge, OutputTooLarge or InvalidSpec; limits and specs are
-    checked from the header before any pixel is decoded.
+    one is made here when needed and not given). ``on_placeholders`` is given the
+    source's placeholders, made from the first decode (held in memory for it). Raises
+    SourceUnreadable, UnsupportedImage, CorruptImage, ImageTooLarge, OutputTooLarge or
+    InvalidSpec; limits and specs are checked from the header before any pixel is decoded.
     """
     header = read_header(source, limits) if facts is None else header_from_facts(facts, limits)
     plans = [plan_output(spec, header, limits) for spec in specs]
@@ -80,9 +85,10 @@ def render(
     if analyzer is None and any(plan.smart for plan in plans):
         analyzer = Analyzer()
     try:
-        for group in groups:
+        for number, group in enumerate(groups):
             members = {i: plans[i] for i in group}
-            for index, rendered in _render_group(source, header, members, analyzer):
+            wanted = on_placeholders if number == 0 else None
+            for index, rendered in _render_group(source, header, members, analyzer, wanted):
                 results[index] = rendered
                 if on_progress is not None:
                     on_progress(len(results))
@@ -136,17 +142,21 @@ def _decoder_pixels(plans: Sequence[OutputPlan], header: Header) -> int:
 
 
 def _render_group(
-    source: ImageInput, header: Header, plans: dict[int, OutputPlan], analyzer: Analyzer | None
+    source: ImageInput,
+    header: Header,
+    plans: dict[int, OutputPlan],
+    analyzer: Analyzer | None,
+    on_placeholders: Callable[[Placeholders], None] | None,
 ) -> Iterator[tuple[int, Rendered]]:
     """The group's outputs from a strict decode (a JPEG scan cut short fails); once more
     from a lenient one if the strict decode failed for anything else (decode.open_source).
     An output may then come twice: the later one is the same picture."""
     try:
-        yield from _render_decoded(source, header, plans, analyzer, strict=True)
+        yield from _render_decoded(source, header, plans, analyzer, on_placeholders, strict=True)
     except CorruptImage as exc:
         if not retry_leniently(header, exc):
             raise
-        yield from _render_decoded(source, header, plans, analyzer, strict=False)
+        yield from _render_decoded(source, header, plans, analyzer, on_placeholders, strict=False)
 
 
 def _render_decoded(
@@ -154,6 +164,7 @@ def _render_decoded(
     header: Header,
     plans: dict[int, OutputPlan],
     analyzer: Analyzer | None,
+    on_placeholders: Callable[[Placeholders], None] | None,
     *,
     strict: bool,
 ) -> Iterator[tuple[int, Rendered]]:
@@ -164,12 +175,19 @@ def _render_decoded(
         opened = open_source(source, header, scale, all_frames, keep_metadata, strict=strict)
         # A smart crop looks at the pixels before they are rendered: hold the (output-sized)
         # decode in memory rather than decode twice, unless it is too large to hold.
-        smart = any(plan.smart for plan in plans.values())
+        # so do placeholders, made from the same decode
+        looked_at = any(plan.smart for plan in plans.values()) or on_placeholders is not None
         holdable = _held_pixels(list(plans.values()), header) <= SHARED_DECODE_MAX_PIXELS
-        if len(plans) == 1 and not (smart and holdable):
+        if len(plans) == 1 and not (looked_at and holdable):
             decoded = _Decoded(opened, in_memory=False)
         else:
             decoded = _Decoded(_shared_decode(opened, header, scale), in_memory=True)
+    if on_placeholders is not None:
+        with libvips_errors(context="making placeholders failed"):
+            sample = (
+                decoded.image if decoded.in_memory else _placeholder_decode(source, header, strict)
+            )
+            on_placeholders(placeholders_of(sample, header.orientation))
     for index, plan in plans.items():
         placed: tuple[Box, Crop] | None = None
         if plan.smart:
@@ -189,6 +207,12 @@ def _render_decoded(
 
 def _analysis_decode(source: ImageInput, header: Header, plan: OutputPlan, strict: bool) -> VImage:
     return open_source(source, header, analysis_scale(header, plan), False, False, strict=strict)
+
+
+def _placeholder_decode(source: ImageInput, header: Header, strict: bool) -> VImage:
+    """A small decode of its own, where the outputs' decode is streamed (too large to hold)."""
+    scale = min(1.0, PLACEHOLDER_DECODE_SIZE / max(header.stored))
+    return open_source(source, header, scale, False, False, strict=strict)
 
 
 def _shared_decode(source: VImage, header: Header, scale: float) -> VImage:
@@ -216,11 +240,13 @@ def _render_one(
         # Turning needs random access; by now the image is output-sized.
         image = orient(image if decoded.in_memory else image.copy_memory(), header.orientation)
     image = to_srgb(image)
+    encoded = encode_output(image, plan.encoding or EncodeOptions(plan.format, plan.quality))
     return Rendered(
-        data=encode(image, plan.format, plan.quality, plan.keep_metadata),
+        data=encoded.data,
         format=plan.format,
         width=int(image.width),
         height=page_height(image),
         frames=frame_count(image) if plan.animated else 1,
         crop=crop or fixed_crop(plan),
+        quality=encoded.quality,
     )

@@ -71,6 +71,41 @@ def extension(fmt: OutputFormat) -> str:
     return _EXTENSIONS[fmt]
 
 
+class Flip(StrEnum):
+    HORIZONTAL = "horizontal"  # left and right swap
+    VERTICAL = "vertical"  # top and bottom swap
+
+
+class Fit(StrEnum):
+    """How a thumbnail meets its box: ``contain`` (the default) makes the output the
+    picture's own shape within the box; ``pad`` makes the output the whole box, the
+    picture centred in it and the rest ``background``."""
+
+    CONTAIN = "contain"
+    PAD = "pad"
+
+
+@dataclass(frozen=True)
+class Region:
+    """A rectangle of the source as displayed (EXIF orientation applied), in pixels."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class WatermarkSpec:
+    """Another image placed on an output, already read (the worker resolves where from)."""
+
+    image: bytes
+    gravity: Gravity = Gravity.SOUTH_EAST
+    opacity: float = 1.0  # 0..1
+    scale: float = 0.25  # the watermark's width as a share of the output's
+    margin: int = 0  # pixels between it and the output's edges
+
+
 @dataclass(frozen=True)
 class RenderSpec:
     """One output to produce from a source.
@@ -89,7 +124,21 @@ class RenderSpec:
     keep_metadata: bool = False
     focus: tuple[float, float] | None = None  # (x, y), fractions of the displayed picture
     max_analysis_size: int = DEFAULT_ANALYSIS_SIZE  # longest side a smart gravity looks at
-    enlarge: bool = False  # thumbnail: scale a smaller source up to the box
+    enlarge: bool = False  # scale a source smaller than the box up to it
+    rotate: int = 0  # 0, 90, 180 or 270 degrees clockwise, after EXIF orientation
+    flip: Flip | None = None  # after rotate
+    region: Region | None = None  # cut from the displayed source first
+    fit: Fit = Fit.CONTAIN  # thumbnail only
+    background: tuple[int, int, int, int] | None = None  # RGBA: pad, and under alpha for JPEG
+    blur: float | None = None  # Gaussian sigma, in output pixels
+    sharpen: float | None = None  # sigma, in output pixels
+    trim: float | None = None  # cut borders within this distance of the corner colour
+    dpr: float = 1.0  # width and height are multiplied by it
+    watermark: WatermarkSpec | None = None
+    progressive: bool = False  # progressive JPEG, interlaced PNG
+    lossless: bool = False  # WebP and AVIF
+    max_bytes: int | None = None  # lower the quality until the output fits
+    keep_icc: bool = False  # keep the colour profile (keep_metadata keeps it too)
 
 
 @dataclass(frozen=True)
@@ -135,6 +184,7 @@ class Rendered:
     height: int
     frames: int = 1
     crop: Crop | None = None  # cover outputs
+    quality: int | None = None  # the quality encoded at, where max_bytes chose it
 
     @property
     def media_type(self) -> str:

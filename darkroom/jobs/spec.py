@@ -4,17 +4,41 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from darkroom.imaging import Gravity, Operation, OutputFormat, PairSpec, RenderSpec
+from darkroom.imaging import (
+    Fit,
+    Flip,
+    Gravity,
+    Operation,
+    OutputFormat,
+    PairSpec,
+    Region,
+    RenderSpec,
+    WatermarkSpec,
+)
 from darkroom.imaging.pair import PAIR_ANALYSIS_SIZE
-from darkroom.imaging.spec import DEFAULT_ANALYSIS_SIZE
+from darkroom.imaging.spec import DEFAULT_ANALYSIS_SIZE, SMART_GRAVITIES
 from darkroom.jobs.bounds import MAX_RETENTION_S
 from darkroom.jobs.records import JobSpec
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+MAX_SIDE = 65_000  # the largest source side darkroom reads
+# Filters cost in proportion to their sigma per output pixel: bounded so that no output,
+# however large DARKROOM_MAX_OUTPUT_PIXELS lets it be, takes unbounded work.
+MAX_BLUR_SIGMA = 50.0
+MAX_SHARPEN_SIGMA = 10.0
+MIN_MAX_BYTES = 512
+MAX_MAX_BYTES = 100 * 1024 * 1024
+
+
+def parse_colour(text: str) -> tuple[int, int, int, int]:
+    """#rrggbb or #rrggbbaa as (r, g, b, a), each 0..255."""
+    digits = text.removeprefix("#")
+    rgba = [int(digits[i : i + 2], 16) for i in range(0, len(digits), 2)]
+    return (rgba[0], rgba[1], rgba[2], rgba[3] if len(rgba) == 4 else 255)
 
 
 def _no_nul(text: str) -> str:
@@ -57,6 +81,55 @@ class FocusIn(BaseModel):
     y: float = Field(ge=0, le=1)
 
 
+class RegionIn(BaseModel):
+    """A rectangle of the source as displayed (EXIF orientation applied), in pixels."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    x: int = Field(ge=0, le=MAX_SIDE)
+    y: int = Field(ge=0, le=MAX_SIDE)
+    width: int = Field(ge=1, le=MAX_SIDE)
+    height: int = Field(ge=1, le=MAX_SIDE)
+
+
+class WatermarkSourceIn(BaseModel):
+    """Where a watermark's image comes from: exactly one of ``name`` (configured in
+    DARKROOM_WATERMARKS), ``path`` (under DARKROOM_INPUT_ROOT) or ``blob`` (a key in
+    darkroom's store, such as another job's output)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, pattern=NAME_PATTERN)
+    path: str | None = Field(None, min_length=1, max_length=4096)
+    blob: str | None = Field(None, min_length=1, max_length=1024)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> WatermarkSourceIn:
+        given = [k for k in ("name", "path", "blob") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a watermark source needs exactly one of 'name', 'path' or 'blob'")
+        return self
+
+
+class WatermarkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: WatermarkSourceIn
+    gravity: Gravity = Field(Gravity.SOUTH_EAST, description="A compass point or centre.")
+    opacity: float = Field(1.0, ge=0, le=1)
+    scale: float = Field(
+        0.25, gt=0, le=1, description="The watermark's width as a share of the output's."
+    )
+    margin: int = Field(0, ge=0, le=1000, description="Pixels from the output's edges.")
+
+    @field_validator("gravity")
+    @classmethod
+    def _compass(cls, gravity: Gravity) -> Gravity:
+        if gravity in SMART_GRAVITIES:
+            raise ValueError("a watermark's gravity is a compass point or centre")
+        return gravity
+
+
 class OutputIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -88,8 +161,57 @@ class OutputIn(BaseModel):
     keep_metadata: bool = False
     enlarge: bool = Field(
         False,
-        description="thumbnail: scale a source smaller than the box up to fit it "
-        "(default: never larger than the source).",
+        description="Scale a source smaller than the box up to it (thumbnail, cover, "
+        "resize). Default: an output never has more pixels along a side than the source "
+        "(or its region) has, and keeps the asked aspect ratio.",
+    )
+    rotate: Literal[0, 90, 180, 270] = Field(
+        0, description="Degrees clockwise, after EXIF orientation and before the op."
+    )
+    flip: Flip | None = Field(None, description="Mirror after rotating.")
+    region: RegionIn | None = Field(
+        None, description="Cut this rectangle of the displayed source first, then apply the op."
+    )
+    fit: Fit = Field(
+        Fit.CONTAIN,
+        description="thumbnail: 'pad' makes the output exactly width x height, the picture "
+        "centred in it and the rest filled with `background`.",
+    )
+    background: str | None = Field(
+        None,
+        pattern=r"^#([0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})$",
+        description="#rrggbb or #rrggbbaa: what `fit: pad` fills with (default: white, or "
+        "transparent where the format has alpha), and what transparency is flattened onto "
+        "for JPEG (default white).",
+    )
+    blur: float | None = Field(
+        None, ge=0.3, le=MAX_BLUR_SIGMA, description="Gaussian blur, sigma in output pixels."
+    )
+    sharpen: float | None = Field(
+        None, ge=0.3, le=MAX_SHARPEN_SIGMA, description="Sharpen, sigma in output pixels."
+    )
+    trim: float | None = Field(
+        None,
+        ge=0,
+        le=255,
+        description="Cut away borders of one colour (the top-left pixel's), within this "
+        "distance of it, before the op.",
+    )
+    dpr: float = Field(
+        1.0, ge=1, le=4, description="Device pixel ratio: width and height are multiplied by it."
+    )
+    watermark: WatermarkIn | None = None
+    progressive: bool = Field(False, description="Progressive JPEG; interlaced PNG.")
+    lossless: bool = Field(False, description="Lossless WebP or AVIF.")
+    max_bytes: int | None = Field(
+        None,
+        ge=MIN_MAX_BYTES,
+        le=MAX_MAX_BYTES,
+        description="JPEG, WebP, AVIF: lower the quality until the output fits; the "
+        "output's `quality` says which was used.",
+    )
+    keep_icc: bool = Field(
+        False, description="Keep the source's colour profile (keep_metadata keeps it too)."
     )
     # op "pair" only (docs/smart-crop.md); unset: the DARKROOM_PAIR_* settings
     gap: int | None = Field(None, ge=0, le=200, description="pair: pixels between the halves")
@@ -134,7 +256,20 @@ class OutputIn(BaseModel):
             raise ValueError("op 'pair' takes a width only: the cover is 16:9")
         return self
 
-    def render_spec(self) -> RenderSpec:
+    @model_validator(mode="after")
+    def _options_for_op(self) -> OutputIn:
+        if self.fit is Fit.PAD and not (
+            self.op is Operation.THUMBNAIL and self.width and self.height
+        ):
+            raise ValueError("fit 'pad' is for op 'thumbnail' with both width and height")
+        if self.lossless and self.max_bytes is not None:
+            raise ValueError("give either lossless or max_bytes, not both")
+        return self
+
+    def render_spec(self, watermark: WatermarkSpec | None = None) -> RenderSpec:
+        """The imaging spec; ``watermark``: this output's watermark, its image read (the
+        worker reads it; without it a spec for checking sizes has none)."""
+        region = self.region
         return RenderSpec(
             op=self.op,
             width=self.width,
@@ -146,6 +281,20 @@ class OutputIn(BaseModel):
             enlarge=self.enlarge,
             focus=(self.focus.x, self.focus.y) if self.focus else None,
             max_analysis_size=self.max_analysis_size or DEFAULT_ANALYSIS_SIZE,
+            rotate=self.rotate,
+            flip=self.flip,
+            region=Region(region.x, region.y, region.width, region.height) if region else None,
+            fit=self.fit,
+            background=parse_colour(self.background) if self.background else None,
+            blur=self.blur,
+            sharpen=self.sharpen,
+            trim=self.trim,
+            dpr=self.dpr,
+            watermark=watermark,
+            progressive=self.progressive,
+            lossless=self.lossless,
+            max_bytes=self.max_bytes,
+            keep_icc=self.keep_icc,
         )
 
 
@@ -183,6 +332,11 @@ class JobOptions(BaseModel):
         "kept until deleted).",
     )
     labels: dict[str, str] = Field(default_factory=dict)
+    placeholders: bool = Field(
+        False,
+        description="Give each source's facts a `blurhash`, a `thumbhash` and a "
+        "`dominant_color`, from the decode its outputs are made from.",
+    )
 
     @field_validator("outputs")
     @classmethod

@@ -30,6 +30,9 @@ IMAGE_SUFFIXES = {
     ".heif",
     ".tif",
     ".tiff",
+    ".bmp",
+    ".ico",
+    ".svg",
 }
 
 

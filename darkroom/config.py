@@ -23,6 +23,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+# DARKROOM_WATERMARKS: empty, or name=path pairs separated by commas
+_WATERMARK = r"\s*[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\s*=[^,=]+"
+_WATERMARKS = rf"^(\s*|{_WATERMARK}(,{_WATERMARK})*,?)$"
+
+
 def _default_workers() -> int:
     return os.cpu_count() or 1
 
@@ -43,6 +48,8 @@ class Settings(BaseSettings):
     broker_url: str | None = None  # redis://...: dispatch through Redis Streams
     broker_stream: str = "darkroom:jobs"  # the stream's key, when a broker is set
     input_root: Path | None = None  # server-side paths allowed as sources (off when unset)
+    # watermarks outputs may name: comma-separated name=path, e.g. "logo=/srv/logo.png"
+    watermarks: str = Field("", pattern=_WATERMARKS)
     public_url: str | None = None  # base for links in responses; default: the request's
     # browser origins that may call the API (CORS, api/cors.py): comma-separated
     # scheme://host[:port], or * for any; empty: no CORS headers
@@ -171,6 +178,11 @@ class Settings(BaseSettings):
 
     def resolved_storage_url(self) -> str:
         return self.storage_url or str((self.data_dir / "blobs").resolve())
+
+    def watermark_files(self) -> dict[str, Path]:
+        """DARKROOM_WATERMARKS: each configured watermark's file, by name."""
+        pairs = (pair.split("=", 1) for pair in self.watermarks.split(",") if pair.strip())
+        return {name.strip(): Path(path.strip()) for name, path in pairs}
 
     def blob_options(self) -> dict[str, str | None]:
         """What open_blobs takes besides the URL."""

@@ -28,6 +28,7 @@ from darkroom.jobs.errors import (
 )
 from darkroom.jobs.model import Job, JobFilter, JobPage
 from darkroom.jobs.records import (
+    JobSpec,
     SourceFactsRecord,
     SourceRef,
     output_spec,
@@ -43,6 +44,7 @@ from darkroom.slices import image_limits
 from darkroom.store import JobStore, Stats
 from darkroom.store.job_writes import QuotaReached
 from darkroom.store.webhooks import WebhookStore
+from darkroom.worker.watermarks import WatermarkFiles, check_watermarks
 
 log = logging.getLogger("darkroom.jobs")
 
@@ -106,6 +108,10 @@ class JobService:
         for url in [s.url for s in sources if s.url is not None] + [webhook_url]:
             if url is not None:
                 self._check_destination(url)
+        watermarks = WatermarkFiles(
+            self.blobs, self.settings.input_root, self.settings.watermark_files()
+        )
+        check_watermarks(outputs, watermarks, self.store.get, owner)
 
         fingerprint = request_fingerprint(options, [s.digest() for s in sources])
         if options.idempotency_key:
@@ -120,6 +126,9 @@ class JobService:
             for index, source in enumerate(sources):
                 stored.append(self._accept_source(job_id, index, source, facts, specs))
 
+        job_spec: JobSpec = {"outputs": [output_spec(o) for o in outputs]}
+        if options.placeholders:
+            job_spec["placeholders"] = True
         now = round(time.time(), 6)  # what the API shows, so time filters match exactly
         job = Job(
             id=job_id,
@@ -127,7 +136,7 @@ class JobService:
             created_at=now,
             updated_at=now,
             available_at=now,
-            spec={"outputs": [output_spec(o) for o in outputs]},
+            spec=job_spec,
             sources=stored,
             source_facts=facts if len(facts) == len(sources) else None,
             max_attempts=self.settings.max_attempts,
@@ -196,19 +205,25 @@ class JobService:
             raise ServiceError(exc.message, code=exc.code, status_code=403) from exc
 
     def _check_output_size(self, out: OutputIn) -> None:
-        """Refuse an output too large whatever the source: a side over the limit, or a
-        size fixed by the request (resize, cover, pair) over the pixel limit. Sizes that
-        depend on the source are checked once it is known (``_accept_source``, or the
-        worker for URL and path sources)."""
+        """Refuse an output too large whatever the source: a side over the limit (times
+        its ``dpr``), or a size fixed by the request (resize and cover that may enlarge,
+        a padded thumbnail's canvas, pair) over the pixel limit. Sizes that depend on the
+        source are checked once it is known (``_accept_source``, or the worker for URL and
+        path sources)."""
         limit = self.settings.max_output_dimension
-        if (out.width or 0) > limit or (out.height or 0) > limit:
+        width, height = (
+            None if side is None else round(side * out.dpr) for side in (out.width, out.height)
+        )
+        if (width or 0) > limit or (height or 0) > limit:
             raise InvalidRequest(
-                f"output dimensions are limited to {limit} px per side",
+                f"output dimensions are limited to {limit} px per side"
+                + (f" (with dpr {out.dpr:g})" if out.dpr != 1 else ""),
                 code="output_too_large",
             )
         size: imaging.Size | None = None
-        if out.op in (Operation.RESIZE, Operation.COVER) and out.width and out.height:
-            size = imaging.Size(out.width, out.height)
+        fixed = out.op in (Operation.RESIZE, Operation.COVER) and out.enlarge
+        if (fixed or out.fit is imaging.Fit.PAD) and width and height:
+            size = imaging.Size(width, height)
         elif out.op is Operation.PAIR:
             size = imaging.pair_size(out.width or self.settings.pair_width)
         if size is not None:

@@ -31,6 +31,17 @@ def validation_details(exc: ValidationError | RequestValidationError) -> list[di
     ]
 
 
+def why_invalid(what: str, details: list[dict[str, Any]]) -> str:
+    """``what`` is not valid, and why: the first field at fault and what is wrong with it
+    (``details`` lists them all), so that a person reading the message need look no further."""
+    if not details:
+        return f"{what} is not valid"
+    first = details[0]
+    field = ".".join(str(part) for part in first["loc"] if part != "body") or "the body"
+    more = f" (and {len(details) - 1} more: see details)" if len(details) > 1 else ""
+    return f"{what} is not valid: {field}: {first['msg']}{more}"
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
@@ -51,8 +62,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = validation_details(exc)
         return JSONResponse(
-            error_body("invalid_request", "the request is not valid", validation_details(exc)),
+            error_body("invalid_request", why_invalid("the request", details), details),
             status_code=422,
         )
 

@@ -3,6 +3,7 @@ route and the drop-in dialects serve."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +34,39 @@ def finished_output(job: Job, name: str) -> OutputRecord:
     return output
 
 
+@dataclass(frozen=True)
+class VariantSteps:
+    """The output operations a variant may also ask for (docs/api.md, "Variants")."""
+
+    rotate: int = 0
+    flip: imaging.Flip | None = None
+    blur: float | None = None
+    sharpen: float | None = None
+    dpr: float = 1.0
+    progressive: bool = False
+    lossless: bool = False
+
+    def suffix(self) -> str:
+        """What sets the variant apart in its name: each step asked for, in a fixed order."""
+        asked = {
+            "r": self.rotate or None,
+            "f": self.flip.value[0] if self.flip else None,
+            "b": self.blur,
+            "s": self.sharpen,
+            "d": self.dpr if self.dpr != 1 else None,
+            "p": 1 if self.progressive else None,
+            "l": 1 if self.lossless else None,
+        }
+        return "".join(
+            f"-{key}{value:g}" if isinstance(value, float) else f"-{key}{value}"
+            for key, value in asked.items()
+            if value is not None
+        )
+
+
+NO_STEPS = VariantSteps()
+
+
 async def output_bytes(
     variants: Variants,
     job: Job,
@@ -40,26 +74,39 @@ async def output_bytes(
     target: str | None = None,
     width: int | None = None,
     quality: int | None = None,
+    steps: VariantSteps = NO_STEPS,
 ) -> tuple[bytes, imaging.OutputFormat]:
     """The output's bytes: as stored, or in ``target`` format (jpeg, png, webp, avif,
-    gif), ``width`` wide (aspect kept, never enlarged) or at ``quality``. Converted
-    variants are made as api/variants.py says (Busy when this process is at its
+    gif), ``width`` wide (aspect kept, never enlarged) or at ``quality``, with ``steps``.
+    Converted variants are made as api/variants.py says (Busy when this process is at its
     conversions' limit) and kept in the variant cache."""
     stored_format = imaging.OutputFormat(output["format"])
     limits = variants.limits
-    if width is not None and width > limits.max_output_dimension:
+    if width is not None and width * steps.dpr > limits.max_output_dimension:
         raise from_image_error(
             imaging.OutputTooLarge(f"width is limited to {limits.max_output_dimension} px")
         )
-    if target is None and width is None and quality is None:
+    if target is None and width is None and quality is None and steps == NO_STEPS:
         try:
             return await run_in_threadpool(variants.blobs.get, output["key"]), stored_format
         except BlobNotFound as exc:
             raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
     fmt = imaging.OutputFormat(target or stored_format)
-    convert = partial(imaging.convert, fmt=fmt, width=width, quality=quality, limits=limits)
-    name = f"w{width or 0}-q{quality or 0}"
-    return await _variant(variants, job, output, name, fmt, convert), fmt
+    spec = imaging.RenderSpec(
+        imaging.Operation.CONVERT if width is None else imaging.Operation.THUMBNAIL,
+        width=width,
+        format=fmt,
+        quality=quality,
+        rotate=steps.rotate,
+        flip=steps.flip,
+        blur=steps.blur,
+        sharpen=steps.sharpen,
+        dpr=steps.dpr,
+        progressive=steps.progressive,
+        lossless=steps.lossless,
+    )
+    name = f"w{width or 0}-q{quality or 0}{steps.suffix()}"
+    return await _variant(variants, job, output, name, fmt, partial(_render_one, spec, limits)), fmt
 
 
 async def resized_output(
@@ -82,7 +129,12 @@ async def resized_output(
         )
     fmt = imaging.OutputFormat(target)
     spec = imaging.RenderSpec(
-        imaging.Operation.RESIZE, width=width, height=height, format=fmt, quality=quality
+        imaging.Operation.RESIZE,
+        width=width,
+        height=height,
+        format=fmt,
+        quality=quality,
+        enlarge=True,
     )
     name = f"w{width}x{height}-q{quality}"
     return await _variant(variants, job, output, name, fmt, partial(_render_one, spec, limits))

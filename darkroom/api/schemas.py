@@ -73,6 +73,11 @@ class OutputOut(BaseModel):
     frames: int = 1
     bytes: int
     url: str
+    quality: int | None = Field(
+        None,
+        description="JPEG, lossy WebP and AVIF: the quality encoded at; with `max_bytes`, "
+        "the highest that fit.",
+    )
     crop: CropOut | None = Field(
         None, description="Cover outputs: the region cut out, in source pixels as displayed."
     )
@@ -91,6 +96,15 @@ class SourceOut(BaseModel):
     frames: int | None = None
     bytes: int | None = None
     sha256: str | None = None
+    blurhash: str | None = Field(
+        None, description='With `"placeholders": true`: the picture as a BlurHash.'
+    )
+    thumbhash: str | None = Field(
+        None, description='With `"placeholders": true`: the picture as a ThumbHash, base64.'
+    )
+    dominant_color: str | None = Field(
+        None, description='With `"placeholders": true`: its most common colour, #rrggbb.'
+    )
 
 
 class JobLinks(BaseModel):

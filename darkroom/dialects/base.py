@@ -262,3 +262,12 @@ def own_job(service: JobService, job_id: str, dialect: str, not_found: str) -> J
     if job.labels.get(DIALECT_LABEL) != dialect:
         raise NotFound(not_found)
     return job
+
+
+# The media type of each source format whose name does not make one as image/<format>.
+_SOURCE_MEDIA_TYPES = {"svg": "image/svg+xml", "ico": "image/vnd.microsoft.icon"}
+
+
+def source_media_type(source_format: str) -> str:
+    """The media type of a source format darkroom reads (a source's facts' ``format``)."""
+    return _SOURCE_MEDIA_TYPES.get(source_format, f"image/{source_format}")

@@ -234,6 +234,7 @@ async def submit(body: SubmitIn, imageproc: ImageProcDep, service: ServiceDep) -
             op="resize",  # exactly that size: a thumbnail's was computed above
             width=width,
             height=height,
+            enlarge=True,
             format=body.output_format,  # None: the input's
             quality=JPEG_QUALITY,
         )

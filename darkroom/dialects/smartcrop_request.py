@@ -227,6 +227,7 @@ def job_output(body: ThumbnailIn, count: int, settings: Settings) -> tuple[Outpu
         width=width,
         height=min(settings.max_output_dimension, max(1, height)),
         gravity="auto",
+        enlarge=True,  # the service's converter enlarged a small source to the cover
         **common,
     )
     return cover, SINGLE_MODE

@@ -36,6 +36,7 @@ from darkroom.dialects.base import (
     iso_utc,
     own_job,
     route_class,
+    source_media_type,
 )
 from darkroom.dialects.stored_file import stored_file_response
 from darkroom.jobs.bounds import MAX_INT64, epoch_seconds
@@ -197,7 +198,7 @@ def _record(job: Job) -> ImageJob:
             "format": facts["format"].upper(),
             "size_bytes": facts["bytes"],
             "thumbnail_path": output["key"],
-            "source_content_type": _media_type(facts["format"]),
+            "source_content_type": source_media_type(facts["format"]),
             "source_url": source_url,
         }
     failed = job.status in (JobStatus.FAILED, JobStatus.CANCELED)
@@ -211,12 +212,6 @@ def _record(job: Job) -> ImageJob:
         result=result,
         error=(job.error_message or job.error_code) if failed else None,
     )
-
-
-def _media_type(source_format: str) -> str:
-    """The media type of a source format darkroom reads (jpeg, png, webp, gif, avif, heif,
-    tiff): image/<format> for each."""
-    return f"image/{source_format}"
 
 
 class ThumbForge(DialectDefaults):

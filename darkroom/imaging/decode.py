@@ -6,9 +6,12 @@ from typing import Any
 
 from darkroom.imaging.errors import CorruptImage, DamagedData
 from darkroom.imaging.formats import LOADERS
+from darkroom.imaging.header import Header
 from darkroom.imaging.libvips import VImage, open_image
+from darkroom.imaging.loaders.heif import decode_heif
+from darkroom.imaging.loaders.pillow_formats import PILLOW_FORMATS, decode_with_pillow
+from darkroom.imaging.loaders.svg import open_svg
 from darkroom.imaging.pillow_jpeg import decode_jpeg
-from darkroom.imaging.probe import Header
 from darkroom.imaging.source import ImageInput
 
 _JPEG_SHRINKS = (8, 4, 2)  # libjpeg decodes straight to 1/8, 1/4 or 1/2 size (DCT scaling)
@@ -27,10 +30,12 @@ def open_source(
 
     JPEG uses the largest DCT shrink that keeps that size (like Pillow's ``draft``),
     decoded by Pillow into memory when small enough (see pillow_jpeg), else by libvips;
-    WebP scales while decoding; other formats decode at full size, streamed. libvips
-    decodes lazily and sequentially; truncated or damaged data fails when pixels are
-    computed instead of decoding as grey. ``keep_metadata`` needs libvips' decoder, which
-    carries EXIF and XMP along.
+    WebP scales while decoding and SVG is rasterised at ``scale``; HEIF (pillow-heif,
+    EXIF and XMP kept with ``keep_metadata``), BMP and ICO (Pillow) decode whole into
+    memory; other formats decode at full size, streamed. libvips decodes lazily and
+    sequentially; truncated or damaged data fails when pixels are computed instead of
+    decoding as grey. A JPEG's ``keep_metadata`` needs libvips' decoder, which carries
+    EXIF and XMP along.
 
     A JPEG whose scan stops early (cut short, then given an end marker) only makes
     libjpeg *warn*, and fill the rest with grey; ``strict`` makes libvips fail on
@@ -39,6 +44,12 @@ def open_source(
     segments, an odd JFIF version) fails a strict decode too: callers then decode again
     with ``strict=False`` (``retry_leniently``).
     """
+    if header.format == "heif":
+        return decode_heif(source, header, keep_metadata)
+    if header.format in PILLOW_FORMATS:
+        return decode_with_pillow(source, header)
+    if header.format == "svg":
+        return open_svg(source, scale)
     options: dict[str, Any] = {"access": "sequential", "fail_on": "truncated"}
     if all_frames:
         options["n"] = -1
@@ -75,6 +86,8 @@ def decoder_pixels(header: Header, scale: float, all_frames: bool) -> int:
         return pixels // jpeg_shrink(scale) ** 2
     if header.format == "webp":
         return int(pixels * min(1.0, scale) ** 2)
+    if header.format == "svg":
+        return int(pixels * scale**2)
     return pixels
 
 

@@ -3,12 +3,18 @@
 Every operation is expressed as a *region* of the displayed source (after EXIF
 orientation) and the *output* size that region is resized to:
 
-- thumbnail: the whole source, scaled to fit within width x height, never upscaled
-  (a source smaller than the box keeps its size); a missing side leaves that axis free;
-- resize: the whole source, stretched to exactly width x height (upscaling if needed);
+- thumbnail: the whole source, scaled to fit within width x height; a missing side
+  leaves that axis free; with fit "pad", the output is the whole box, the picture
+  centred on a canvas of that size;
+- resize: the whole source, stretched to exactly width x height;
 - cover: the largest region with the output's aspect ratio, placed by gravity, resized
-  to exactly width x height (upscaling if needed);
+  to exactly width x height;
 - convert: the whole source at its own size.
+
+None enlarges unless asked (``enlarge``): an output asked larger than its region along
+either side is made as large as the region allows with the asked aspect ratio (a padded
+thumbnail keeps its canvas, the picture in it unenlarged). "The source" is the part of
+it an output uses: the displayed picture, or the region cut from it.
 """
 
 from __future__ import annotations
@@ -61,7 +67,20 @@ class Box:
 @dataclass(frozen=True)
 class Geometry:
     region: Box  # in displayed source pixels
-    output: Size
+    output: Size  # what the region is resized to
+    canvas: Size | None = None  # fit "pad": the output placed centred on this
+
+    @property
+    def made(self) -> Size:
+        """The size of the output made."""
+        return self.canvas or self.output
+
+    def moved(self, left: float, top: float) -> Geometry:
+        """The same, its region offset by (left, top): planned within a part of the source."""
+        r = self.region
+        return Geometry(
+            Box(r.left + left, r.top + top, r.width, r.height), self.output, self.canvas
+        )
 
     @property
     def scale(self) -> float:
@@ -69,8 +88,8 @@ class Geometry:
         return max(self.output.width / self.region.width, self.output.height / self.region.height)
 
 
-# Where a cover crop sits along each axis: 0 = left/top, 1 = right/bottom.
-_GRAVITY_FRACTIONS: dict[Gravity, tuple[float, float]] = {
+# Where a cover crop (or a watermark) sits along each axis: 0 = left/top, 1 = right/bottom.
+GRAVITY_FRACTIONS: dict[Gravity, tuple[float, float]] = {
     Gravity.CENTRE: (0.5, 0.5),
     Gravity.NORTH: (0.5, 0.0),
     Gravity.NORTH_EAST: (1.0, 0.0),
@@ -95,6 +114,7 @@ def plan_geometry(
     source: Size,
     *,
     enlarge: bool = False,
+    pad: bool = False,
 ) -> Geometry:
     for side in (width, height):
         if side is not None and side < 1:
@@ -103,13 +123,27 @@ def plan_geometry(
     if op is Operation.CONVERT:
         return Geometry(whole, source)
     if op is Operation.THUMBNAIL:
-        return Geometry(whole, _fit_within(source, width, height, enlarge))
+        inside = _fit_within(source, width, height, enlarge)
+        if pad and width is not None and height is not None:
+            return Geometry(whole, inside, canvas=Size(width, height))
+        return Geometry(whole, inside)
     if width is None or height is None:
         raise InvalidSpec(f"{op.value} needs both width and height")
     target = Size(width, height)
     if op is Operation.RESIZE:
-        return Geometry(whole, target)
-    return Geometry(_cover_region(source, target, gravity), target)
+        return Geometry(whole, target if enlarge else _no_larger(target, whole))
+    region = _cover_region(source, target, gravity)
+    return Geometry(region, target if enlarge else _no_larger(target, region))
+
+
+def _no_larger(target: Size, region: Box) -> Size:
+    """``target``, shrunk keeping its aspect ratio until no side is larger than ``region``'s."""
+    scale = min(1.0, region.width / target.width, region.height / target.height)
+    if scale >= 1.0:
+        return target
+    return Size(
+        max(1, round_half_up(target.width * scale)), max(1, round_half_up(target.height * scale))
+    )
 
 
 def _fit_within(source: Size, width: int | None, height: int | None, enlarge: bool) -> Size:
@@ -132,7 +166,7 @@ def _cover_region(source: Size, target: Size, gravity: Gravity) -> Box:
         region_width, region_height = source.height * aspect, float(source.height)
     else:
         region_width, region_height = float(source.width), source.width / aspect
-    fx, fy = _GRAVITY_FRACTIONS.get(gravity, (0.5, 0.5))  # smart ones move it after decoding
+    fx, fy = GRAVITY_FRACTIONS.get(gravity, (0.5, 0.5))  # smart ones move it after decoding
     return Box(
         (source.width - region_width) * fx,
         (source.height - region_height) * fy,

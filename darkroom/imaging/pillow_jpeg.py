@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyvips
 from PIL import Image
 
 from darkroom.imaging.geometry import Size
+from darkroom.imaging.header import Header
 from darkroom.imaging.libvips import VImage
-from darkroom.imaging.probe import Header
+from darkroom.imaging.loaders.in_memory import from_pixels
 from darkroom.imaging.source import ImageInput, python_file
 
 # Pillow holds a decode whole; larger ones stream through libvips (4 MP: 12 MiB as RGB).
@@ -38,7 +38,7 @@ MAX_DECODED_PIXELS = 4_000_000
 # memory are handed over whole, without a copy.
 FILE_BLOCK_BYTES = 1024 * 1024
 
-_INTERPRETATIONS = {"RGB": "srgb", "L": "b-w"}  # Pillow mode -> libvips interpretation
+_MODES = frozenset({"RGB", "L"})  # what libjpeg decodes to, CMYK aside
 _FILL = 128  # libjpeg's value for a block with no coefficients
 
 
@@ -52,7 +52,7 @@ def decode_jpeg(source: ImageInput, header: Header, shrink: int) -> VImage | Non
         return None
     try:
         with python_file(source) as file, Image.open(file, formats=["JPEG"]) as image:
-            if image.mode not in _INTERPRETATIONS or image.size != header.stored:
+            if image.mode not in _MODES or image.size != header.stored:
                 return None
             if image.info.get("progressive"):
                 return None
@@ -68,12 +68,7 @@ def decode_jpeg(source: ImageInput, header: Header, shrink: int) -> VImage | Non
             icc_profile = image.info.get("icc_profile")
     except (OSError, SyntaxError, ValueError):
         return None
-    decoded_image = pyvips.Image.new_from_memory(pixels, size[0], size[1], len(mode), "uchar").copy(
-        interpretation=_INTERPRETATIONS[mode]
-    )
-    if icc_profile:
-        decoded_image.set_type(pyvips.GValue.blob_type, "icc-profile-data", icc_profile)
-    return decoded_image
+    return from_pixels(pixels, size, mode, icc_profile)
 
 
 def _ends_in_fill(image: Image.Image) -> bool:

@@ -19,29 +19,39 @@ def analysis_scale(header: Header, plan: OutputPlan) -> float:
     return min(1.0, plan.max_analysis_size / max(header.stored))
 
 
-def fixed_crop(plan: OutputPlan) -> Crop | None:
+def fixed_crop(plan: OutputPlan, region: Box) -> Crop | None:
     """The crop a cover output reports when its gravity is fixed; None for other ops."""
     if plan.smart or plan.op is not Operation.COVER:
         return None
-    region = plan.geometry.region
     return _crop(region, plan.gravity.value, None)
 
 
 def smart_region(
-    decoded: VImage, header: Header, plan: OutputPlan, analyzer: Analyzer
+    decoded: VImage,
+    view: Header,
+    plan: OutputPlan,
+    region: Box,
+    within: Box,
+    analyzer: Analyzer,
 ) -> tuple[Box, Crop]:
-    """The cover region placed by the plan's smart gravity, looking at ``decoded`` (stored
-    orientation, any scale), and the crop to report."""
-    pixels = analysis_pixels(decoded, header, plan.max_analysis_size)
+    """The cover ``region``'s size placed within ``within`` (the part of the ``view`` the
+    output uses) by the plan's smart gravity, looking at ``decoded`` (stored orientation,
+    any scale), and the crop to report."""
+    pixels = analysis_pixels(decoded, view, plan.max_analysis_size)
     rows, cols = pixels.shape[:2]
-    displayed = header.displayed
+    displayed = view.displayed
     sx, sy = cols / displayed.width, rows / displayed.height
-    region = plan.geometry.region
+    left0 = min(cols - 1, round_half_up(within.left * sx))
+    top0 = min(rows - 1, round_half_up(within.top * sy))
+    right = max(left0 + 1, min(cols, round_half_up((within.left + within.width) * sx)))
+    bottom = max(top0 + 1, min(rows, round_half_up((within.top + within.height) * sy)))
+    pixels = pixels[top0:bottom, left0:right]
+    rows, cols = pixels.shape[:2]
     width = max(1, min(cols, round_half_up(region.width * sx)))
     height = max(1, min(rows, round_half_up(region.height * sy)))
     choice = analyzer.choose(pixels, width, height, SmartMethod(plan.gravity.value), plan.focus)
-    left = min(max(choice.left / sx, 0.0), displayed.width - region.width)
-    top = min(max(choice.top / sy, 0.0), displayed.height - region.height)
+    left = within.left + min(max(choice.left / sx, 0.0), within.width - region.width)
+    top = within.top + min(max(choice.top / sy, 0.0), within.height - region.height)
     placed = Box(left, top, region.width, region.height)
     return placed, _crop(placed, choice.method, choice.confidence)
 

@@ -2,34 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from darkroom.imaging.errors import CorruptImage, ImageTooLarge, UnsupportedImage
-from darkroom.imaging.formats import LOADERS, sniff
+from darkroom.imaging.formats import ANIMATED_SOURCES, LOADERS, sniff, unreadable
 from darkroom.imaging.geometry import Size
+from darkroom.imaging.header import QUARTER_TURNS
+from darkroom.imaging.header import Header as Header
 from darkroom.imaging.libvips import field_int, has_field, libvips_errors, open_image
+from darkroom.imaging.loaders.heif import heif_header
+from darkroom.imaging.loaders.pillow_formats import bmp_header, ico_header
+from darkroom.imaging.loaders.svg import svg_header
 from darkroom.imaging.source import ImageInput, check_input, read_head, size_and_sha256
 from darkroom.imaging.spec import Limits, SourceFacts
 
-# EXIF orientations 5..8 turn the picture a quarter, so the displayed sides swap.
-_QUARTER_TURNS = frozenset({5, 6, 7, 8})
-
-
-@dataclass(frozen=True)
-class Header:
-    format: str
-    stored: Size  # as the pixels are stored, before EXIF orientation
-    orientation: int
-    has_icc_profile: bool
-    frames: int
-
-    @property
-    def quarter_turned(self) -> bool:
-        return self.orientation in _QUARTER_TURNS
-
-    @property
-    def displayed(self) -> Size:
-        return self.stored.transposed() if self.quarter_turned else self.stored
+# Header readers of the formats darkroom.imaging.loaders decodes (formats.OWN_LOADERS).
+_OWN_HEADERS: dict[str, Callable[[ImageInput], Header]] = {
+    "heif": heif_header,
+    "svg": svg_header,
+    "bmp": bmp_header,
+    "ico": ico_header,
+}
 
 
 def probe(source: ImageInput, limits: Limits, *, sha256: str | None = None) -> SourceFacts:
@@ -62,27 +55,35 @@ def read_header(source: ImageInput, limits: Limits) -> Header:
     """``probe`` without the hash: what render needs before it decodes."""
     fmt = sniff(read_head(check_input(source)))
     if fmt is None:
-        raise UnsupportedImage("not a JPEG, PNG, WebP, GIF, AVIF, HEIF or TIFF image")
+        raise UnsupportedImage(
+            "not a JPEG, PNG, WebP, GIF, AVIF, HEIF, TIFF, SVG, BMP or ICO image"
+        )
+    if (why := unreadable(fmt)) is not None:
+        raise UnsupportedImage(why)
+    own_header = _OWN_HEADERS.get(fmt)
+    header = own_header(source) if own_header is not None else _libvips_header(source, fmt)
+    _enforce(header, limits)
+    return header
+
+
+def _libvips_header(source: ImageInput, fmt: str) -> Header:
     with libvips_errors(CorruptImage, f"unreadable {fmt} header"):
         # Sequential access makes libvips parse the header now and leave pixels alone.
         image = open_image(source, LOADERS[fmt], access="sequential")
-        stored = Size(int(image.width), int(image.height))
         orientation = field_int(image, "orientation", 1)
-        header = Header(
+        return Header(
             format=fmt,
-            stored=stored,
+            stored=Size(int(image.width), int(image.height)),
             orientation=orientation if 1 <= orientation <= 8 else 1,
             has_icc_profile=has_field(image, "icc-profile-data"),
             frames=max(1, field_int(image, "n-pages", 1)),
         )
-    _enforce(header, limits)
-    return header
 
 
 def header_from_facts(facts: SourceFacts, limits: Limits) -> Header:
     """The header that ``probe`` read to report ``facts``, without reading it again."""
     displayed = Size(facts.width, facts.height)
-    quarter_turned = facts.orientation in _QUARTER_TURNS
+    quarter_turned = facts.orientation in QUARTER_TURNS
     header = Header(
         format=facts.format,
         stored=displayed.transposed() if quarter_turned else displayed,
@@ -104,5 +105,6 @@ def _enforce(header: Header, limits: Limits) -> None:
         raise ImageTooLarge(
             f"{width}x{height} is {width * height} pixels, over {limits.max_source_pixels}"
         )
-    if header.frames > limits.max_frames:
+    # Only animations decode every frame; a TIFF's or HEIF's first image is decoded alone.
+    if header.frames > limits.max_frames and header.format in ANIMATED_SOURCES:
         raise ImageTooLarge(f"{header.frames} frames, over {limits.max_frames}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from darkroom.imaging.decode import decoder_pixels, open_source, retry_leniently
 from darkroom.imaging.encode import EncodeOptions, encode_output
 from darkroom.imaging.errors import CorruptImage
-from darkroom.imaging.geometry import Box, Size, round_half_up, to_stored
+from darkroom.imaging.geometry import Box, Geometry, Size, round_half_up, to_stored
 from darkroom.imaging.libvips import VImage, libvips_errors
 from darkroom.imaging.placeholders import Placeholders, placeholders_of
 from darkroom.imaging.placement import analysis_scale, fixed_crop, smart_region
@@ -31,6 +31,10 @@ from darkroom.imaging.spec import (
     RenderSpec,
     SourceFacts,
 )
+from darkroom.imaging.steps.filters import filtered
+from darkroom.imaging.steps.pad import pad, pad_colour
+from darkroom.imaging.steps.trim import trimmed_area
+from darkroom.imaging.steps.watermark import apply_watermark
 from darkroom.imaging.transform import (
     crop_and_resize,
     first_frame,
@@ -176,22 +180,37 @@ def _render_decoded(
         # A smart crop looks at the pixels before they are rendered: hold the (output-sized)
         # decode in memory rather than decode twice, unless it is too large to hold.
         # so do placeholders, made from the same decode
-        looked_at = any(plan.smart for plan in plans.values()) or on_placeholders is not None
+        # A lone output that shows the whole picture gives placeholders from its own
+        # resized pixels: its decode can stream.
+        lone = next(iter(plans.values())) if len(plans) == 1 else None
+        from_output = on_placeholders is not None and lone is not None and _shows_all(lone)
+        looked_at = (on_placeholders is not None and not from_output) or any(
+            plan.smart or plan.trims for plan in plans.values()
+        )
         holdable = _held_pixels(list(plans.values()), header) <= SHARED_DECODE_MAX_PIXELS
         if len(plans) == 1 and not (looked_at and holdable):
             decoded = _Decoded(opened, in_memory=False)
         else:
             decoded = _Decoded(_shared_decode(opened, header, scale), in_memory=True)
-    if on_placeholders is not None:
+    resized: Callable[[VImage], None] | None = None
+    if on_placeholders is not None and from_output:
+        wanted = on_placeholders
+
+        def resized(image: VImage) -> None:
+            wanted(placeholders_of(image, header.orientation))
+
+    elif on_placeholders is not None:
         with libvips_errors(context="making placeholders failed"):
             sample = (
                 decoded.image if decoded.in_memory else _placeholder_decode(source, header, strict)
             )
             on_placeholders(placeholders_of(sample, header.orientation))
     for index, plan in plans.items():
+        view = plan.view or header
+        geometry = plan.geometry
+        within = plan.area or Box.whole(view.displayed)
         placed: tuple[Box, Crop] | None = None
-        if plan.smart:
-            assert analyzer is not None
+        if plan.smart or plan.trims:
             with libvips_errors(context="analysing failed"):
                 # A streamed decode can be read once: analyse a small decode of its own.
                 sample = (
@@ -199,10 +218,26 @@ def _render_decoded(
                     if decoded.in_memory
                     else _analysis_decode(source, header, plan, strict)
                 )
-                placed = smart_region(sample, header, plan, analyzer)
+                if plan.trims:
+                    assert plan.spec is not None and plan.spec.trim is not None
+                    within = trimmed_area(
+                        sample, view.orientation, within, view.displayed.width, plan.spec.trim
+                    )
+                    geometry = plan.replanned(within)
+                if plan.smart:
+                    assert analyzer is not None
+                    placed = smart_region(sample, view, plan, geometry.region, within, analyzer)
         with libvips_errors(context="rendering failed"):
-            rendered = _render_one(decoded, header, plan, placed)
+            rendered = _render_one(decoded, header, plan, geometry, placed, resized)
         yield index, rendered
+
+
+def _shows_all(plan: OutputPlan) -> bool:
+    """The output is the whole source, undistorted (what placeholders describe)."""
+    view = plan.view
+    whole = view is None or plan.geometry.region == Box.whole(view.displayed)
+    undistorted = plan.op in (Operation.THUMBNAIL, Operation.CONVERT)
+    return whole and undistorted and plan.area is None and not plan.trims
 
 
 def _analysis_decode(source: ImageInput, header: Header, plan: OutputPlan, strict: bool) -> VImage:
@@ -225,21 +260,41 @@ def _shared_decode(source: VImage, header: Header, scale: float) -> VImage:
 
 
 def _render_one(
-    decoded: _Decoded, header: Header, plan: OutputPlan, placed: tuple[Box, Crop] | None
+    decoded: _Decoded,
+    header: Header,
+    plan: OutputPlan,
+    geometry: Geometry,
+    placed: tuple[Box, Crop] | None,
+    on_resized: Callable[[VImage], None] | None = None,
 ) -> Rendered:
+    """The output's steps (steps/__init__.py) on the decode: cut and resize, turn, pad,
+    filter, watermark, encode. ``on_resized`` sees the image once resized, still in the
+    stored orientation."""
+    view = plan.view or header
     image = decoded.image if plan.animated else first_frame(decoded.image)
     frame = Size(int(image.width), page_height(image))
-    displayed_region, crop = placed if placed is not None else (plan.geometry.region, None)
-    region = to_stored(displayed_region, header.displayed, header.orientation).scaled(
+    displayed_region, crop = placed if placed is not None else (geometry.region, None)
+    region = to_stored(displayed_region, view.displayed, view.orientation).scaled(
         frame.width / header.stored.width, frame.height / header.stored.height
     )
-    output = plan.geometry.output
-    stored_output = output.transposed() if header.quarter_turned else output
+    output = geometry.output
+    stored_output = output.transposed() if view.quarter_turned else output
     image = map_frames(image, lambda f: crop_and_resize(f, region, stored_output))
-    if header.orientation != 1:
+    if on_resized is not None:
+        with libvips_errors(context="making placeholders failed"):
+            image = image.copy_memory()  # looked at twice: for placeholders, then encoded
+            on_resized(image)
+    if view.orientation != 1:
         # Turning needs random access; by now the image is output-sized.
-        image = orient(image if decoded.in_memory else image.copy_memory(), header.orientation)
+        image = orient(image if decoded.in_memory else image.copy_memory(), view.orientation)
     image = to_srgb(image)
+    spec = plan.spec
+    if spec is not None:
+        if geometry.canvas is not None:
+            image = pad(image, geometry.canvas, pad_colour(spec.background, plan.format))
+        image = filtered(image, spec.blur, spec.sharpen)
+        if spec.watermark is not None:
+            image = apply_watermark(image, spec.watermark)
     encoded = encode_output(image, plan.encoding or EncodeOptions(plan.format, plan.quality))
     return Rendered(
         data=encoded.data,
@@ -247,6 +302,6 @@ def _render_one(
         width=int(image.width),
         height=page_height(image),
         frames=frame_count(image) if plan.animated else 1,
-        crop=crop or fixed_crop(plan),
+        crop=crop or fixed_crop(plan, geometry.region),
         quality=encoded.quality,
     )

@@ -166,7 +166,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class SourceFacts:
-    format: str  # jpeg, png, webp, gif, avif, heif, tiff
+    format: str  # jpeg, png, webp, gif, avif, heif, tiff, bmp, ico, svg
     width: int  # as displayed, after EXIF orientation
     height: int
     orientation: int  # EXIF orientation tag, 1 when absent
@@ -184,7 +184,7 @@ class Rendered:
     height: int
     frames: int = 1
     crop: Crop | None = None  # cover outputs
-    quality: int | None = None  # the quality encoded at, where max_bytes chose it
+    quality: int | None = None  # as encoded (max_bytes may lower it); None: PNG, GIF, lossless
 
     @property
     def media_type(self) -> str:

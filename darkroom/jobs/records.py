@@ -7,17 +7,25 @@ records, for the service and the worker."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict, cast
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, cast
 
 if TYPE_CHECKING:  # the store reads records without loading libvips
     from darkroom.imaging import Crop, PairCover, SourceFacts
     from darkroom.imaging.pair import PairPage
+    from darkroom.imaging.placeholders import Placeholders
     from darkroom.jobs.spec import OutputIn
 
 
 class FocusSpec(TypedDict):
     x: float
     y: float
+
+
+class RegionSpec(TypedDict):
+    x: int
+    y: int
+    width: int
+    height: int
 
 
 class OutputSpec(TypedDict):
@@ -34,6 +42,20 @@ class OutputSpec(TypedDict):
     focus: NotRequired[FocusSpec | None]
     max_analysis_size: NotRequired[int | None]
     enlarge: NotRequired[bool]
+    rotate: NotRequired[int]
+    flip: NotRequired[str | None]
+    region: NotRequired[RegionSpec | None]
+    fit: NotRequired[str]
+    background: NotRequired[str | None]
+    blur: NotRequired[float | None]
+    sharpen: NotRequired[float | None]
+    trim: NotRequired[float | None]
+    dpr: NotRequired[float]
+    watermark: NotRequired[dict[str, Any] | None]  # WatermarkIn as JSON
+    progressive: NotRequired[bool]
+    lossless: NotRequired[bool]
+    max_bytes: NotRequired[int | None]
+    keep_icc: NotRequired[bool]
     gap: NotRequired[int | None]
     skip_edges: NotRequired[int | None]
     text_soft_ratio: NotRequired[float]
@@ -44,6 +66,7 @@ class OutputSpec(TypedDict):
 class JobSpec(TypedDict):
     # an expired job's spec is erased to {} (store/job_writes.py expire)
     outputs: NotRequired[list[OutputSpec]]
+    placeholders: NotRequired[bool]  # written only when asked
 
 
 class BlobSourceRef(TypedDict):
@@ -84,6 +107,10 @@ class SourceFactsRecord(TypedDict):
     frames: int
     bytes: int
     sha256: str
+    # with "placeholders": true, once the worker has decoded the source
+    blurhash: NotRequired[str]
+    thumbhash: NotRequired[str]
+    dominant_color: NotRequired[str]
 
 
 class CropRecord(TypedDict):
@@ -134,6 +161,7 @@ class OutputRecord(TypedDict):
     frames: int
     bytes: int
     key: str
+    quality: NotRequired[int]  # a lossy format's quality (max_bytes' choice)
     crop: NotRequired[CropRecord]
     pair: NotRequired[PairRecord]
 
@@ -153,6 +181,31 @@ def source_facts_record(facts: SourceFacts) -> SourceFactsRecord:
         "frames": facts.frames,
         "bytes": facts.bytes,
         "sha256": facts.sha256,
+    }
+
+
+def source_facts_of(record: SourceFactsRecord) -> SourceFacts:
+    """The imaging facts ``record`` holds (not its placeholders)."""
+    from darkroom.imaging import SourceFacts
+
+    return SourceFacts(
+        format=record["format"],
+        width=record["width"],
+        height=record["height"],
+        orientation=record["orientation"],
+        has_icc_profile=record["has_icc_profile"],
+        frames=record["frames"],
+        bytes=record["bytes"],
+        sha256=record["sha256"],
+    )
+
+
+def with_placeholders(record: SourceFactsRecord, made: Placeholders) -> SourceFactsRecord:
+    return {
+        **record,
+        "blurhash": made.blurhash,
+        "thumbhash": made.thumbhash,
+        "dominant_color": made.dominant_color,
     }
 
 

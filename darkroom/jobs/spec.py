@@ -155,7 +155,9 @@ class OutputIn(BaseModel):
         f"{PAIR_ANALYSIS_SIZE} for each page of a pair (lettering must stay legible).",
     )
     format: OutputFormat | None = Field(
-        None, description="Output format; default: the source's when it is one, else jpeg."
+        None,
+        description="Output format; default: the source's when it is one, PNG for SVG and "
+        "ICO sources, else jpeg.",
     )
     quality: int | None = Field(None, ge=1, le=100)
     keep_metadata: bool = False
@@ -264,6 +266,12 @@ class OutputIn(BaseModel):
             raise ValueError("fit 'pad' is for op 'thumbnail' with both width and height")
         if self.lossless and self.max_bytes is not None:
             raise ValueError("give either lossless or max_bytes, not both")
+        if self.lossless and self.format in (OutputFormat.JPEG, OutputFormat.GIF):
+            raise ValueError(f"lossless is for webp, avif (and png); not {self.format.value}")
+        if self.max_bytes is not None and self.format in (OutputFormat.PNG, OutputFormat.GIF):
+            raise ValueError(
+                f"max_bytes lowers the quality of jpeg, webp or avif; {self.format.value} has none"
+            )
         return self
 
     def render_spec(self, watermark: WatermarkSpec | None = None) -> RenderSpec:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from darkroom import imaging
 from darkroom.blobs import BlobStore
+from darkroom.imaging.placeholders import Placeholders
 from darkroom.jobs import keys
 from darkroom.jobs.errors import ServiceError
 from darkroom.jobs.model import Job
@@ -19,13 +20,16 @@ from darkroom.jobs.records import (
     SourceRef,
     crop_record,
     pair_record,
+    source_facts_of,
     source_facts_record,
+    with_placeholders,
 )
 from darkroom.jobs.sources import resolve_input_path
 from darkroom.jobs.spec import OutputIn, output_name, pair_spec
 from darkroom.outbound import OutboundGuard
 from darkroom.smart import Analyzer
 from darkroom.worker.fetch import DownloadLimits, FetchError, download
+from darkroom.worker.watermarks import WatermarkFiles, watermark_specs
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class SourceLoader:
     guard: OutboundGuard
     input_root: Path | None
     downloads: DownloadLimits
+    watermarks: Mapping[str, Path] = field(default_factory=dict)  # DARKROOM_WATERMARKS
 
     def load(self, source: SourceRef) -> imaging.ImageInput:
         """The source's bytes; or, for a large file on this machine, its path, so that the
@@ -92,7 +97,10 @@ def execute(
     outputs_in = [OutputIn.model_validate(o) for o in job.spec["outputs"]]
     per_source = [o for o in outputs_in if o.op is not imaging.Operation.PAIR]
     pairs = [o for o in outputs_in if o.op is imaging.Operation.PAIR]
-    specs = [o.render_spec() for o in per_source]
+    marks = watermark_specs(
+        per_source, WatermarkFiles(loader.blobs, loader.input_root, loader.watermarks)
+    )
+    specs = [o.render_spec(mark) for o, mark in zip(per_source, marks, strict=True)]
     count = len(job.sources)
     steps_per_source = len(specs) + 1
     total_steps = count * steps_per_source + len(pairs)
@@ -115,13 +123,14 @@ def execute(
         # a URL is probed on every attempt, since it may have changed since the last one.
         # render checks the limits again from these facts.
         probed = (
-            imaging.SourceFacts(**known[index])
+            source_facts_of(known[index])
             if source["kind"] == "blob" and index < len(known)
             else imaging.probe(data, limits)
         )
         facts.append(source_facts_record(probed))
         on_facts(facts)
         report(first_step + 1)
+        placeholders: list[Placeholders] = []
         rendered = imaging.render(
             data,
             specs,
@@ -129,7 +138,11 @@ def execute(
             on_progress=rendered_so_far,
             facts=probed,
             analyzer=analyzer,
+            on_placeholders=placeholders.append if job.spec.get("placeholders") else None,
         )
+        if placeholders:
+            facts[-1] = with_placeholders(facts[-1], placeholders[-1])
+            on_facts(facts)
         if pairs:
             pages.append(data)
         del data
@@ -167,6 +180,8 @@ def _store(
         "bytes": len(result.data),
         "key": key,
     }
+    if result.quality is not None:
+        record["quality"] = result.quality
     if result.crop:
         record["crop"] = crop_record(result.crop)
     return record

@@ -143,8 +143,10 @@ class Worker:
         limits: imaging.Limits,
         yolo: YoloSettings | None,
         pair_defaults: PairDefaults,
+        watermarks: dict[str, Path] | None = None,
     ) -> None:
         """``guard``, ``input_root`` and ``downloads``: where and how sources are read;
+        ``watermarks``: the configured watermarks' files by name;
         ``limits``, ``yolo`` and ``pair_defaults``: how images are made."""
         self.worker_id = worker_id
         self.store = store
@@ -161,6 +163,7 @@ class Worker:
             guard=guard,
             input_root=input_root,
             downloads=downloads,
+            watermarks=watermarks or {},
         )
         # loads its models once: the face model on first use, the object detector at start
         self.analyzer = Analyzer(partial(open_detector, yolo) if yolo is not None else None)
@@ -405,6 +408,7 @@ def run_worker(settings: Settings, worker_id: str, signals: WorkerSignals) -> No
             pair_defaults=PairDefaults(
                 settings.pair_width, settings.pair_gap, settings.pair_skip_edges
             ),
+            watermarks=settings.watermark_files(),
         ).run()
     finally:
         parts.engine.dispose()  # the worker's loop closes the queue

@@ -139,7 +139,11 @@ def test_hostile_requests_cost_the_api_no_memory(serve_factory: Any, tmp_path: P
     pid, http = server.process.pid, server.client
     inline = {"base64": base64.b64encode(make_image(16, 16)).decode()}
     tiny_png = make_image(4, 4, "png")
-    huge_avif = {"outputs": [{"op": "resize", "width": 8192, "height": 8192, "format": "avif"}]}
+    huge_avif = {
+        "outputs": [
+            {"op": "resize", "width": 8192, "height": 8192, "format": "avif", "enlarge": True}
+        ]
+    }
 
     def battery() -> None:
         for retention in (300_000_000_000, 10**30):

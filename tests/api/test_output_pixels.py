@@ -12,7 +12,9 @@ from tests.helpers import LoopbackServer, make_image, on_sqlite
 # Refusals act before the engines; the worker's refusal is the same on every backend.
 pytestmark = on_sqlite
 
-HUGE_AVIF = {"outputs": [{"op": "resize", "width": 8192, "height": 8192, "format": "avif"}]}
+HUGE_AVIF = {
+    "outputs": [{"op": "resize", "width": 8192, "height": 8192, "format": "avif", "enlarge": True}]
+}
 # the size depends on the source: a square one makes an 8192x8192 (67 MP) thumbnail
 ENLARGED = {"outputs": [{"op": "thumbnail", "width": 8192, "height": 8192, "enlarge": True}]}
 
@@ -63,12 +65,16 @@ def test_a_url_source_too_large_to_enlarge_fails_its_job_at_once(
 
 def test_outputs_within_the_bound_are_made(api_factory: Any, loopback: LoopbackServer) -> None:
     api = api_factory(workers=1, DARKROOM_MAX_OUTPUT_PIXELS=str(200 * 100))
-    within = {"outputs": [{"op": "resize", "width": 200, "height": 100, "format": "avif"}]}
+    within = {
+        "outputs": [
+            {"op": "resize", "width": 200, "height": 100, "format": "avif", "enlarge": True}
+        ]
+    }
     job = api.wait_job(api.upload(tiny_png(), within, filename="tiny.png").json()["id"])
     assert job["status"] == "succeeded", job
     [output] = job["outputs"]
     assert (output["width"], output["height"], output["format"]) == (200, 100, "avif")
-    over = {"outputs": [{"op": "cover", "width": 201, "height": 100}]}
+    over = {"outputs": [{"op": "cover", "width": 201, "height": 100, "enlarge": True}]}
     assert error_of(api.upload(tiny_png(), over, filename="tiny.png")) == (422, "output_too_large")
     # a thumbnail that enlarges a square source to 141x141 (19,881 pixels) fits the bound
     url = loopback.serve_bytes("/tiny.png", tiny_png(), "image/png")

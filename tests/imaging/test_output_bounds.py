@@ -66,8 +66,8 @@ def test_a_tiny_source_made_huge_is_refused_before_decoding(
     monkeypatch.setattr(render_module, "open_source", counted)
     tiny = save(solid(4, 4, RED), ".png")
     huge = [
-        RenderSpec(Operation.RESIZE, 8192, 8192, format=AVIF),
-        RenderSpec(Operation.COVER, 8192, 6200, format=AVIF),
+        RenderSpec(Operation.RESIZE, 8192, 8192, format=AVIF, enlarge=True),
+        RenderSpec(Operation.COVER, 8192, 6200, format=AVIF, enlarge=True),
         RenderSpec(Operation.THUMBNAIL, 8192, 8192, enlarge=True),
     ]
     for spec in huge:
@@ -76,7 +76,8 @@ def test_a_tiny_source_made_huge_is_refused_before_decoding(
         assert caught.value.code == "output_too_large"
     assert decodes == []
     # within the bound, enlarging is allowed: the bound is on pixels made, not on scale
-    [made] = render(tiny, [RenderSpec(Operation.RESIZE, 400, 300, format=AVIF)], Limits())
+    enlarged = RenderSpec(Operation.RESIZE, 400, 300, format=AVIF, enlarge=True)
+    [made] = render(tiny, [enlarged], Limits())
     assert (made.width, made.height) == (400, 300)
 
 
@@ -104,13 +105,13 @@ def test_an_animated_output_counts_every_frame() -> None:
     limits = Limits(max_output_pixels=80 * 60 * 2)  # two frames of 80x60
     facts = probe(gif, limits)
     assert facts.frames == 3
-    enlarged = RenderSpec(Operation.RESIZE, 80, 60, format=OutputFormat.GIF)
+    enlarged = RenderSpec(Operation.RESIZE, 80, 60, format=OutputFormat.GIF, enlarge=True)
     with pytest.raises(OutputTooLarge, match="80x60 x 3 frames is 14400 pixels"):
         check_outputs(facts, [enlarged], limits)
     with pytest.raises(OutputTooLarge):
         render(gif, [enlarged], limits)
     # a still output of the same size holds one frame
-    still = RenderSpec(Operation.RESIZE, 80, 60, format=OutputFormat.PNG)
+    still = RenderSpec(Operation.RESIZE, 80, 60, format=OutputFormat.PNG, enlarge=True)
     [made] = render(gif, [still], limits)
     assert (made.width, made.height, made.frames) == (80, 60, 1)
     # and an animation that fits is made with all its frames

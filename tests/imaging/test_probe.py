@@ -133,7 +133,7 @@ def test_each_limit_is_enforced(as_input: AsInput) -> None:
 @pytest.mark.parametrize(
     "data",
     [
-        b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>',
+        b'<svg xmlns="http://www.w3.org/2000/svg"/>',  # an SVG with no size to rasterise at
         b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>',
         b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n",
         b"1,2,3\n4,5,6\n",  # libvips' CSV loader would take this

@@ -8,6 +8,7 @@ import pytest
 
 from darkroom.imaging import (
     CorruptImage,
+    Fit,
     Gravity,
     ImageTooLarge,
     InvalidSpec,
@@ -62,9 +63,11 @@ def landscape(as_input: AsInput) -> ImageInput:
         (RenderSpec(Operation.THUMBNAIL, height=80), (160, 80)),
         (RenderSpec(Operation.THUMBNAIL, 4000, 4000), (400, 200)),  # never upscaled
         (RenderSpec(Operation.RESIZE, 50, 150), (50, 150)),
-        (RenderSpec(Operation.RESIZE, 800, 300), (800, 300)),
+        (RenderSpec(Operation.RESIZE, 800, 300, enlarge=True), (800, 300)),
+        (RenderSpec(Operation.RESIZE, 800, 300), (400, 150)),  # never enlarged unless asked
         (RenderSpec(Operation.COVER, 90, 90), (90, 90)),
-        (RenderSpec(Operation.COVER, 1000, 100), (1000, 100)),
+        (RenderSpec(Operation.COVER, 1000, 100, enlarge=True), (1000, 100)),
+        (RenderSpec(Operation.COVER, 1000, 100), (400, 40)),  # the aspect ratio kept
         (RenderSpec(Operation.CONVERT, 10, 10), (400, 200)),  # sides ignored
     ],
 )
@@ -274,7 +277,9 @@ def test_an_output_too_big_to_share_decodes_on_its_own(
     [
         RenderSpec(Operation.CONVERT),
         RenderSpec(Operation.RESIZE, 300, 20),
-        RenderSpec(Operation.COVER, 10, 257),
+        RenderSpec(Operation.COVER, 10, 257, enlarge=True),
+        RenderSpec(Operation.THUMBNAIL, 300, 300, fit=Fit.PAD),  # the canvas counts
+        RenderSpec(Operation.THUMBNAIL, 100, dpr=3),
     ],
 )
 def test_output_too_large_is_refused_before_decoding(

@@ -15,7 +15,7 @@ from darkroom.api.auth import Access, CallerDep
 from darkroom.api.body_limit import accept_upload
 from darkroom.api.cursors import decode_cursor, encode_cursor
 from darkroom.api.deps import BaseUrlDep, ServiceDep, SettingsDep
-from darkroom.api.errors import error_responses, validation_details
+from darkroom.api.errors import error_responses, validation_details, why_invalid
 from darkroom.api.openapi import schema_ref
 from darkroom.api.schemas import JobList, JobOut, job_out
 from darkroom.config import Settings
@@ -76,7 +76,7 @@ async def _read_json(
             parsed = await run_in_threadpool(JobRequest.model_validate_json, body)
     except ValidationError as exc:
         raise InvalidRequest(
-            "the job request is not valid", details=validation_details(exc)
+            why_invalid("the job request", details := validation_details(exc)), details=details
         ) from exc
     sources = []
     for src in parsed.all_sources():
@@ -103,7 +103,8 @@ async def _read_multipart(
             raise InvalidRequest(f"the spec part is not JSON: {exc}") from exc
         except ValidationError as exc:
             raise InvalidRequest(
-                "the spec part is not valid", details=validation_details(exc)
+                why_invalid("the spec part", details := validation_details(exc)),
+                details=details,
             ) from exc
         sources = []
         for part in form.getlist("file"):

@@ -124,11 +124,15 @@ class JobService:
         stored: list[SourceRef] = []
         with self._sources_deleted_on_failure(job_id):
             for index, source in enumerate(sources):
-                stored.append(self._accept_source(job_id, index, source, facts, specs))
+                stored.append(
+                    self._accept_source(job_id, index, source, facts, specs, options.page)
+                )
 
         job_spec: JobSpec = {"outputs": [output_spec(o) for o in outputs]}
         if options.placeholders:
             job_spec["placeholders"] = True
+        if options.page is not None:
+            job_spec["page"] = options.page
         now = round(time.time(), 6)  # what the API shows, so time filters match exactly
         job = Job(
             id=job_id,
@@ -239,15 +243,16 @@ class JobService:
         source: IncomingSource,
         facts: list[SourceFactsRecord],
         specs: Sequence[imaging.RenderSpec],
+        page: int | None,
     ) -> SourceRef:
         if source.data is not None:
             if len(source.data) > self.settings.max_upload_bytes:
                 raise PayloadTooLarge(f"image larger than {self.settings.max_upload_bytes} bytes")
             try:
-                probed = imaging.probe(source.data, self.limits, sha256=source.sha256)
+                probed = imaging.probe(source.data, self.limits, sha256=source.sha256, page=page)
                 # what the worker would refuse from the header: outputs too large for this
                 # source (an enlarging thumbnail, a full-size convert, frames), refused now
-                imaging.check_outputs(probed, specs, self.limits)
+                imaging.check_outputs(probed, specs, self.limits, page)
                 facts.append(source_facts_record(probed))
             except imaging.ImageError as exc:
                 raise from_image_error(exc) from exc

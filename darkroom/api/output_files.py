@@ -3,7 +3,7 @@ route and the drop-in dialects serve."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import partial
 
 from starlette.concurrency import run_in_threadpool
@@ -36,7 +36,8 @@ def finished_output(job: Job, name: str) -> OutputRecord:
 
 @dataclass(frozen=True)
 class VariantSteps:
-    """The output operations a variant may also ask for (docs/api.md, "Variants")."""
+    """The output operations a variant may also ask for (docs/api.md, "Variants"), named
+    as RenderSpec names them."""
 
     rotate: int = 0
     flip: imaging.Flip | None = None
@@ -92,19 +93,9 @@ async def output_bytes(
         except BlobNotFound as exc:
             raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
     fmt = imaging.OutputFormat(target or stored_format)
-    spec = imaging.RenderSpec(
-        imaging.Operation.CONVERT if width is None else imaging.Operation.THUMBNAIL,
-        width=width,
-        format=fmt,
-        quality=quality,
-        rotate=steps.rotate,
-        flip=steps.flip,
-        blur=steps.blur,
-        sharpen=steps.sharpen,
-        dpr=steps.dpr,
-        progressive=steps.progressive,
-        lossless=steps.lossless,
-    )
+    op = imaging.Operation.CONVERT if width is None else imaging.Operation.THUMBNAIL
+    # the steps' fields are RenderSpec's own names
+    spec = imaging.RenderSpec(op, width=width, format=fmt, quality=quality, **asdict(steps))
     name = f"w{width or 0}-q{quality or 0}{steps.suffix()}"
     return await _variant(variants, job, output, name, fmt, partial(_render_one, spec, limits)), fmt
 

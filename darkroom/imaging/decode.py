@@ -51,7 +51,9 @@ def open_source(
     if header.format == "svg":
         return open_svg(source, scale)
     options: dict[str, Any] = {"access": "sequential", "fail_on": "truncated"}
-    if all_frames:
+    if header.page is not None:
+        options["page"] = header.page
+    elif all_frames:
         options["n"] = -1
     if header.format == "jpeg":
         if strict:

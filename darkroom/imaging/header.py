@@ -16,7 +16,8 @@ class Header:
     stored: Size  # as the pixels are stored, before EXIF orientation
     orientation: int
     has_icc_profile: bool
-    frames: int
+    frames: int  # frames of an animation, pages of a TIFF
+    page: int | None = None  # the one page (or frame) asked for; None: as usual
 
     @property
     def quarter_turned(self) -> bool:

@@ -94,11 +94,13 @@ def check_output_size(size: Size, limits: Limits, *, frames: int = 1) -> None:
         raise OutputTooLarge(f"{what} is {pixels} pixels, over {limits.max_output_pixels}")
 
 
-def check_outputs(facts: SourceFacts, specs: Sequence[RenderSpec], limits: Limits) -> None:
+def check_outputs(
+    facts: SourceFacts, specs: Sequence[RenderSpec], limits: Limits, page: int | None = None
+) -> None:
     """Raise what ``render`` would raise from the header alone for ``specs`` on the source
     that ``probe`` described as ``facts``: ImageTooLarge, OutputTooLarge or InvalidSpec.
     Decodes nothing: for refusing a request before it is queued."""
-    header = header_from_facts(facts, limits)
+    header = header_from_facts(facts, limits, page)
     for spec in specs:
         plan_output(spec, header, limits)
 
@@ -119,7 +121,12 @@ def plan_output(spec: RenderSpec, header: Header, limits: Limits) -> OutputPlan:
     if spec.region is not None:
         area = turned_box(_region_box(spec.region, header.displayed), header.displayed, turn)
     geometry = _geometry(spec, op, gravity, area)
-    animated = header.frames > 1 and header.format in ANIMATED_SOURCES and fmt in ANIMATED_OUTPUTS
+    animated = (
+        header.frames > 1
+        and header.page is None
+        and header.format in ANIMATED_SOURCES
+        and fmt in ANIMATED_OUTPUTS
+    )
     check_output_size(geometry.made, limits, frames=header.frames if animated else 1)
     if animated and header.stored.pixels * header.frames > limits.max_source_pixels:
         raise ImageTooLarge(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
-from darkroom.imaging.errors import CorruptImage, ImageTooLarge, UnsupportedImage
+from darkroom.imaging.errors import CorruptImage, ImageTooLarge, InvalidSpec, UnsupportedImage
 from darkroom.imaging.formats import ANIMATED_SOURCES, LOADERS, sniff, unreadable
 from darkroom.imaging.geometry import Size
 from darkroom.imaging.header import QUARTER_TURNS
@@ -25,16 +26,19 @@ _OWN_HEADERS: dict[str, Callable[[ImageInput], Header]] = {
 }
 
 
-def probe(source: ImageInput, limits: Limits, *, sha256: str | None = None) -> SourceFacts:
-    """Format, displayed size, orientation, colour profile and frame count of ``source``.
+def probe(
+    source: ImageInput, limits: Limits, *, sha256: str | None = None, page: int | None = None
+) -> SourceFacts:
+    """Format, displayed size, orientation, colour profile and frame count of ``source``
+    (of its page ``page``, when one is asked for).
 
     ``source`` is the image's bytes or the path of a file holding them; ``sha256``, the
     caller's digest of those bytes if it already has one, spares hashing them again. Raises
     SourceUnreadable (a file that cannot be read), UnsupportedImage (not an accepted
-    format), CorruptImage (header unreadable) or ImageTooLarge (over ``limits``, decided
-    from the header alone).
+    format), CorruptImage (header unreadable), ImageTooLarge (over ``limits``, decided
+    from the header alone) or InvalidSpec (no such page).
     """
-    header = read_header(source, limits)
+    header = read_header(source, limits, page)
     if sha256 is None or not isinstance(source, bytes):
         size, sha256 = size_and_sha256(source)
     else:
@@ -51,7 +55,7 @@ def probe(source: ImageInput, limits: Limits, *, sha256: str | None = None) -> S
     )
 
 
-def read_header(source: ImageInput, limits: Limits) -> Header:
+def read_header(source: ImageInput, limits: Limits, page: int | None = None) -> Header:
     """``probe`` without the hash: what render needs before it decodes."""
     fmt = sniff(read_head(check_input(source)))
     if fmt is None:
@@ -62,8 +66,25 @@ def read_header(source: ImageInput, limits: Limits) -> Header:
         raise UnsupportedImage(why)
     own_header = _OWN_HEADERS.get(fmt)
     header = own_header(source) if own_header is not None else _libvips_header(source, fmt)
+    if page is not None:
+        header = _of_page(source, header, page)
     _enforce(header, limits)
     return header
+
+
+def _of_page(source: ImageInput, header: Header, page: int) -> Header:
+    """The header of page ``page`` (from 0) of a source with several (TIFF pages, frames
+    of an animation, images of a HEIF read by libvips); InvalidSpec when it has no such
+    page. A page may be a size of its own."""
+    if page >= header.frames:
+        pages = f"{header.frames} page" + ("s" if header.frames > 1 else "")
+        raise InvalidSpec(f"page {page} was asked for; the source has {pages}")
+    if page == 0 or header.format in _OWN_HEADERS:
+        return replace(header, page=page)
+    with libvips_errors(CorruptImage, f"unreadable {header.format} page {page}"):
+        image = open_image(source, LOADERS[header.format], access="sequential", page=page)
+        size = Size(int(image.width), int(image.height))
+    return replace(header, stored=size, page=page)
 
 
 def _libvips_header(source: ImageInput, fmt: str) -> Header:
@@ -80,8 +101,9 @@ def _libvips_header(source: ImageInput, fmt: str) -> Header:
         )
 
 
-def header_from_facts(facts: SourceFacts, limits: Limits) -> Header:
-    """The header that ``probe`` read to report ``facts``, without reading it again."""
+def header_from_facts(facts: SourceFacts, limits: Limits, page: int | None = None) -> Header:
+    """The header that ``probe`` read to report ``facts`` (of ``page``, when it was asked
+    for one), without reading it again."""
     displayed = Size(facts.width, facts.height)
     quarter_turned = facts.orientation in QUARTER_TURNS
     header = Header(
@@ -90,6 +112,7 @@ def header_from_facts(facts: SourceFacts, limits: Limits) -> Header:
         orientation=facts.orientation,
         has_icc_profile=facts.has_icc_profile,
         frames=facts.frames,
+        page=page,
     )
     _enforce(header, limits)
     return header

@@ -70,6 +70,7 @@ def render(
     facts: SourceFacts | None = None,
     analyzer: Analyzer | None = None,
     on_placeholders: Callable[[Placeholders], None] | None = None,
+    page: int | None = None,
 ) -> list[Rendered]:
     """One Rendered per spec, in order; ``on_progress(n_done)`` after each.
 
@@ -77,11 +78,17 @@ def render(
     decoded, never held whole. ``facts``, what ``probe`` reported for these very bytes,
     spares parsing the header again. ``analyzer`` places smart crops (a worker keeps one;
     one is made here when needed and not given). ``on_placeholders`` is given the
-    source's placeholders, made from the first decode (held in memory for it). Raises
+    source's placeholders, made from the first decode (held in memory for it). ``page``:
+    the page of a multi-page source to render (a TIFF's, a frame of an animation, as a
+    still), ``facts`` then being that page's; None: the first, or every frame. Raises
     SourceUnreadable, UnsupportedImage, CorruptImage, ImageTooLarge, OutputTooLarge or
     InvalidSpec; limits and specs are checked from the header before any pixel is decoded.
     """
-    header = read_header(source, limits) if facts is None else header_from_facts(facts, limits)
+    header = (
+        read_header(source, limits, page)
+        if facts is None
+        else header_from_facts(facts, limits, page)
+    )
     plans = [plan_output(spec, header, limits) for spec in specs]
     results: dict[int, Rendered] = {}
     groups = _decode_groups(plans, header)

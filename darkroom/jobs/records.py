@@ -67,6 +67,7 @@ class JobSpec(TypedDict):
     # an expired job's spec is erased to {} (store/job_writes.py expire)
     outputs: NotRequired[list[OutputSpec]]
     placeholders: NotRequired[bool]  # written only when asked
+    page: NotRequired[int]  # written only when asked
 
 
 class BlobSourceRef(TypedDict):

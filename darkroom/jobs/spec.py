@@ -31,6 +31,7 @@ MAX_SIDE = 65_000  # the largest source side darkroom reads
 MAX_BLUR_SIGMA = 50.0
 MAX_SHARPEN_SIGMA = 10.0
 MIN_MAX_BYTES = 512
+MAX_PAGE = 65_535
 MAX_MAX_BYTES = 100 * 1024 * 1024
 
 
@@ -340,6 +341,14 @@ class JobOptions(BaseModel):
         "kept until deleted).",
     )
     labels: dict[str, str] = Field(default_factory=dict)
+    page: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_PAGE,
+        description="The page of each source to use, from 0: a multi-page TIFF's page, or "
+        "a frame of an animation as a still. Default: the first page (an animation stays "
+        "animated where the output format can be).",
+    )
     placeholders: bool = Field(
         False,
         description="Give each source's facts a `blurhash`, a `thumbhash` and a "

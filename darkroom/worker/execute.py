@@ -105,6 +105,7 @@ def execute(
     steps_per_source = len(specs) + 1
     total_steps = count * steps_per_source + len(pairs)
     known = job.source_facts or []
+    page = job.spec.get("page")  # of each source; None: the first, or every frame
     facts: list[SourceFactsRecord] = []
     records: list[OutputRecord] = []
     pages: list[imaging.ImageInput] = []  # kept for pair covers only
@@ -125,7 +126,7 @@ def execute(
         probed = (
             source_facts_of(known[index])
             if source["kind"] == "blob" and index < len(known)
-            else imaging.probe(data, limits)
+            else imaging.probe(data, limits, page=page)
         )
         facts.append(source_facts_record(probed))
         on_facts(facts)
@@ -139,6 +140,7 @@ def execute(
             facts=probed,
             analyzer=analyzer,
             on_placeholders=placeholders.append if job.spec.get("placeholders") else None,
+            page=page,
         )
         if placeholders:
             facts[-1] = with_placeholders(facts[-1], placeholders[-1])

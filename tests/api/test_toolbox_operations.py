@@ -3,10 +3,12 @@ with the field named, unknown fields refused, and made by a worker as asked."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 import pyvips
+from PIL import Image
 
 from tests.helpers import make_image, on_sqlite
 from tests.inprocess import InProcessDarkroom
@@ -108,3 +110,17 @@ def test_an_output_converted_on_the_fly_takes_the_operations_too(api: InProcessD
     assert plain.headers["etag"] != turned.headers["etag"]
     refused = api.client.get(url, params={"rotate": 45})
     assert refused.status_code == 422 and "rotate" in refused.json()["error"]["message"]
+
+
+def test_a_job_may_ask_for_another_page_of_its_sources(api: InProcessDarkroom) -> None:
+    first, second = Image.new("RGB", (40, 30), "red"), Image.new("RGB", (80, 60), "blue")
+    pages = io.BytesIO()
+    first.save(pages, format="TIFF", save_all=True, append_images=[second])
+    spec: dict[str, Any] = {"outputs": [{"name": "p", "op": "convert", "format": "png"}]}
+    job = api.wait_job(api.upload(pages.getvalue(), {**spec, "page": 1}).json()["id"])
+    assert job["status"] == "succeeded", job
+    assert (job["outputs"][0]["width"], job["outputs"][0]["height"]) == (80, 60)
+    assert (job["sources"][0]["width"], job["sources"][0]["frames"]) == (80, 2)
+    status, code, message = _error(api.upload(pages.getvalue(), {**spec, "page": 2}))
+    assert (status, code) == (422, "invalid_spec")
+    assert "the source has 2 pages" in message

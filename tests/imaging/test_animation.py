@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import pytest
 
 from darkroom.imaging import (
-    ImageInput,
     ImageTooLarge,
     Limits,
     Operation,
@@ -14,11 +12,10 @@ from darkroom.imaging import (
     RenderSpec,
     render,
 )
-from darkroom.imaging.probe import Header
 from tests.imaging.conftest import AsInput
+from tests.imaging.decodes import recorded_decodes
 from tests.imaging.samples import BLUE, GREEN, RED, animation, close, load, save
 
-render_module = importlib.import_module("darkroom.imaging.render")
 LIMITS = Limits()
 FRAMES = [RED, GREEN, BLUE]
 
@@ -65,29 +62,14 @@ def test_still_formats_get_the_first_frame(as_input: AsInput, fmt: OutputFormat)
 def test_animated_and_still_outputs_share_one_decode(
     monkeypatch: pytest.MonkeyPatch, as_input: AsInput
 ) -> None:
-    calls: list[bool] = []
-    real = render_module.open_source
-
-    def counted(
-        source: ImageInput,
-        header: Header,
-        scale: float,
-        all_frames: bool,
-        keep: bool,
-        *,
-        strict: bool = True,
-    ) -> Any:
-        calls.append(all_frames)
-        return real(source, header, scale, all_frames, keep, strict=strict)
-
-    monkeypatch.setattr(render_module, "open_source", counted)
+    decodes = recorded_decodes(monkeypatch)
     data = as_input(save(animation(60, 40, FRAMES), ".gif"))
     specs = [
         RenderSpec(Operation.THUMBNAIL, 30, format=OutputFormat.WEBP),
         RenderSpec(Operation.THUMBNAIL, 20, format=OutputFormat.JPEG),
     ]
     animated, still = render(data, specs, LIMITS)
-    assert calls == [True]
+    assert [d.all_frames for d in decodes] == [True]
     assert (animated.frames, still.frames, still.height) == (3, 1, 13)
     assert close(load(still.data)(10, 6), RED)
 

@@ -3,14 +3,10 @@ of an animated output), checked from the header before anything is decoded."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 import pytest
 
 from darkroom.config import Settings
 from darkroom.imaging import (
-    ImageInput,
     Limits,
     Operation,
     OutputFormat,
@@ -24,11 +20,10 @@ from darkroom.imaging import (
     probe,
     render,
 )
-from darkroom.imaging.probe import Header
 from darkroom.smart import Analyzer
+from tests.imaging.decodes import recorded_decodes
 from tests.imaging.samples import BLUE, GREEN, RED, animation, save, solid
 
-render_module = importlib.import_module("darkroom.imaging.render")
 AVIF = OutputFormat.AVIF
 
 
@@ -56,14 +51,7 @@ def test_sides_and_pixels_are_both_bounded() -> None:
 def test_a_tiny_source_made_huge_is_refused_before_decoding(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    decodes: list[float] = []
-    real = render_module.open_source
-
-    def counted(source: ImageInput, header: Header, scale: float, *args: Any, **kw: Any) -> Any:
-        decodes.append(scale)
-        return real(source, header, scale, *args, **kw)
-
-    monkeypatch.setattr(render_module, "open_source", counted)
+    decodes = recorded_decodes(monkeypatch)
     tiny = save(solid(4, 4, RED), ".png")
     huge = [
         RenderSpec(Operation.RESIZE, 8192, 8192, format=AVIF, enlarge=True),

@@ -3,7 +3,6 @@ outputs are made from."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 
 from darkroom.imaging import Limits, Operation, OutputFormat, RenderSpec, render
 from darkroom.imaging.placeholders import Placeholders, dominant_colour, placeholders_of
+from tests.imaging.decodes import recorded_decodes
 from tests.imaging.encoded import blurhash_pixels, thumbhash_average
 from tests.imaging.samples import (
     BLUE,
@@ -27,7 +27,6 @@ from tests.imaging.samples import (
 )
 
 LIMITS = Limits()
-render_module = importlib.import_module("darkroom.imaging.render")  # not the function
 
 
 def made(image: Any, orientation: int = 1) -> Placeholders:
@@ -87,19 +86,6 @@ def test_dominant_colour_of_a_few_pixels() -> None:
     assert dominant_colour(pixels) == "#0b151d"
 
 
-def counted_decodes(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The scale of each decode render makes, from now on."""
-    scales: list[float] = []
-    opened = render_module.open_source
-
-    def counting(source: Any, header: Any, scale: float, *args: Any, **kwargs: Any) -> Any:
-        scales.append(scale)
-        return opened(source, header, scale, *args, **kwargs)
-
-    monkeypatch.setattr(render_module, "open_source", counting)
-    return scales
-
-
 @pytest.mark.parametrize("outputs", [1, 3])
 def test_placeholders_come_from_the_outputs_decode(
     monkeypatch: pytest.MonkeyPatch, outputs: int
@@ -109,7 +95,7 @@ def test_placeholders_come_from_the_outputs_decode(
         RenderSpec(Operation.THUMBNAIL, 40 * (i + 1), format=OutputFormat.WEBP)
         for i in range(outputs)
     ]
-    decodes = counted_decodes(monkeypatch)
+    decodes = recorded_decodes(monkeypatch)
     got: list[Placeholders] = []
     rendered = render(source, specs, LIMITS, on_placeholders=got.append)
     assert len(decodes) == 1 and len(rendered) == outputs
@@ -120,7 +106,7 @@ def test_placeholders_come_from_the_outputs_decode(
 
 
 def test_no_placeholders_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
-    decodes = counted_decodes(monkeypatch)
+    decodes = recorded_decodes(monkeypatch)
     render(save(solid(50, 50, RED), ".png"), [RenderSpec(Operation.THUMBNAIL, 20)], LIMITS)
     assert len(decodes) == 1
 

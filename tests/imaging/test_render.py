@@ -20,9 +20,9 @@ from darkroom.imaging import (
     probe,
     render,
 )
-from darkroom.imaging.probe import Header
 from darkroom.imaging.source import ImageInput
 from tests.imaging.conftest import AsInput
+from tests.imaging.decodes import recorded_decodes
 from tests.imaging.samples import (
     BLUE,
     GREEN,
@@ -171,9 +171,12 @@ def test_facts_from_probe_render_the_same_without_reading_the_header_again(
     facts = probe(data, LIMITS)
     header_reads: list[object] = []
     original = render_module.read_header
-    monkeypatch.setattr(
-        render_module, "read_header", lambda *a: header_reads.append(a) or original(*a)
-    )
+
+    def recorded(*args: Any) -> Any:
+        header_reads.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(render_module, "read_header", recorded)
     assert render(data, specs, LIMITS, facts=facts) == expected
     assert header_reads == []
 
@@ -207,28 +210,8 @@ def test_damaged_data_in_a_shared_decode_is_corrupt(as_input: AsInput) -> None:
         render(as_input(data), specs, LIMITS)
 
 
-class DecodeCounter:
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.scales: list[float] = []
-        real = render_module.open_source
-
-        def counted(
-            source: ImageInput,
-            header: Header,
-            scale: float,
-            all_frames: bool,
-            keep: bool,
-            *,
-            strict: bool = True,
-        ) -> Any:
-            self.scales.append(scale)
-            return real(source, header, scale, all_frames, keep, strict=strict)
-
-        monkeypatch.setattr(render_module, "open_source", counted)
-
-
 def test_many_outputs_share_one_decode(monkeypatch: pytest.MonkeyPatch, as_input: AsInput) -> None:
-    decodes = DecodeCounter(monkeypatch)
+    decodes = recorded_decodes(monkeypatch)
     data = as_input(save(side_by_side(1200, 800, RED, BLUE), ".jpg"))
     specs = [
         RenderSpec(Operation.THUMBNAIL, 320, format=OutputFormat.WEBP),
@@ -238,7 +221,7 @@ def test_many_outputs_share_one_decode(monkeypatch: pytest.MonkeyPatch, as_input
     ]
     progress: list[int] = []
     rendered = render(data, specs, LIMITS, progress.append)
-    assert decodes.scales == [0.5]  # once, at the largest size needed: 600 of 1200
+    assert [d.scale for d in decodes] == [0.5]  # once, at the largest size needed: 600 of 1200
     assert progress == [1, 2, 3, 4]
     assert [(r.format, r.width, r.height) for r in rendered] == [
         (OutputFormat.WEBP, 320, 213),
@@ -260,7 +243,7 @@ def test_an_output_too_big_to_share_decodes_on_its_own(
     monkeypatch: pytest.MonkeyPatch, as_input: AsInput
 ) -> None:
     monkeypatch.setattr(render_module, "SHARED_DECODE_MAX_PIXELS", 100_000)
-    decodes = DecodeCounter(monkeypatch)
+    decodes = recorded_decodes(monkeypatch)
     data = as_input(save(side_by_side(600, 400, RED, BLUE), ".png"))
     specs = [
         RenderSpec(Operation.THUMBNAIL, 100),
@@ -268,7 +251,7 @@ def test_an_output_too_big_to_share_decodes_on_its_own(
         RenderSpec(Operation.THUMBNAIL, 200),
     ]
     rendered = render(data, specs, LIMITS)
-    assert sorted(decodes.scales) == [1.0 / 3, 1.0]
+    assert sorted(d.scale for d in decodes) == [1.0 / 3, 1.0]
     assert [(r.width, r.height) for r in rendered] == [(100, 67), (600, 400), (200, 133)]
 
 
@@ -285,12 +268,12 @@ def test_an_output_too_big_to_share_decodes_on_its_own(
 def test_output_too_large_is_refused_before_decoding(
     monkeypatch: pytest.MonkeyPatch, spec: RenderSpec
 ) -> None:
-    decodes = DecodeCounter(monkeypatch)
+    decodes = recorded_decodes(monkeypatch)
     data = save(solid(300, 200, RED), ".png")
     with pytest.raises(OutputTooLarge) as caught:
         one(data, spec, Limits(max_output_dimension=256))
     assert caught.value.code == "output_too_large"
-    assert decodes.scales == []
+    assert decodes == []
 
 
 def test_thumbnail_of_a_large_source_is_not_too_large() -> None:

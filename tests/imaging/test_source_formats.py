@@ -16,6 +16,7 @@ from PIL import Image
 
 from darkroom.imaging import (
     ImageTooLarge,
+    InvalidSpec,
     Limits,
     Operation,
     OutputFormat,
@@ -30,7 +31,18 @@ from darkroom.imaging.loaders import svg as svg_loader
 from darkroom.imaging.probe import read_header
 from tests.helpers import LoopbackServer, on_sqlite
 from tests.imaging.conftest import AsInput
-from tests.imaging.samples import BLUE, RED, close, load, png_claiming, quadrants, save, solid
+from tests.imaging.samples import (
+    BLUE,
+    GREEN,
+    RED,
+    animation,
+    close,
+    load,
+    png_claiming,
+    quadrants,
+    save,
+    solid,
+)
 
 LIMITS = Limits()
 PNG = OutputFormat.PNG
@@ -252,6 +264,21 @@ def test_multi_page_tiff_gives_its_first_page(as_input: AsInput) -> None:
     shown = render(source, [CONVERT_PNG], LIMITS)[0]
     assert (shown.width, shown.height) == (40, 30)
     assert close(pixel_of(shown.data, 20, 15), RED)
+    # unless another page is asked for: a size of its own
+    second_facts = probe(source, LIMITS, page=1)
+    assert (second_facts.width, second_facts.height) == (80, 60)
+    [asked] = render(source, [CONVERT_PNG], LIMITS, facts=second_facts, page=1)
+    assert (asked.width, asked.height) == (80, 60)
+    assert close(pixel_of(asked.data, 40, 30), BLUE)
+    with pytest.raises(InvalidSpec, match="page 2 was asked for; the source has 2 pages"):
+        probe(source, LIMITS, page=2)
+
+
+def test_a_page_of_an_animation_is_a_still_of_that_frame(as_input: AsInput) -> None:
+    gif = as_input(save(animation(20, 10, [RED, GREEN, BLUE]), ".gif"))
+    [still] = render(gif, [RenderSpec(Operation.CONVERT, format=OutputFormat.GIF)], LIMITS, page=2)
+    assert (still.width, still.height, still.frames) == (20, 10, 1)
+    assert close(pixel_of(still.data, 10, 5)[:3], BLUE)
 
 
 JXL_CODESTREAM = b"\xff\x0a" + bytes(30)

@@ -4,9 +4,7 @@ and still takes JPEGs whose warnings are about nothing in the picture."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -29,9 +27,9 @@ from darkroom.imaging.pillow_jpeg import decode_jpeg
 from darkroom.imaging.probe import read_header
 from darkroom.smart import Analyzer
 from tests.imaging.conftest import AsInput
+from tests.imaging.decodes import recorded_decodes
 from tests.imaging.samples import BLUE, GREEN, RED, close, noise, pixel, quadrants, save, solid
 
-render_module = importlib.import_module("darkroom.imaging.render")
 LIMITS = Limits()
 PNG = OutputFormat.PNG
 GREY = (128, 128, 128)
@@ -145,17 +143,10 @@ def test_a_strict_decode_refused_for_a_harmless_slip_is_done_again_leniently(
     with pytest.raises(CorruptImage, match="extraneous bytes") as caught, libvips_errors():
         open_source(data, header, 1.0, False, True).copy_memory()
     assert not isinstance(caught.value, DamagedData)
-    stricts: list[bool] = []
-    real = render_module.open_source
-
-    def recorded(*args: Any, strict: bool = True) -> Any:
-        stricts.append(strict)
-        return real(*args, strict=strict)
-
-    monkeypatch.setattr(render_module, "open_source", recorded)
+    decodes = recorded_decodes(monkeypatch)
     libvips_decode = RenderSpec(Operation.CONVERT, format=PNG, keep_metadata=True)
     [made] = render(data, [libvips_decode], LIMITS)
-    assert stricts == [True, False]
+    assert [d.strict for d in decodes] == [True, False]
     assert close(pixel(made.data, 63, 47), RED)
 
 

@@ -29,9 +29,11 @@ from darkroom.dialects.registry import (
     unclaimed,
     webhook_bodies,
 )
+from darkroom.jobs.presets import read_presets
 from darkroom.jobs.spec import JobOptions, JobRequest
 from darkroom.slices import image_limits, variant_settings
 from darkroom.store.api_keys import ApiKeyStore
+from darkroom.store.job_ends import open_job_ends
 from darkroom.worker.pool import WorkerPool
 
 log = logging.getLogger("darkroom.api")
@@ -48,7 +50,8 @@ def create_app(
     ``dialects``, it also answers their routes (docs/compatibility.md). The dialects'
     consumers, which take their systems' work and submit it, run where workers run: with
     the pool, unless ``consumers`` says otherwise (workers run beside the app another way).
-    DARKROOM_AUTH unset off loopback is a ValueError (Settings.auth_mode)."""
+    DARKROOM_AUTH unset off loopback is a ValueError (Settings.auth_mode), a presets file
+    that cannot be used a PresetError (jobs/presets.py)."""
     settings.auth_mode()
 
     @asynccontextmanager
@@ -71,8 +74,10 @@ def create_app(
             parts.blobs, variant_settings(settings), image_limits(settings)
         )
         app.state.access = Access(settings, ApiKeyStore(parts.engine))  # api/auth.py
-        app.state.job_watch = job_watch = JobWatch(parts.store, settings.events_poll_s)
-        job_watch.start()  # the event streams' one reader of job states
+        app.state.job_watch = job_watch = JobWatch(
+            parts.store, settings.events_poll_s, open_job_ends(parts.engine)
+        )
+        job_watch.start()  # the one reader of job states: event streams, waits for an end
         background = Background(
             parts,
             webhook_bodies(dialects),
@@ -102,6 +107,8 @@ def create_app(
         "fetch results converted on the fly.",
         lifespan=lifespan,
     )
+    # named output specs, read (and checked) now: a mistake stops darkroom before it serves
+    app.state.presets = read_presets(settings.presets) if settings.presets else {}
     errors.install(app)
     app.add_middleware(NoSniff)  # X-Content-Type-Options on every response
     # every body bounded before it is held whole; uploads lift it (api/body_limit.py)

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +62,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
     from darkroom.app import create_app
+    from darkroom.jobs.presets import PresetError
 
     settings, dialects = _settings_and_dialects()
     # Links built without DARKROOM_PUBLIC_URL name the address actually served.
@@ -75,7 +75,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         raise click.UsageError(str(exc)) from exc
     configure(settings.log_format, settings.log_level)
     pool_size = settings.workers if workers is None else workers
-    app = create_app(settings, pool_size=pool_size, dialects=dialects)
+    try:
+        app = create_app(settings, pool_size=pool_size, dialects=dialects)
+    except PresetError as exc:
+        raise click.UsageError(str(exc)) from exc
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -192,6 +195,12 @@ def _options(
         parsed: dict[str, Any] = json.loads(
             Path(spec[1:]).read_text() if spec.startswith("@") else spec
         )
+        given = sorted({"source", "sources"} & set(parsed))
+        if given:
+            raise click.UsageError(
+                f"--spec gives the job's outputs and options; its {given[0]!r} is not "
+                "taken: name the images as arguments"
+            )
         return parsed
     output: dict[str, Any] = {"name": name, "op": op, "gravity": gravity}
     for key, value in (("width", width), ("height", height), ("format", fmt), ("quality", quality)):
@@ -231,6 +240,11 @@ def _options(
 @click.option("--name", default="default", show_default=True, help="Output name.")
 @click.option("--label", "labels", multiple=True, help="key=value; repeatable.")
 @click.option("--spec", help="Full job options as JSON, or @file.json (overrides the above).")
+@click.option(
+    "--api-key",
+    envvar="DARKROOM_API_KEY",
+    help="An API key, for a server with DARKROOM_AUTH=keys [DARKROOM_API_KEY].",
+)
 @click.option("--wait/--no-wait", default=False, help="Wait for the jobs and download results.")
 @click.option(
     "--out",
@@ -259,6 +273,7 @@ def submit(
     name: str,
     labels: tuple[str, ...],
     spec: str | None,
+    api_key: str | None,
     wait: bool,
     out_dir: Path,
     timeout: float,
@@ -291,6 +306,7 @@ def submit(
                 out_dir=out_dir,
                 timeout_s=timeout,
                 progress=progress,
+                api_key=api_key,
             )
     except ApiError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -307,23 +323,23 @@ def submit(
     show_default=True,
     help="darkroom API base URL [DARKROOM_URL].",
 )
-@click.option("--follow", is_flag=True, help="Poll until the job finishes.")
-def status(job_id: str, server: str, follow: bool) -> None:
+@click.option("--follow", is_flag=True, help="Wait until the job finishes.")
+@click.option(
+    "--api-key",
+    envvar="DARKROOM_API_KEY",
+    help="An API key, for a server with DARKROOM_AUTH=keys [DARKROOM_API_KEY].",
+)
+def status(job_id: str, server: str, follow: bool, api_key: str | None) -> None:
     """Show a job as JSON."""
-    from darkroom.client import TERMINAL, ApiError, DarkroomClient
+    from darkroom.client import ApiError, Client
 
-    client = DarkroomClient(server)
     try:
-        job = client.job(job_id)
-        while follow and job["status"] not in TERMINAL:
-            time.sleep(0.5)
-            job = client.job(job_id)
+        with Client(server, api_key=api_key) as client:
+            job = client.wait(job_id, timeout=None) if follow else client.get(job_id)
     except ApiError as exc:
         raise click.ClickException(str(exc)) from exc
-    finally:
-        client.close()
-    click.echo(json.dumps(job, indent=2))
-    if job["status"] == "failed":
+    click.echo(json.dumps(job.raw, indent=2))
+    if job.status == "failed":
         raise SystemExit(1)
 
 

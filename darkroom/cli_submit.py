@@ -9,15 +9,14 @@ from typing import Any
 
 from rich.progress import Progress
 
-from darkroom.client import TERMINAL, ApiError, DarkroomClient
+from darkroom.client import ApiError, Client, Job, WaitTimeout
 
 UPLOAD_THREADS = 4
 
 
-def _submit_one(client: DarkroomClient, item: str, options: dict[str, Any]) -> dict[str, Any]:
-    if item.startswith(("http://", "https://")):
-        return client.submit_url(item, options)
-    return client.submit_file(Path(item), options)
+def _submit_one(client: Client, item: str, options: dict[str, Any]) -> Job:
+    source = item if item.startswith(("http://", "https://")) else Path(item)
+    return client.submit(source, **options)
 
 
 def _stem(item: str) -> str:
@@ -33,9 +32,10 @@ def submit_all(
     out_dir: Path,
     timeout_s: float,
     progress: Progress,
+    api_key: str | None = None,
 ) -> int:
     """Returns the number of items that failed."""
-    client = DarkroomClient(server)
+    client = Client(server, api_key=api_key, timeout=60.0)
     failures = 0
     jobs: dict[str, str] = {}
     try:
@@ -44,7 +44,7 @@ def submit_all(
             futures = {item: pool.submit(_submit_one, client, item, options) for item in items}
             for item, future in futures.items():
                 try:
-                    jobs[item] = future.result()["id"]
+                    jobs[item] = future.result().id
                 except (ApiError, OSError) as exc:
                     failures += 1
                     progress.console.print(f"[red]✗[/red] {item}: {exc}")
@@ -60,7 +60,7 @@ def submit_all(
 
 
 def _wait_and_download(
-    client: DarkroomClient,
+    client: Client,
     jobs: dict[str, str],
     out_dir: Path,
     timeout_s: float,
@@ -68,32 +68,26 @@ def _wait_and_download(
 ) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     task = progress.add_task("processing", total=len(jobs))
-    pending = dict(jobs)
     failures = 0
     deadline = time.monotonic() + timeout_s
-    while pending and time.monotonic() < deadline:
-        for item, job_id in list(pending.items()):
-            job = client.job(job_id)
-            if job["status"] not in TERMINAL:
-                continue
-            del pending[item]
-            progress.advance(task)
-            if job["status"] != "succeeded":
-                failures += 1
-                err = job.get("error") or {}
-                progress.console.print(
-                    f"[red]✗[/red] {item}: {job['status']} {err.get('code', '')} "
-                    f"{err.get('message', '')}"
-                )
-                continue
-            for output in job["outputs"]:
-                ext = "jpg" if output["format"] == "jpeg" else output["format"]
-                target = out_dir / f"{_stem(item)}.{output['name']}.{ext}"
-                target.write_bytes(client.download(output["url"]))
-                progress.console.print(f"[green]✓[/green] {item} → {target}")
-        if pending:
-            time.sleep(0.3)
-    for item in pending:
-        failures += 1
-        progress.console.print(f"[yellow]…[/yellow] {item}: still running after {timeout_s:g} s")
+    for item, job_id in jobs.items():
+        try:
+            job = client.wait(job_id, timeout=max(0.0, deadline - time.monotonic()))
+        except WaitTimeout:
+            failures += 1
+            progress.console.print(
+                f"[yellow]…[/yellow] {item}: still running after {timeout_s:g} s"
+            )
+            continue
+        progress.advance(task)
+        if not job.succeeded:
+            failures += 1
+            code, message = (job.error.code, job.error.message) if job.error else ("", "")
+            progress.console.print(f"[red]✗[/red] {item}: {job.status} {code} {message}")
+            continue
+        for output in job.outputs:
+            ext = "jpg" if output.format == "jpeg" else output.format
+            target = out_dir / f"{_stem(item)}.{output.name}.{ext}"
+            client.download_to(output, target)
+            progress.console.print(f"[green]✓[/green] {item} → {target}")
     return failures

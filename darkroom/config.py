@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     broker_url: str | None = None  # redis://...: dispatch through Redis Streams
     broker_stream: str = "darkroom:jobs"  # the stream's key, when a broker is set
     input_root: Path | None = None  # server-side paths allowed as sources (off when unset)
+    presets: Path | None = None  # a TOML or JSON file of named output specs (jobs/presets.py)
     # watermarks outputs may name: comma-separated name=path, e.g. "logo=/srv/logo.png"
     watermarks: str = Field("", pattern=_WATERMARKS)
     public_url: str | None = None  # base for links in responses; default: the request's
@@ -141,6 +142,8 @@ class Settings(BaseSettings):
     # unset: "none", allowed only while the API listens on loopback
     auth: Literal["keys", "none"] | None = None
     output_link_ttl_s: int = Field(3600, ge=1, le=366 * 24 * 3600)  # signed output links
+    # set: an output converted on the fly needs an HMAC of its URL (api/variant_signing.py)
+    url_signing_key: str | None = Field(None, min_length=1)
 
     log_format: Literal["plain", "json"] = "plain"
     log_level: str = "info"

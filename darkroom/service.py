@@ -103,7 +103,9 @@ class JobService:
             self._check_output_size(out)
             if out.op is Operation.PAIR and len(sources) < 2:
                 raise InvalidRequest("op 'pair' needs at least two sources: a chapter's pages")
-        specs = [out.render_spec() for out in outputs if out.op is not Operation.PAIR]
+        specs = [
+            spec for out in outputs if out.op is not Operation.PAIR for spec in out.render_specs()
+        ]
         webhook_url = options.webhook_url or self.settings.webhook_url
         for url in [s.url for s in sources if s.url is not None] + [webhook_url]:
             if url is not None:

@@ -128,3 +128,17 @@ def test_a_setting_only_a_component_can_judge_is_refused_at_start(tmp_path: Path
     )
     assert result.returncode == 2  # click's usage error, no traceback
     assert "DARKROOM_WEBHOOK_SECRET" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_spec_naming_sources_is_refused_in_one_line(tmp_path: Path) -> None:
+    image = tmp_path / "a.jpg"
+    image.write_bytes(make_image(32, 32))
+    spec = json.dumps({"source": {"url": "http://127.0.0.1:9/x.jpg"}, "outputs": []})
+    result = run_cli(
+        "submit", str(image), "--spec", spec, "--server", "http://127.0.0.1:9", cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert "its 'source' is not taken: name the images as arguments" in " ".join(
+        result.stderr.split()
+    )
+    assert "Traceback" not in result.stdout + result.stderr

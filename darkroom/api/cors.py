@@ -21,6 +21,8 @@ ALLOW_HEADERS = [
     "If-None-Match",
     "If-Modified-Since",
     "Range",
+    "If-Range",
+    "Prefer",
 ]
 # Response headers a script may read besides the safelisted ones (Content-Type,
 # Cache-Control, Last-Modified, …): a submitted job's URL, an output's validator, how long
@@ -34,6 +36,7 @@ EXPOSE_HEADERS = [
     "Content-Disposition",
     "Content-Range",
     "Accept-Ranges",
+    "Preference-Applied",
 ]
 MAX_AGE_S = 600  # how long a browser may reuse a preflight's answer
 

@@ -14,7 +14,7 @@ from darkroom.blobs import BlobNotFound
 from darkroom.jobs import keys
 from darkroom.jobs.errors import Conflict, JobFailed, NotFinished, NotFound, from_image_error
 from darkroom.jobs.model import Job
-from darkroom.jobs.records import OutputRecord
+from darkroom.jobs.records import FormatRecord, OutputRecord
 from darkroom.jobs.status import JobStatus
 
 
@@ -32,6 +32,38 @@ def finished_output(job: Job, name: str) -> OutputRecord:
     if output is None:
         raise NotFound(f"the job has no output named {name!r}", code="output_not_found")
     return output
+
+
+def stored_formats(output: OutputRecord) -> list[FormatRecord]:
+    """The formats the output is stored in, in its order: each of its ``formats``, else
+    its one."""
+    listed = output.get("formats")
+    if listed:
+        return listed
+    only: FormatRecord = {
+        "format": output["format"],
+        "key": output["key"],
+        "width": output["width"],
+        "height": output["height"],
+        "frames": output["frames"],
+        "bytes": output["bytes"],
+    }
+    if "quality" in output:
+        only["quality"] = output["quality"]
+    return [only]
+
+
+def stored_as(output: OutputRecord, fmt: str) -> FormatRecord | None:
+    """The output as stored in ``fmt``; None when it is not stored in that format."""
+    return next((each for each in stored_formats(output) if each["format"] == fmt), None)
+
+
+async def stored_bytes(variants: Variants, stored: FormatRecord) -> bytes:
+    """A stored format's bytes; NotFound when they are gone."""
+    try:
+        return await run_in_threadpool(variants.blobs.get, stored["key"])
+    except BlobNotFound as exc:
+        raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
 
 
 @dataclass(frozen=True)
@@ -77,21 +109,20 @@ async def output_bytes(
     quality: int | None = None,
     steps: VariantSteps = NO_STEPS,
 ) -> tuple[bytes, imaging.OutputFormat]:
-    """The output's bytes: as stored, or in ``target`` format (jpeg, png, webp, avif,
-    gif), ``width`` wide (aspect kept, never enlarged) or at ``quality``, with ``steps``.
-    Converted variants are made as api/variants.py says (Busy when this process is at its
-    conversions' limit) and kept in the variant cache."""
+    """The output's bytes: as stored (in ``target`` format, when it is stored in several
+    and that is one of them), or in ``target`` format (jpeg, png, webp, avif, gif),
+    ``width`` wide (aspect kept, never enlarged) or at ``quality``, with ``steps``,
+    converted from its first format. Converted variants are made as api/variants.py says
+    (Busy when this process is at its conversions' limit) and kept in the variant cache."""
     stored_format = imaging.OutputFormat(output["format"])
     limits = variants.limits
     if width is not None and width * steps.dpr > limits.max_output_dimension:
         raise from_image_error(
             imaging.OutputTooLarge(f"width is limited to {limits.max_output_dimension} px")
         )
-    if target is None and width is None and quality is None and steps == NO_STEPS:
-        try:
-            return await run_in_threadpool(variants.blobs.get, output["key"]), stored_format
-        except BlobNotFound as exc:
-            raise NotFound("the output is no longer stored", code="artifacts_deleted") from exc
+    as_stored = stored_as(output, target or stored_format)
+    if as_stored is not None and width is None and quality is None and steps == NO_STEPS:
+        return await stored_bytes(variants, as_stored), imaging.OutputFormat(as_stored["format"])
     fmt = imaging.OutputFormat(target or stored_format)
     op = imaging.Operation.CONVERT if width is None else imaging.Operation.THUMBNAIL
     # the steps' fields are RenderSpec's own names

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from darkroom.api.output_links import LinkSigner
 from darkroom.jobs.delivery import DELIVERED, PENDING, Delivery
 from darkroom.jobs.model import Job
-from darkroom.jobs.records import SourceFactsRecord, SourceRef
+from darkroom.jobs.records import FormatRecord, OutputRecord, SourceFactsRecord, SourceRef
 from darkroom.jobs.spec import planned_output_names
 from darkroom.jobs.status import JobStatus
 
@@ -61,6 +61,18 @@ class PairOut(BaseModel):
     warning: str | None = None
 
 
+class OutputFormatOut(BaseModel):
+    """One format an output asking for several (`formats`) was stored in."""
+
+    format: str
+    width: int
+    height: int
+    frames: int = 1
+    bytes: int
+    url: str = Field(description="The output in this format: its `url` with `format=`.")
+    quality: int | None = None
+
+
 class OutputOut(BaseModel):
     name: str
     source: int | None = Field(
@@ -82,6 +94,12 @@ class OutputOut(BaseModel):
         None, description="Cover outputs: the region cut out, in source pixels as displayed."
     )
     pair: PairOut | None = Field(None, description="Pair covers: the pages picked, and why.")
+    formats: list[OutputFormatOut] | None = Field(
+        None,
+        description="Outputs asking for several formats: each, in the order asked; the "
+        "output's own `format`, sizes and `quality` are the first's. Its `url` serves the "
+        "best one the request's `Accept` allows.",
+    )
 
 
 class SourceOut(BaseModel):
@@ -193,6 +211,10 @@ class PoolResize(BaseModel):
     workers: int = Field(ge=0, le=256)
 
 
+def _without_key(record: FormatRecord) -> dict[str, object]:
+    return {k: v for k, v in record.items() if k != "key"}
+
+
 def _source_out(source: SourceRef, facts: SourceFactsRecord | None) -> SourceOut:
     kind = "upload" if source["kind"] == "blob" else source["kind"]
     probed: Mapping[str, object] = facts or {}
@@ -241,11 +263,20 @@ def job_out(
         url = f"{self_url}/outputs/{name}"
         return f"{url}?{signer.query(job.id, name)}" if signer is not None else url
 
+    def formats_out(output: OutputRecord) -> list[OutputFormatOut] | None:
+        url = output_url(output["name"])
+        joint = "&" if "?" in url else "?"
+        return [
+            OutputFormatOut(url=f"{url}{joint}format={f['format']}", **_without_key(f))
+            for f in output.get("formats") or []
+        ] or None
+
     facts = job.source_facts or []
     outputs = [
         OutputOut(
             url=output_url(o["name"]),
-            **{k: v for k, v in o.items() if k != "key"},
+            formats=formats_out(o),
+            **{k: v for k, v in o.items() if k not in ("key", "formats")},
         )
         for o in job.outputs or []
     ]

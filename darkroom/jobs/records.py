@@ -32,11 +32,13 @@ class OutputSpec(TypedDict):
     """One output asked for: an OutputIn as JSON (its enums as their values)."""
 
     name: str
+    preset: NotRequired[str | None]
     op: str
     width: int | None
     height: int | None
     gravity: str
     format: str | None
+    formats: NotRequired[list[str] | None]
     quality: int | None
     keep_metadata: bool
     focus: NotRequired[FocusSpec | None]
@@ -150,8 +152,22 @@ class PairRecord(TypedDict):
     warning: str | None
 
 
+class FormatRecord(TypedDict):
+    """One format an output asking for several (``formats``) was stored in, under ``key``."""
+
+    format: str
+    key: str
+    width: int
+    height: int
+    frames: int
+    bytes: int
+    quality: NotRequired[int]
+
+
 class OutputRecord(TypedDict):
-    """An output made and stored under ``key``; ``source`` is None for a pair cover."""
+    """An output made and stored under ``key``; ``source`` is None for a pair cover. One
+    asking for several formats has each in ``formats``, in its order; the record's own
+    ``format``, ``key``, sizes and quality are the first's."""
 
     name: str
     source: int | None
@@ -165,6 +181,7 @@ class OutputRecord(TypedDict):
     quality: NotRequired[int]  # a lossy format's quality (max_bytes' choice)
     crop: NotRequired[CropRecord]
     pair: NotRequired[PairRecord]
+    formats: NotRequired[list[FormatRecord]]
 
 
 def output_spec(out: OutputIn) -> OutputSpec:

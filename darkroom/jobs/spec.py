@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from darkroom.imaging import (
     Fit,
@@ -22,6 +30,7 @@ from darkroom.imaging import (
 from darkroom.imaging.pair import PAIR_ANALYSIS_SIZE
 from darkroom.imaging.spec import DEFAULT_ANALYSIS_SIZE, SMART_GRAVITIES
 from darkroom.jobs.bounds import MAX_RETENTION_S
+from darkroom.jobs.presets import with_preset
 from darkroom.jobs.records import JobSpec
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -33,6 +42,7 @@ MAX_SHARPEN_SIGMA = 10.0
 MIN_MAX_BYTES = 512
 MAX_PAGE = 65_535
 MAX_MAX_BYTES = 100 * 1024 * 1024
+MAX_FORMATS = 4  # an output's `formats`
 
 
 def parse_colour(text: str) -> tuple[int, int, int, int]:
@@ -135,6 +145,12 @@ class OutputIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field("default", pattern=NAME_PATTERN)
+    preset: str | None = Field(
+        None,
+        pattern=NAME_PATTERN,
+        description="A preset configured in DARKROOM_PRESETS: its fields, under those given "
+        "here, which override them.",
+    )
     op: Operation = Operation.THUMBNAIL
     width: int | None = Field(None, ge=1)
     height: int | None = Field(None, ge=1)
@@ -159,6 +175,15 @@ class OutputIn(BaseModel):
         None,
         description="Output format; default: the source's when it is one, PNG for SVG and "
         "ICO sources, else jpeg.",
+    )
+    formats: list[OutputFormat] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_FORMATS,
+        description="Instead of `format`: store the output in each of these (1 to 4, "
+        "distinct), all made from the one decode. `format` in the answer is the first; "
+        "`GET …/outputs/{name}` serves the best one the request's `Accept` allows "
+        '(docs/api.md, "Serving outputs").',
     )
     quality: int | None = Field(None, ge=1, le=100)
     keep_metadata: bool = False
@@ -225,6 +250,16 @@ class OutputIn(BaseModel):
     text_hard_ratio: float = Field(0.3, ge=0, le=1, description="pair: text share ranked last")
     return_candidates: bool = Field(False, description="pair: list every page's analysis")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_fields(cls, data: Any, info: ValidationInfo) -> Any:
+        """The preset's fields under the output's own, where the request is read with the
+        configured presets (a validation context ``{"presets": …}``: the API's)."""
+        presets = (info.context or {}).get("presets")
+        if presets is not None and isinstance(data, dict) and data.get("preset") is not None:
+            return with_preset(data, presets)
+        return data
+
     @field_validator("gravity", mode="before")
     @classmethod
     def _spelling(cls, value: Any) -> Any:
@@ -267,13 +302,31 @@ class OutputIn(BaseModel):
             raise ValueError("fit 'pad' is for op 'thumbnail' with both width and height")
         if self.lossless and self.max_bytes is not None:
             raise ValueError("give either lossless or max_bytes, not both")
-        if self.lossless and self.format in (OutputFormat.JPEG, OutputFormat.GIF):
-            raise ValueError(f"lossless is for webp, avif (and png); not {self.format.value}")
-        if self.max_bytes is not None and self.format in (OutputFormat.PNG, OutputFormat.GIF):
-            raise ValueError(
-                f"max_bytes lowers the quality of jpeg, webp or avif; {self.format.value} has none"
-            )
+        for fmt in self.formats or ([self.format] if self.format else []):
+            if self.lossless and fmt in (OutputFormat.JPEG, OutputFormat.GIF):
+                raise ValueError(f"lossless is for webp, avif (and png); not {fmt.value}")
+            if self.max_bytes is not None and fmt in (OutputFormat.PNG, OutputFormat.GIF):
+                raise ValueError(
+                    f"max_bytes lowers the quality of jpeg, webp or avif; {fmt.value} has none"
+                )
         return self
+
+    @model_validator(mode="after")
+    def _several_formats(self) -> OutputIn:
+        if self.formats is None:
+            return self
+        if self.format is not None:
+            raise ValueError("give either format or formats, not both")
+        if len(set(self.formats)) != len(self.formats):
+            raise ValueError("formats must be distinct")
+        if self.op is Operation.PAIR:
+            raise ValueError("op 'pair' makes one format: give format")
+        return self
+
+    def render_specs(self, watermark: WatermarkSpec | None = None) -> list[RenderSpec]:
+        """The imaging specs of the output: one per format it is stored in."""
+        spec = self.render_spec(watermark)
+        return [replace(spec, format=fmt) for fmt in self.formats] if self.formats else [spec]
 
     def render_spec(self, watermark: WatermarkSpec | None = None) -> RenderSpec:
         """The imaging spec; ``watermark``: this output's watermark, its image read (the

@@ -26,6 +26,7 @@ from darkroom.jobs.model import Job
 from darkroom.jobs.records import OutputRecord, SourceFactsRecord
 from darkroom.jobs.status import JobStatus
 from darkroom.store.effects import schedule_effects
+from darkroom.store.job_ends import announce_ended
 from darkroom.store.job_reads import JobReads
 from darkroom.store.job_statements import (
     SEQUENTIAL_LOCK,
@@ -146,6 +147,7 @@ class JobWrites(JobReads):
             )
             if row is not None:
                 schedule_effects(conn, [(job_id, row["effects"], JobStatus.CANCELED.value)])
+                announce_ended(conn, [job_id])
         return row_to_job(row) if row else None
 
     def mark_artifacts_deleted(self, job_id: str) -> Job | None:
@@ -230,6 +232,7 @@ class JobWrites(JobReads):
                 .all()
             )
             schedule_failed(conn, rows)
+            announce_ended(conn, [row["id"] for row in rows])
         return [row_to_job(r) for r in rows]
 
     def _owned(self, job_id: str, worker_id: str) -> list[Any]:
@@ -296,6 +299,7 @@ class JobWrites(JobReads):
             ).all()
             result = conn.execute(SUCCEED, params)
             schedule_succeeded(conn, followed)
+            announce_ended(conn, list(outputs))  # those no longer owned stay as they were
         return int(result.rowcount)
 
     def succeed(
@@ -320,6 +324,7 @@ class JobWrites(JobReads):
             ).first()
             if row is not None:
                 schedule_succeeded(conn, [row])
+                announce_ended(conn, [job_id])
         return row is not None
 
     def fail(
@@ -362,6 +367,8 @@ class JobWrites(JobReads):
             )
             if row is not None:
                 schedule_failed(conn, [row])
+                if retry_at is None:
+                    announce_ended(conn, [job_id])
         return row_to_job(row) if row else None
 
     def expire(self, job_id: str) -> bool:

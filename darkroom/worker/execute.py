@@ -15,6 +15,7 @@ from darkroom.jobs import keys
 from darkroom.jobs.errors import ServiceError
 from darkroom.jobs.model import Job
 from darkroom.jobs.records import (
+    FormatRecord,
     OutputRecord,
     SourceFactsRecord,
     SourceRef,
@@ -100,7 +101,9 @@ def execute(
     marks = watermark_specs(
         per_source, WatermarkFiles(loader.blobs, loader.input_root, loader.watermarks)
     )
-    specs = [o.render_spec(mark) for o, mark in zip(per_source, marks, strict=True)]
+    # one spec per format of each output (``formats``), all rendered from the one decode
+    specs_of = [o.render_specs(mark) for o, mark in zip(per_source, marks, strict=True)]
+    specs = [spec for each in specs_of for spec in each]
     count = len(job.sources)
     steps_per_source = len(specs) + 1
     total_steps = count * steps_per_source + len(pairs)
@@ -148,13 +151,14 @@ def execute(
         if pairs:
             pages.append(data)
         del data
-        for out, result in zip(per_source, rendered, strict=True):
+        made = iter(rendered)
+        for out, each in zip(per_source, specs_of, strict=True):
             name = output_name(out.name, index, count)
-            records.append(_store(blobs, job.id, name, index, out, result))
+            records.append(_store(blobs, job.id, name, index, out, [next(made) for _ in each]))
     for done, out in enumerate(pairs, start=1):
         spec = pair_spec(out, pair_defaults.width, pair_defaults.gap, pair_defaults.skip_edges)
         cover = imaging.compose_pair(pages, spec, limits, analyzer or Analyzer())
-        record = _store(blobs, job.id, out.name, None, out, cover.rendered)
+        record = _store(blobs, job.id, out.name, None, out, [cover.rendered])
         records.append({**record, "pair": pair_record(cover)})
         report(count * steps_per_source + done)
     return records
@@ -166,24 +170,45 @@ def _store(
     name: str,
     source: int | None,
     out: OutputIn,
-    result: imaging.Rendered,
+    results: list[imaging.Rendered],
 ) -> OutputRecord:
-    """Write an output and return its record."""
-    key = keys.output_key(job_id, name, result.format)
-    blobs.put(key, result.data)
+    """Write an output, in each of its formats, and return its record: the first
+    format's, with every one's in ``formats`` when it asked for several."""
+    stored = [_store_format(blobs, job_id, name, result) for result in results]
+    first = stored[0]
     record: OutputRecord = {
         "name": name,
         "source": source,
         "op": out.op.value,
+        "format": first["format"],
+        "width": first["width"],
+        "height": first["height"],
+        "frames": first["frames"],
+        "bytes": first["bytes"],
+        "key": first["key"],
+    }
+    if "quality" in first:
+        record["quality"] = first["quality"]
+    if results[0].crop:
+        record["crop"] = crop_record(results[0].crop)
+    if out.formats:
+        record["formats"] = stored
+    return record
+
+
+def _store_format(
+    blobs: BlobStore, job_id: str, name: str, result: imaging.Rendered
+) -> FormatRecord:
+    key = keys.output_key(job_id, name, result.format)
+    blobs.put(key, result.data)
+    record: FormatRecord = {
         "format": result.format.value,
+        "key": key,
         "width": result.width,
         "height": result.height,
         "frames": result.frames,
         "bytes": len(result.data),
-        "key": key,
     }
     if result.quality is not None:
         record["quality"] = result.quality
-    if result.crop:
-        record["crop"] = crop_record(result.crop)
     return record

@@ -42,7 +42,7 @@ def test_listed_origins_may_call_the_api_and_read_its_headers(api_factory: Any) 
             answer.headers["access-control-allow-methods"]
         )
         allowed = _listed(answer.headers["access-control-allow-headers"])
-        assert {"authorization", "x-api-key", "content-type", "last-event-id"} <= allowed
+        assert {"authorization", "x-api-key", "content-type", "last-event-id", "prefer"} <= allowed
         assert "access-control-allow-credentials" not in answer.headers  # keys, not cookies
         assert int(answer.headers["access-control-max-age"]) > 0
 
@@ -53,7 +53,13 @@ def test_listed_origins_may_call_the_api_and_read_its_headers(api_factory: Any) 
     assert created.status_code == 202
     assert created.headers["access-control-allow-origin"] == APP
     exposed = _listed(created.headers["access-control-expose-headers"])
-    assert {"location", "etag", "retry-after", "idempotent-replayed"} <= exposed
+    assert {
+        "location",
+        "etag",
+        "retry-after",
+        "idempotent-replayed",
+        "preference-applied",
+    } <= exposed
     assert created.headers["location"].endswith(f"/v1/jobs/{created.json()['id']}")
 
     # the event stream: canceled, the job's stream is its last event, then the end

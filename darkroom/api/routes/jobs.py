@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import ValidationError, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -14,9 +15,10 @@ from starlette.datastructures import UploadFile
 from darkroom.api.auth import Access, CallerDep
 from darkroom.api.body_limit import accept_upload
 from darkroom.api.cursors import decode_cursor, encode_cursor
-from darkroom.api.deps import BaseUrlDep, ServiceDep, SettingsDep
+from darkroom.api.deps import BaseUrlDep, JobWatchDep, ServiceDep, SettingsDep
 from darkroom.api.errors import error_responses, validation_details, why_invalid
 from darkroom.api.openapi import schema_ref
+from darkroom.api.prefer import MAX_WAIT_S, preferred_wait, wait_applied
 from darkroom.api.schemas import JobList, JobOut, job_out
 from darkroom.config import Settings
 from darkroom.jobs.bounds import epoch_seconds
@@ -65,15 +67,21 @@ CREATE_BODY = {
 }
 
 
+def _with_presets(request: Request) -> dict[str, Any]:
+    """The validation context that fills outputs naming a preset (jobs/presets.py)."""
+    return {"presets": request.app.state.presets}
+
+
 async def _read_json(
     request: Request, settings: Settings
 ) -> tuple[JobOptions, list[IncomingSource]]:
     body = await request.body()  # at most DARKROOM_MAX_JSON_BYTES (api/body_limit.py)
+    parse = partial(JobRequest.model_validate_json, context=_with_presets(request))
     try:
         if len(body) <= INLINE_PARSE_BYTES:
-            parsed = JobRequest.model_validate_json(body)
+            parsed = parse(body)
         else:
-            parsed = await run_in_threadpool(JobRequest.model_validate_json, body)
+            parsed = await run_in_threadpool(parse, body)
     except ValidationError as exc:
         raise InvalidRequest(
             why_invalid("the job request", details := validation_details(exc)), details=details
@@ -98,7 +106,7 @@ async def _read_multipart(
         try:
             spec_text = form.get("spec")
             raw: Any = json.loads(spec_text) if isinstance(spec_text, str) and spec_text else {}
-            options = JobOptions.model_validate(raw)
+            options = JobOptions.model_validate(raw, context=_with_presets(request))
         except json.JSONDecodeError as exc:
             raise InvalidRequest(f"the spec part is not JSON: {exc}") from exc
         except ValidationError as exc:
@@ -120,12 +128,41 @@ async def _read_multipart(
     return options, sources
 
 
+PREFER_DESCRIPTION = (
+    "RFC 7240 preferences. `wait=N` (seconds, above 0; more than 60 counts as 60): answer "
+    "200 with the finished job if it finishes within N seconds, else 202 as without it; "
+    "the answer then carries `Preference-Applied: wait=N`. Other preferences are ignored."
+)
+WAIT_DESCRIPTION = (
+    "Seconds to wait for the job to finish (succeeded, failed or canceled) before "
+    "answering; the answer comes as soon as it has, else after this long, with the job "
+    "as it is then."
+)
+PREFERENCE_APPLIED = {
+    "Preference-Applied": {
+        "description": "`wait=N` when `Prefer: wait` was honoured (N as applied).",
+        "schema": {"type": "string"},
+    }
+}
+FINISHED_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": JobOut,
+        "description": "The job finished within `Prefer: wait=N`.",
+        "headers": PREFERENCE_APPLIED,
+    },
+    202: {
+        "description": "The job is queued (or still running after `Prefer: wait=N`).",
+        "headers": PREFERENCE_APPLIED,
+    },
+}
+
+
 @router.post(
     "",
     status_code=202,
     response_model=JobOut,
     openapi_extra=CREATE_BODY,
-    responses=error_responses(401, 403, 404, 409, 413, 415, 422, 429),
+    responses={**FINISHED_ANSWER, **error_responses(401, 403, 404, 409, 413, 415, 422, 429)},
     summary="Submit a job",
 )
 async def create_job(
@@ -135,10 +172,13 @@ async def create_job(
     settings: SettingsDep,
     base_url: BaseUrlDep,
     caller: CallerDep,
+    watch: JobWatchDep,
+    prefer: Annotated[str | None, Header(alias="Prefer", description=PREFER_DESCRIPTION)] = None,
 ) -> JobOut:
     """Queue image work. Send JSON (a `source` or `sources` by URL, base64 or input-folder
     path) or multipart (`file` parts plus an optional `spec` part with the same JSON minus
-    the sources). Without `outputs`, one 512x512 WebP thumbnail named `default` is made."""
+    the sources). Without `outputs`, one 512x512 WebP thumbnail named `default` is made.
+    With `Prefer: wait=N`, the answer waits up to N seconds for the job to finish."""
     access: Access = request.app.state.access
     await run_in_threadpool(access.check_quota, caller)  # 429 quota_exceeded
     content_type = request.headers.get("content-type", "")
@@ -163,14 +203,52 @@ async def create_job(
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"{base_url}/v1/jobs/{job.id}"
-    return job_out(job, base_url, position, signer=caller.signer)
+    wait_s = preferred_wait(request.headers.getlist("prefer"))  # `prefer` is the first
+    if wait_s is None:
+        return job_out(job, base_url, position, signer=caller.signer)
+    response.headers["Preference-Applied"] = wait_applied(wait_s)
+    latest = await watch.until_finished(job, wait_s)
+    if latest is None:  # deleted meanwhile: the answer it would have had at once
+        return job_out(job, base_url, position, signer=caller.signer)
+    if latest.status.finished:
+        response.status_code = 200
+
+    def view() -> JobOut:
+        return job_out(
+            latest,
+            base_url,
+            service.queue_position(latest),
+            service.delivery(latest) if latest.status.finished else None,
+            caller.signer,
+        )
+
+    return await run_in_threadpool(view)
 
 
-@router.get("/{job_id}", response_model=JobOut, responses=error_responses(401, 404))
-def get_job(job_id: str, service: ServiceDep, base_url: BaseUrlDep, caller: CallerDep) -> JobOut:
-    """The job; 404 `not_found` if unknown, 404 `expired` once its retention ran out."""
-    job = service.get(job_id, caller.scope)
-    return job_out(job, base_url, service.queue_position(job), service.delivery(job), caller.signer)
+@router.get("/{job_id}", response_model=JobOut, responses=error_responses(401, 404, 422))
+async def get_job(
+    job_id: str,
+    service: ServiceDep,
+    base_url: BaseUrlDep,
+    caller: CallerDep,
+    watch: JobWatchDep,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT_S, description=WAIT_DESCRIPTION)] = 0,
+) -> JobOut:
+    """The job; 404 `not_found` if unknown, 404 `expired` once its retention ran out.
+    With `wait=N`, once it has finished or after N seconds, whichever comes first."""
+
+    def view(job: Job) -> JobOut:
+        return job_out(
+            job, base_url, service.queue_position(job), service.delivery(job), caller.signer
+        )
+
+    if not wait:
+        return await run_in_threadpool(lambda: view(service.get(job_id, caller.scope)))
+    job = await run_in_threadpool(service.get, job_id, caller.scope)
+    latest = await watch.until_finished(job, wait)
+    if latest is None:  # deleted or expired meanwhile: 404 as at once
+        latest = await run_in_threadpool(service.get, job_id, caller.scope)
+    return await run_in_threadpool(view, latest)
 
 
 @router.get("", response_model=JobList, responses=error_responses(401, 422))

@@ -43,6 +43,14 @@ RULES: dict[str, list[str]] = {
     "darkroom.api": ["darkroom.dialects", "darkroom.app"],
     # dialects translate: they submit jobs, and never render
     "darkroom.dialects": ["darkroom.imaging", "darkroom.smart", "darkroom.worker"],
+    # the public client talks HTTP: none of the server (webhooks' signing alone, which is
+    # the standard library's), and the signing scheme it shares with the server is apart
+    "darkroom.client": [
+        *(p for p in SERVICE if p != "darkroom.webhooks"),
+        "darkroom.imaging",
+        "darkroom.smart",
+    ],
+    "darkroom.signing": [*SERVICE, "darkroom.imaging", "darkroom.smart", "darkroom.client"],
     # the settings know no image, smart-crop or webhook code (darkroom/slices.py does)
     "darkroom.config": ["darkroom.imaging", "darkroom.smart", "darkroom.webhooks"],
 }

@@ -6,29 +6,29 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
 
-from darkroom.client.calls import OutputRef, job_path, json_of, list_params, variant_url
-from darkroom.client.errors import Unreachable, WaitTimeout, error_of
+from darkroom.client.calls import (
+    Call,
+    OutputRef,
+    checked,
+    download_call,
+    get_call,
+    job_call,
+    json_of,
+    list_call,
+    submit_call,
+    variant_url,
+)
+from darkroom.client.errors import Unreachable
 from darkroom.client.models import Job, JobPage
-from darkroom.client.requests import (
-    OutputArg,
-    SourceArg,
-    Submission,
-    prefer_wait,
-    wait_param,
-)
-from darkroom.client.transport import (
-    DEFAULT_TIMEOUT_S,
-    DEFAULT_URL,
-    JSON,
-    client_options,
-    held_timeout,
-)
+from darkroom.client.requests import OutputArg, SourceArg, Submission
+from darkroom.client.transport import DEFAULT_TIMEOUT_S, DEFAULT_URL, client_options
 from darkroom.client.waiting import WaitLoop
 from darkroom.signing.variants import ParamValue
 
@@ -64,16 +64,14 @@ class AsyncClient:
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def _send(self, call: Call) -> httpx.Response:
         try:
-            return await self.http.request(method, url, **kwargs)
+            return await self.http.request(call.method, call.url, **call.options())
         except httpx.TransportError as exc:
             raise Unreachable(self.base_url, exc) from exc
 
-    async def _job(
-        self, method: str, url: str, headers: Mapping[str, str] = JSON, **kwargs: Any
-    ) -> Job:
-        return Job.from_json(json_of(await self._send(method, url, headers=headers, **kwargs)))
+    async def _job(self, call: Call) -> Job:
+        return Job.from_json(json_of(await self._send(call)))
 
     async def submit(
         self,
@@ -105,36 +103,14 @@ class AsyncClient:
                 **fields,
             ),
         )
-        headers = dict(JSON)
-        timeout: float | httpx.Timeout = self.timeout_s
-        if wait:
-            headers["Prefer"] = prefer_wait(wait)
-            timeout = held_timeout(self.timeout_s, wait_param(wait))
         loop = WaitLoop(wait or 0)
-        uploads = submission.uploads
-        if uploads is None:
-            body: dict[str, Any] = {"json": await asyncio.to_thread(submission.json_body)}
-        else:
-            contents = await asyncio.to_thread(lambda: [u.read() for u in uploads])
-            parts = [
-                ("file", (u.name, data, u.content_type))
-                for u, data in zip(uploads, contents, strict=True)
-            ]
-            body = {"files": parts, "data": submission.form_fields()}
-        job = await self._job("POST", "/v1/jobs", headers, timeout=timeout, **body)
+        body = await asyncio.to_thread(submission.body)
+        job = await self._job(submit_call(body, wait, self.timeout_s))
         return await self._wait(job, loop, raise_on_timeout=False)
 
     async def get(self, job: Job | str, *, wait: float | None = None) -> Job:
         """Client.get, awaited."""
-        if not wait:
-            return await self._job("GET", job_path(job))
-        held = wait_param(wait)
-        return await self._job(
-            "GET",
-            job_path(job),
-            params={"wait": held},
-            timeout=held_timeout(self.timeout_s, held),
-        )
+        return await self._job(get_call(job, wait, self.timeout_s))
 
     async def wait(self, job: Job | str, *, timeout: float | None = 300.0) -> Job:
         """Client.wait, awaited."""
@@ -142,12 +118,8 @@ class AsyncClient:
         return await self._wait(current, WaitLoop(timeout), raise_on_timeout=True)
 
     async def _wait(self, job: Job, loop: WaitLoop, *, raise_on_timeout: bool) -> Job:
-        while not job.finished:
-            if loop.expired():
-                if raise_on_timeout:
-                    raise WaitTimeout(job, loop.timeout_s or 0)
-                return job
-            job = await self.get(job, wait=loop.ask_s())
+        while (ask_s := loop.next_ask_s(job, raise_on_timeout=raise_on_timeout)) is not None:
+            job = await self.get(job, wait=ask_s)
             if not job.finished and (pause := loop.pause_s()):
                 await asyncio.sleep(pause)
         return job
@@ -163,9 +135,8 @@ class AsyncClient:
         cursor: str | None = None,
     ) -> JobPage:
         """Client.list_jobs, awaited."""
-        params = list_params(status, labels, created_after, created_before, limit, cursor)
-        resp = await self._send("GET", "/v1/jobs", params=params, headers=JSON)
-        return JobPage.from_json(json_of(resp))
+        call = list_call(status, labels, created_after, created_before, limit, cursor)
+        return JobPage.from_json(json_of(await self._send(call)))
 
     async def iter_jobs(
         self,
@@ -177,33 +148,26 @@ class AsyncClient:
         page_size: int | None = None,
     ) -> AsyncIterator[Job]:
         """Client.iter_jobs, as an async iterator."""
+        page_call = partial(list_call, status, labels, created_after, created_before, page_size)
         cursor: str | None = None
         while True:
-            page = await self.list_jobs(
-                status=status,
-                labels=labels,
-                created_after=created_after,
-                created_before=created_before,
-                limit=page_size,
-                cursor=cursor,
-            )
+            page = JobPage.from_json(json_of(await self._send(page_call(cursor))))
             for job in page.jobs:
                 yield job
-            if page.next_cursor is None:
+            if (cursor := page.next_cursor) is None:
                 return
-            cursor = page.next_cursor
 
     async def cancel(self, job: Job | str) -> Job:
         """Client.cancel, awaited."""
-        return await self._job("DELETE", job_path(job))
+        return await self._job(job_call("DELETE", job))
 
     async def retry(self, job: Job | str) -> Job:
         """Client.retry, awaited."""
-        return await self._job("POST", job_path(job, "retry"))
+        return await self._job(job_call("POST", job, "retry"))
 
     async def redeliver_webhook(self, job: Job | str) -> Job:
         """Client.redeliver_webhook, awaited."""
-        return await self._job("POST", job_path(job, "webhook", "redeliver"))
+        return await self._job(job_call("POST", job, "webhook", "redeliver"))
 
     def variant_url(self, output: OutputRef, **variant: ParamValue) -> str:
         """Client.variant_url."""
@@ -213,11 +177,8 @@ class AsyncClient:
         self, output: OutputRef, *, accept: str | None = None, **variant: ParamValue
     ) -> bytes:
         """Client.download, awaited."""
-        headers = {"Accept": accept} if accept else None
-        resp = await self._send("GET", self.variant_url(output, **variant), headers=headers)
-        if resp.status_code >= 400:
-            raise error_of(resp)
-        return resp.content
+        call = download_call(self.variant_url(output, **variant), accept)
+        return checked(await self._send(call)).content
 
     async def download_to(
         self,
@@ -235,9 +196,9 @@ class AsyncClient:
 
 
 def _write_whole(target: Path, data: bytes) -> None:
-    partial = target.with_name(target.name + ".part")
+    partial_file = target.with_name(target.name + ".part")
     try:
-        partial.write_bytes(data)
-        partial.replace(target)
+        partial_file.write_bytes(data)
+        partial_file.replace(target)
     finally:
-        partial.unlink(missing_ok=True)
+        partial_file.unlink(missing_ok=True)

@@ -17,6 +17,12 @@ def _when(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
+def _stored(data: Json) -> dict[str, Any]:
+    """The fields an output and each of its formats share: the file stored and its URL."""
+    given = {name: data[name] for name in ("format", "width", "height", "bytes", "url")}
+    return {**given, "frames": data.get("frames", 1), "quality": data.get("quality")}
+
+
 @dataclass(frozen=True)
 class JobError:
     code: str
@@ -50,15 +56,7 @@ class OutputFormat:
 
     @classmethod
     def from_json(cls, data: Json) -> OutputFormat:
-        return cls(
-            format=data["format"],
-            width=data["width"],
-            height=data["height"],
-            frames=data.get("frames", 1),
-            bytes=data["bytes"],
-            url=data["url"],
-            quality=data.get("quality"),
-        )
+        return cls(**_stored(data))
 
 
 @dataclass(frozen=True)
@@ -92,13 +90,7 @@ class Output:
             name=data["name"],
             source=data.get("source"),
             op=data["op"],
-            format=data["format"],
-            width=data["width"],
-            height=data["height"],
-            frames=data.get("frames", 1),
-            bytes=data["bytes"],
-            url=data["url"],
-            quality=data.get("quality"),
+            **_stored(data),
             crop=Crop(**crop) if crop else None,
             pair=data.get("pair"),
             formats=[OutputFormat.from_json(f) for f in formats] if formats else None,

@@ -7,10 +7,10 @@ import base64
 import json
 import mimetypes
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 PREFER_WAIT_MAX_S = 60  # the most the API holds an answer back (docs/api.md)
 
@@ -101,6 +101,16 @@ class Submission:
         if all(isinstance(s, Upload) for s in self.sources):
             return [s for s in self.sources if isinstance(s, Upload)]
         return None
+
+    def body(self, content: Callable[[Upload], bytes | IO[bytes]] = Upload.read) -> dict[str, Any]:
+        """httpx's arguments for the body: ``json``, or multipart ``files`` and ``data``,
+        each file part sending what ``content`` gives for its upload (by default its bytes,
+        read now)."""
+        uploads = self.uploads
+        if uploads is None:
+            return {"json": self.json_body()}
+        parts = [("file", (u.name, content(u), u.content_type)) for u in uploads]
+        return {"files": parts, "data": self.form_fields()}
 
     def form_fields(self) -> dict[str, str]:
         """The multipart body's ``spec`` part."""

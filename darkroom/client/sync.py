@@ -7,30 +7,29 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, Self
 
 import httpx
 
-from darkroom.client.calls import OutputRef, job_path, json_of, list_params, variant_url
-from darkroom.client.errors import Unreachable, WaitTimeout, error_of
+from darkroom.client.calls import (
+    Call,
+    OutputRef,
+    checked,
+    download_call,
+    get_call,
+    job_call,
+    json_of,
+    list_call,
+    submit_call,
+    variant_url,
+)
+from darkroom.client.errors import Unreachable, error_of
 from darkroom.client.models import Job, JobPage
-from darkroom.client.requests import (
-    OutputArg,
-    SourceArg,
-    Submission,
-    Upload,
-    prefer_wait,
-    wait_param,
-)
-from darkroom.client.transport import (
-    DEFAULT_TIMEOUT_S,
-    DEFAULT_URL,
-    JSON,
-    client_options,
-    held_timeout,
-)
+from darkroom.client.requests import OutputArg, SourceArg, Submission, Upload
+from darkroom.client.transport import DEFAULT_TIMEOUT_S, DEFAULT_URL, client_options
 from darkroom.client.waiting import WaitLoop
 from darkroom.signing.variants import ParamValue
 
@@ -70,14 +69,14 @@ class Client:
     def close(self) -> None:
         self.http.close()
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _send(self, call: Call) -> httpx.Response:
         try:
-            return self.http.request(method, url, **kwargs)
+            return self.http.request(call.method, call.url, **call.options())
         except httpx.TransportError as exc:
             raise Unreachable(self.base_url, exc) from exc
 
-    def _job(self, method: str, url: str, headers: Mapping[str, str] = JSON, **kwargs: Any) -> Job:
-        return Job.from_json(json_of(self._send(method, url, headers=headers, **kwargs)))
+    def _job(self, call: Call) -> Job:
+        return Job.from_json(json_of(self._send(call)))
 
     def submit(
         self,
@@ -113,34 +112,16 @@ class Client:
                 **fields,
             ),
         )
-        headers = dict(JSON)
-        timeout: float | httpx.Timeout = self.timeout_s
-        if wait:
-            headers["Prefer"] = prefer_wait(wait)
-            timeout = held_timeout(self.timeout_s, wait_param(wait))
         loop = WaitLoop(wait or 0)
         with ExitStack() as files:
-            uploads = submission.uploads
-            if uploads is None:
-                body: dict[str, Any] = {"json": submission.json_body()}
-            else:
-                parts = [("file", (u.name, _content(u, files), u.content_type)) for u in uploads]
-                body = {"files": parts, "data": submission.form_fields()}
-            job = self._job("POST", "/v1/jobs", headers, timeout=timeout, **body)
+            body = submission.body(partial(_content, files=files))
+            job = self._job(submit_call(body, wait, self.timeout_s))
         return self._wait(job, loop, raise_on_timeout=False)
 
     def get(self, job: Job | str, *, wait: float | None = None) -> Job:
         """The job now; with ``wait``, once it finishes or ``wait`` seconds (at most 60)
         have passed, whichever comes first (an older server answers at once)."""
-        if not wait:
-            return self._job("GET", job_path(job))
-        held = wait_param(wait)
-        return self._job(
-            "GET",
-            job_path(job),
-            params={"wait": held},
-            timeout=held_timeout(self.timeout_s, held),
-        )
+        return self._job(get_call(job, wait, self.timeout_s))
 
     def wait(self, job: Job | str, *, timeout: float | None = 300.0) -> Job:
         """The job once it has finished (succeeded, failed or canceled). Raises WaitTimeout
@@ -149,12 +130,8 @@ class Client:
         return self._wait(current, WaitLoop(timeout), raise_on_timeout=True)
 
     def _wait(self, job: Job, loop: WaitLoop, *, raise_on_timeout: bool) -> Job:
-        while not job.finished:
-            if loop.expired():
-                if raise_on_timeout:
-                    raise WaitTimeout(job, loop.timeout_s or 0)
-                return job
-            job = self.get(job, wait=loop.ask_s())
+        while (ask_s := loop.next_ask_s(job, raise_on_timeout=raise_on_timeout)) is not None:
+            job = self.get(job, wait=ask_s)
             if not job.finished and (pause := loop.pause_s()):
                 time.sleep(pause)
         return job
@@ -170,10 +147,8 @@ class Client:
         cursor: str | None = None,
     ) -> JobPage:
         """One page of jobs, newest first, matching every filter given."""
-        params = list_params(status, labels, created_after, created_before, limit, cursor)
-        return JobPage.from_json(
-            json_of(self._send("GET", "/v1/jobs", params=params, headers=JSON))
-        )
+        call = list_call(status, labels, created_after, created_before, limit, cursor)
+        return JobPage.from_json(json_of(self._send(call)))
 
     def iter_jobs(
         self,
@@ -185,32 +160,25 @@ class Client:
         page_size: int | None = None,
     ) -> Iterator[Job]:
         """Every matching job, newest first, a page at a time."""
+        page_call = partial(list_call, status, labels, created_after, created_before, page_size)
         cursor: str | None = None
         while True:
-            page = self.list_jobs(
-                status=status,
-                labels=labels,
-                created_after=created_after,
-                created_before=created_before,
-                limit=page_size,
-                cursor=cursor,
-            )
+            page = JobPage.from_json(json_of(self._send(page_call(cursor))))
             yield from page.jobs
-            if page.next_cursor is None:
+            if (cursor := page.next_cursor) is None:
                 return
-            cursor = page.next_cursor
 
     def cancel(self, job: Job | str) -> Job:
         """Cancel the job if it has not finished, and delete its sources and outputs."""
-        return self._job("DELETE", job_path(job))
+        return self._job(job_call("DELETE", job))
 
     def retry(self, job: Job | str) -> Job:
         """Queue a failed job again (409 ``invalid_state`` otherwise)."""
-        return self._job("POST", job_path(job, "retry"))
+        return self._job(job_call("POST", job, "retry"))
 
     def redeliver_webhook(self, job: Job | str) -> Job:
         """Send the finished job's webhook again, with the same ``webhook-id``."""
-        return self._job("POST", job_path(job, "webhook", "redeliver"))
+        return self._job(job_call("POST", job, "webhook", "redeliver"))
 
     def variant_url(self, output: OutputRef, **variant: ParamValue) -> str:
         """The output's URL asking for ``variant`` (format, width, quality, rotate, flip,
@@ -224,11 +192,8 @@ class Client:
         """The bytes of ``output`` (an Output, one of its ``formats``, or a URL), or of a
         ``variant`` of it. ``accept``: the Accept header, which picks among the formats of
         an output kept in several."""
-        headers = {"Accept": accept} if accept else None
-        resp = self._send("GET", self.variant_url(output, **variant), headers=headers)
-        if resp.status_code >= 400:
-            raise error_of(resp)
-        return resp.content
+        call = download_call(self.variant_url(output, **variant), accept)
+        return checked(self._send(call)).content
 
     def download_to(
         self,
@@ -240,24 +205,21 @@ class Client:
     ) -> Path:
         """Like download, written to ``path`` as it arrives (whole or not at all)."""
         target = Path(path)
-        partial = target.with_name(target.name + ".part")
-        headers = {"Accept": accept} if accept else None
+        partial_file = target.with_name(target.name + ".part")
+        call = download_call(self.variant_url(output, **variant), accept)
         try:
-            with (
-                self._stream(self.variant_url(output, **variant), headers) as resp,
-                partial.open("wb") as out,
-            ):
+            with self._stream(call) as resp, partial_file.open("wb") as out:
                 for chunk in resp.iter_bytes():
                     out.write(chunk)
-            partial.replace(target)
+            partial_file.replace(target)
         finally:
-            partial.unlink(missing_ok=True)
+            partial_file.unlink(missing_ok=True)
         return target
 
     @contextmanager
-    def _stream(self, url: str, headers: dict[str, str] | None) -> Iterator[httpx.Response]:
+    def _stream(self, call: Call) -> Iterator[httpx.Response]:
         try:
-            with self.http.stream("GET", url, headers=headers) as resp:
+            with self.http.stream(call.method, call.url, **call.options()) as resp:
                 if resp.status_code >= 400:
                     resp.read()
                     raise error_of(resp)

@@ -8,8 +8,13 @@ requests, a little longer each time, as plain polling would."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
+from darkroom.client.errors import WaitTimeout
 from darkroom.client.requests import PREFER_WAIT_MAX_S, wait_param
+
+if TYPE_CHECKING:
+    from darkroom.client.models import Job
 
 POLL_FIRST_S = 0.1
 POLL_MAX_S = 1.0
@@ -46,3 +51,14 @@ class WaitLoop:
         pause = min(self._poll_s, self.remaining_s())
         self._poll_s = min(self._poll_s * 2, POLL_MAX_S)
         return pause
+
+    def next_ask_s(self, job: Job, *, raise_on_timeout: bool) -> int | None:
+        """The ``wait`` to ask of the next request for ``job``; None once the job has
+        finished or the time has run out (WaitTimeout then, with ``raise_on_timeout``)."""
+        if job.finished:
+            return None
+        if self.expired():
+            if raise_on_timeout:
+                raise WaitTimeout(job, self.timeout_s or 0)
+            return None
+        return self.ask_s()

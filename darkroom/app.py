@@ -9,8 +9,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from darkroom import __version__
-from darkroom.api import cors, errors, openapi
+from darkroom import __version__, metrics
+from darkroom.api import cors, docs_pages, errors, openapi
+from darkroom.api.access_log import AccessLog
 from darkroom.api.auth import Access
 from darkroom.api.body_limit import BodyLimit
 from darkroom.api.job_watch import JobWatch
@@ -20,6 +21,7 @@ from darkroom.api.variants import Variants
 from darkroom.background import Background
 from darkroom.compose import build
 from darkroom.config import Settings
+from darkroom.dashboard.routes import router as dashboard_router
 from darkroom.dialects.registry import (
     Enabled,
     background_services,
@@ -31,6 +33,7 @@ from darkroom.dialects.registry import (
 )
 from darkroom.jobs.presets import read_presets
 from darkroom.jobs.spec import JobOptions, JobRequest
+from darkroom.metrics.endpoint import router as metrics_router
 from darkroom.slices import image_limits, variant_settings
 from darkroom.store.api_keys import ApiKeyStore
 from darkroom.store.job_ends import open_job_ends
@@ -53,6 +56,8 @@ def create_app(
     DARKROOM_AUTH unset off loopback is a ValueError (Settings.auth_mode), a presets file
     that cannot be used a PresetError (jobs/presets.py)."""
     settings.auth_mode()
+    # figures of this process and of the workers it spawns, served at /metrics
+    metrics.ensure_directory()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -106,6 +111,8 @@ def create_app(
         description="Asynchronous image processing: submit images, poll or stream progress, "
         "fetch results converted on the fly.",
         lifespan=lifespan,
+        docs_url=None,  # api/docs_pages.py serves them without a CDN
+        redoc_url=None,
     )
     # named output specs, read (and checked) now: a mistake stops darkroom before it serves
     app.state.presets = read_presets(settings.presets) if settings.presets else {}
@@ -114,8 +121,12 @@ def create_app(
     # every body bounded before it is held whole; uploads lift it (api/body_limit.py)
     app.add_middleware(BodyLimit, max_bytes=settings.json_body_limit())
     cors.install(app, cors.origins(settings.cors_origins))  # outermost: on every answer
+    app.add_middleware(AccessLog)  # around CORS: its preflight answers are logged too
     claimed = install(app, dialects)  # first: a route they share is theirs
     for router in (jobs.router, events.router, outputs.router, health.router, admin.router):
         app.include_router(unclaimed(router, claimed))
+    app.include_router(dashboard_router)  # /dashboard, kept out of the schema
+    app.include_router(metrics_router)  # /metrics, kept out of the schema
     openapi.install(app, [JobRequest, JobOptions])
+    docs_pages.install(app)
     return app

@@ -2,37 +2,46 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from darkroom.cli_jobs import COMMANDS, server_options
 from darkroom.cli_keys import keys
+from darkroom.cli_settings import load_settings
 from darkroom.config import Settings
 from darkroom.logs import configure
 
 if TYPE_CHECKING:
     from darkroom.dialects.registry import Enabled
 
-IMAGE_SUFFIXES = {
-    ".jpg",
-    ".jpeg",
-    ".png",
-    ".webp",
-    ".gif",
-    ".avif",
-    ".heic",
-    ".heif",
-    ".tif",
-    ".tiff",
-    ".bmp",
-    ".ico",
-    ".svg",
-}
+F = TypeVar("F", bound=Callable[..., Any])
+WORKERS_HELP = "Worker processes to run{beside} [DARKROOM_WORKERS, CPU count]."
+
+
+def workers_options(beside: str) -> Callable[[F], F]:
+    """--workers, and --concurrency/-c: its old name on `worker`, hidden, still taken."""
+
+    def decorate(command: F) -> F:
+        command = click.option("--concurrency", "-c", type=int, default=None, hidden=True)(command)
+        return click.option(
+            "--workers", type=int, default=None, help=WORKERS_HELP.format(beside=beside)
+        )(command)
+
+    return decorate
+
+
+def pool_size(settings: Settings, workers: int | None, concurrency: int | None) -> int:
+    if concurrency is not None:
+        click.echo("darkroom: --concurrency is now --workers; the old name will go", err=True)
+        if workers is None:
+            workers = concurrency
+    return settings.workers if workers is None else workers
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -50,14 +59,8 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on [DARKROOM_HOST, 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [PORT or DARKROOM_PORT, 8000].")
-@click.option(
-    "--workers",
-    type=int,
-    default=None,
-    help="Worker processes to run beside the API; 0 runs the API alone "
-    "[DARKROOM_WORKERS, CPU count].",
-)
-def serve(host: str | None, port: int | None, workers: int | None) -> None:
+@workers_options(" beside the API; 0 runs the API alone")
+def serve(host: str | None, port: int | None, workers: int | None, concurrency: int | None) -> None:
     """Run the HTTP API and a pool of worker processes."""
     import uvicorn
 
@@ -74,9 +77,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     configure(settings.log_format, settings.log_level)
-    pool_size = settings.workers if workers is None else workers
+    size = pool_size(settings, workers, concurrency)
     try:
-        app = create_app(settings, pool_size=pool_size, dialects=dialects)
+        app = create_app(settings, pool_size=size, dialects=dialects)
     except PresetError as exc:
         raise click.UsageError(str(exc)) from exc
     config = uvicorn.Config(
@@ -91,14 +94,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
 
 @main.command()
-@click.option(
-    "--concurrency",
-    "-c",
-    type=int,
-    default=None,
-    help="Worker processes to run [DARKROOM_WORKERS, CPU count].",
-)
-def worker(concurrency: int | None) -> None:
+@workers_options("")
+def worker(workers: int | None, concurrency: int | None) -> None:
     """Run worker processes only (no API), against the configured database and storage.
 
     SIGTERM or Ctrl-C lets running jobs finish before exiting."""
@@ -114,9 +111,9 @@ def worker(concurrency: int | None) -> None:
 
     settings, dialects = _settings_and_dialects()
     configure(settings.log_format, settings.log_level)
-    size = settings.workers if concurrency is None else concurrency
+    size = pool_size(settings, workers, concurrency)
     if size < 1:
-        raise click.BadParameter("needs at least one worker", param_hint="--concurrency")
+        raise click.BadParameter("needs at least one worker", param_hint="--workers")
     pool: WorkerPool | None = None
 
     def wake_workers() -> None:
@@ -150,7 +147,7 @@ def _settings_and_dialects() -> tuple[Settings, list[Enabled]]:
     from darkroom.dialects.registry import DialectConfigError, enabled, with_seed_settings
     from darkroom.slices import check
 
-    settings = Settings()
+    settings = load_settings()
     try:
         dialects = enabled(settings.dialects, os.environ)
         settings = with_seed_settings(settings, dialects)
@@ -160,67 +157,9 @@ def _settings_and_dialects() -> tuple[Settings, list[Enabled]]:
     return settings, dialects
 
 
-def _expand(targets: tuple[str, ...]) -> list[str]:
-    found: list[str] = []
-    for target in targets:
-        if target.startswith(("http://", "https://")):
-            found.append(target)
-            continue
-        path = Path(target)
-        if path.is_dir():
-            found += [
-                str(p)
-                for p in sorted(path.rglob("*"))
-                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-            ]
-        elif path.is_file():
-            found.append(str(path))
-        else:
-            raise click.BadParameter(f"no such file, folder or URL: {target}")
-    return found
-
-
-def _options(
-    op: str,
-    width: int | None,
-    height: int | None,
-    fmt: str | None,
-    quality: int | None,
-    gravity: str,
-    name: str,
-    labels: tuple[str, ...],
-    spec: str | None,
-) -> dict[str, Any]:
-    if spec:
-        parsed: dict[str, Any] = json.loads(
-            Path(spec[1:]).read_text() if spec.startswith("@") else spec
-        )
-        given = sorted({"source", "sources"} & set(parsed))
-        if given:
-            raise click.UsageError(
-                f"--spec gives the job's outputs and options; its {given[0]!r} is not "
-                "taken: name the images as arguments"
-            )
-        return parsed
-    output: dict[str, Any] = {"name": name, "op": op, "gravity": gravity}
-    for key, value in (("width", width), ("height", height), ("format", fmt), ("quality", quality)):
-        if value is not None:
-            output[key] = value
-    if op == "thumbnail" and width is None and height is None:
-        output.update(width=512, height=512)
-    label_map = dict(item.split("=", 1) for item in labels if "=" in item)
-    return {"outputs": [output], "labels": label_map}
-
-
 @main.command()
 @click.argument("targets", nargs=-1, required=True)
-@click.option(
-    "--server",
-    envvar="DARKROOM_URL",
-    default="http://127.0.0.1:8000",
-    show_default=True,
-    help="darkroom API base URL [DARKROOM_URL].",
-)
+@server_options
 @click.option(
     "--op",
     type=click.Choice(["thumbnail", "resize", "cover", "convert"]),
@@ -240,11 +179,6 @@ def _options(
 @click.option("--name", default="default", show_default=True, help="Output name.")
 @click.option("--label", "labels", multiple=True, help="key=value; repeatable.")
 @click.option("--spec", help="Full job options as JSON, or @file.json (overrides the above).")
-@click.option(
-    "--api-key",
-    envvar="DARKROOM_API_KEY",
-    help="An API key, for a server with DARKROOM_AUTH=keys [DARKROOM_API_KEY].",
-)
 @click.option("--wait/--no-wait", default=False, help="Wait for the jobs and download results.")
 @click.option(
     "--out",
@@ -252,7 +186,8 @@ def _options(
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("darkroom-results"),
     show_default=True,
-    help="Folder for downloaded results (with --wait).",
+    help="Folder for downloaded results (with --wait), named after their sources: "
+    "<folder>/<stem>.<output>.<ext>.",
 )
 @click.option(
     "--timeout",
@@ -264,6 +199,7 @@ def _options(
 def submit(
     targets: tuple[str, ...],
     server: str,
+    api_key: str | None,
     op: str,
     width: int | None,
     height: int | None,
@@ -273,7 +209,6 @@ def submit(
     name: str,
     labels: tuple[str, ...],
     spec: str | None,
-    api_key: str | None,
     wait: bool,
     out_dir: Path,
     timeout: float,
@@ -289,13 +224,15 @@ def submit(
     """
     from rich.progress import Progress
 
-    from darkroom.cli_submit import submit_all
+    from darkroom.cli_errors import api_failure
+    from darkroom.cli_spec import job_options
+    from darkroom.cli_submit import expand, submit_all
     from darkroom.client import ApiError
 
-    items = _expand(targets)
+    options = job_options(op, width, height, fmt, quality, gravity, name, labels, spec)
+    items = expand(targets)
     if not items:
         raise click.UsageError("no images found in the given paths")
-    options = _options(op, width, height, fmt, quality, gravity, name, labels, spec)
     try:
         with Progress(transient=False) as progress:
             failures = submit_all(
@@ -309,40 +246,13 @@ def submit(
                 api_key=api_key,
             )
     except ApiError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise api_failure(exc) from None
     if failures:
         raise SystemExit(1)
 
 
-@main.command()
-@click.argument("job_id")
-@click.option(
-    "--server",
-    envvar="DARKROOM_URL",
-    default="http://127.0.0.1:8000",
-    show_default=True,
-    help="darkroom API base URL [DARKROOM_URL].",
-)
-@click.option("--follow", is_flag=True, help="Wait until the job finishes.")
-@click.option(
-    "--api-key",
-    envvar="DARKROOM_API_KEY",
-    help="An API key, for a server with DARKROOM_AUTH=keys [DARKROOM_API_KEY].",
-)
-def status(job_id: str, server: str, follow: bool, api_key: str | None) -> None:
-    """Show a job as JSON."""
-    from darkroom.client import ApiError, Client
-
-    try:
-        with Client(server, api_key=api_key) as client:
-            job = client.wait(job_id, timeout=None) if follow else client.get(job_id)
-    except ApiError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(json.dumps(job.raw, indent=2))
-    if job.status == "failed":
-        raise SystemExit(1)
-
-
+for command in COMMANDS:
+    main.add_command(command)
 main.add_command(keys)
 
 if __name__ == "__main__":  # pragma: no cover

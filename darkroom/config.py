@@ -146,7 +146,7 @@ class Settings(BaseSettings):
     url_signing_key: str | None = Field(None, min_length=1)
 
     log_format: Literal["plain", "json"] = "plain"
-    log_level: str = "info"
+    log_level: str = Field("info", pattern=r"(?i)^(debug|info|warning|error|critical)$")
 
     def link_base(self) -> str:
         """The base of links made outside a request (webhook bodies)."""

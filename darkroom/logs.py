@@ -6,6 +6,9 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
@@ -16,8 +19,34 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
 }
 
 
+# Extras dropped from every line: uvicorn's copy of its message with colour escape codes.
+_DROPPED = {"color_message"}
+
+# The request (X-Request-ID) on whose behalf this code runs: an API request, or the job
+# a worker runs for one; every log line written meanwhile names it.
+_request_id: ContextVar[str | None] = ContextVar("darkroom_request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+@contextmanager
+def request_context(request_id: str | None) -> Iterator[None]:
+    """Log lines written inside carry ``request_id`` (none when it is None)."""
+    token = _request_id.set(request_id)
+    try:
+        yield
+    finally:
+        _request_id.reset(token)
+
+
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
-    return {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+    extras = {k: v for k, v in record.__dict__.items() if k not in _STANDARD and k not in _DROPPED}
+    request_id = _request_id.get()
+    if request_id is not None and "request_id" not in extras:
+        extras["request_id"] = request_id
+    return extras
 
 
 class JsonFormatter(logging.Formatter):

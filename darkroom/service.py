@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from darkroom import imaging
+from darkroom import imaging, metrics
 from darkroom.blobs import BlobStore
 from darkroom.config import Settings
 from darkroom.imaging import Operation, SourceFacts
@@ -38,6 +38,7 @@ from darkroom.jobs.sources import IncomingSource, resolve_input_path
 from darkroom.jobs.space import out_of_space
 from darkroom.jobs.spec import JobOptions, OutputIn, request_fingerprint
 from darkroom.jobs.status import JobStatus
+from darkroom.logs import current_request_id
 from darkroom.outbound import ForbiddenDestination, OutboundGuard, Unresolvable
 from darkroom.queue import JobQueue
 from darkroom.slices import image_limits
@@ -135,6 +136,9 @@ class JobService:
             job_spec["placeholders"] = True
         if options.page is not None:
             job_spec["page"] = options.page
+        request_id = current_request_id()
+        if request_id is not None:
+            job_spec["request_id"] = request_id
         now = round(time.time(), 6)  # what the API shows, so time filters match exactly
         job = Job(
             id=job_id,
@@ -166,6 +170,7 @@ class JobService:
             self.blobs.delete_prefix(keys.job_prefix(job.id))
             return self._replay(saved, fingerprint, owner), False
         log.info("job queued", extra={"job_id": saved.id, "sources": len(sources)})
+        metrics.job_submitted(stored[0]["kind"])
         self._announce(saved.id)
         return saved, True
 

@@ -26,6 +26,11 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def dimensions(path: Path) -> tuple[int, int]:
+    image = pyvips.Image.new_from_file(str(path))
+    return image.width, image.height
+
+
 @pytest.fixture
 def backend() -> dict[str, str]:
     """The embedded default only: the CLI talks HTTP, and which engines the server uses
@@ -36,7 +41,7 @@ def backend() -> dict[str, str]:
 def test_help_explains_itself(tmp_path: Path) -> None:
     result = run_cli("--help", cwd=tmp_path)
     assert result.returncode == 0
-    for command in ("serve", "worker", "submit", "status"):
+    for command in ("serve", "worker", "submit", "status", "list", "cancel", "retry", "download"):
         assert command in result.stdout
     submit_help = run_cli("submit", "--help", cwd=tmp_path).stdout
     assert "--wait" in submit_help and "Examples" in submit_help
@@ -72,15 +77,12 @@ def test_submit_folder_and_url_wait_and_download(
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    made = sorted(p.name for p in out.iterdir())
-    assert made == ["a.small.webp", "b.small.webp", "c.small.webp"]
-    sizes = {}
-    for path in out.iterdir():
-        image = pyvips.Image.new_from_file(str(path))
-        sizes[path.name] = (image.width, image.height)
+    made = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert made == ["a.small.webp", "c.small.webp", "nested/b.small.webp"]
+    sizes = {name: dimensions(out / name) for name in made}
     assert sizes == {
         "a.small.webp": (100, 75),
-        "b.small.webp": (100, 133),
+        "nested/b.small.webp": (100, 133),
         "c.small.webp": (100, 100),
     }
     listed = server.client.get("/v1/jobs", params={"label": "run:cli"}).json()["jobs"]
@@ -118,7 +120,7 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_a_setting_only_a_component_can_judge_is_refused_at_start(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "darkroom", "worker", "--concurrency", "1"],
+        [sys.executable, "-m", "darkroom", "worker", "--workers", "1"],
         capture_output=True,
         text=True,
         cwd=tmp_path,

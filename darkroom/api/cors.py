@@ -37,6 +37,7 @@ EXPOSE_HEADERS = [
     "Content-Range",
     "Accept-Ranges",
     "Preference-Applied",
+    "X-Request-ID",
 ]
 MAX_AGE_S = 600  # how long a browser may reuse a preflight's answer
 

@@ -70,6 +70,7 @@ class JobSpec(TypedDict):
     outputs: NotRequired[list[OutputSpec]]
     placeholders: NotRequired[bool]  # written only when asked
     page: NotRequired[int]  # written only when asked
+    request_id: NotRequired[str]  # X-Request-ID of the submitting request, for worker logs
 
 
 class BlobSourceRef(TypedDict):

@@ -26,7 +26,7 @@ from darkroom.store.job_statements import (
     filtered,
     row_to_job,
 )
-from darkroom.store.tables import jobs
+from darkroom.store.tables import jobs, workers
 
 
 class JobState(NamedTuple):
@@ -129,6 +129,27 @@ class JobReads:
         with self.reader.connect() as conn:
             ahead = conn.execute(JOBS_AHEAD, params).scalar_one()
         return int(ahead) + 1
+
+    def activity(self, since: float) -> list[tuple[float, float | None, float | None]]:
+        """(created_at, started_at, finished_at) of each job created or finished since
+        ``since``, or not finished yet: what the dashboard's charts are drawn from."""
+        query = select(jobs.c.created_at, jobs.c.started_at, jobs.c.finished_at).where(
+            or_(
+                jobs.c.created_at >= since,
+                jobs.c.finished_at >= since,
+                jobs.c.finished_at.is_(None),
+            )
+        )
+        with self.reader.connect() as conn:
+            return [(r[0], r[1], r[2]) for r in conn.execute(query).all()]
+
+    def workers_seen(self, within_s: float) -> list[dict[str, Any]]:
+        """The workers table's rows (id, hostname, pid, started_at, last_seen) of the
+        workers heard from within ``within_s`` seconds, oldest first."""
+        cutoff = time.time() - within_s
+        query = select(workers).where(workers.c.last_seen >= cutoff).order_by(workers.c.started_at)
+        with self.reader.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
 
     def owned_by(self, worker_id: str) -> list[Job]:
         with self.reader.connect() as conn:

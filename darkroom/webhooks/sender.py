@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from darkroom import metrics
 from darkroom.jobs.delivery import Delivery
 from darkroom.jobs.retry import Backoff
 from darkroom.outbound import (
@@ -124,6 +125,9 @@ class WebhookSender:
             retry_at=retry_at,
         )
         fields = {"job_id": delivery.job_id, "attempt": attempts, "status": attempt.status_code}
+        metrics.webhook_attempted(
+            "delivered" if attempt.error is None else "retrying" if retry_at else "gave_up"
+        )
         if attempt.error is None:
             log.info("webhook delivered", extra=fields)
         else:

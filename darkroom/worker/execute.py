@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from darkroom import imaging
+from darkroom import imaging, metrics
 from darkroom.blobs import BlobStore
 from darkroom.imaging.placeholders import Placeholders
 from darkroom.jobs import keys
@@ -104,6 +105,7 @@ def execute(
     # one spec per format of each output (``formats``), all rendered from the one decode
     specs_of = [o.render_specs(mark) for o, mark in zip(per_source, marks, strict=True)]
     specs = [spec for each in specs_of for spec in each]
+    ops = [out.op.value for out, each in zip(per_source, specs_of, strict=True) for _ in each]
     count = len(job.sources)
     steps_per_source = len(specs) + 1
     total_steps = count * steps_per_source + len(pairs)
@@ -123,6 +125,7 @@ def execute(
             report(first + 1 + n)
 
         data = loader.load(source)
+        metrics.source_read(source["kind"], _size_of(data))
         # Uploads were probed at submission and their stored bytes never change; a file or
         # a URL is probed on every attempt, since it may have changed since the last one.
         # render checks the limits again from these facts.
@@ -135,6 +138,7 @@ def execute(
         on_facts(facts)
         report(first_step + 1)
         placeholders: list[Placeholders] = []
+        render_started = time.perf_counter()
         rendered = imaging.render(
             data,
             specs,
@@ -145,6 +149,7 @@ def execute(
             on_placeholders=placeholders.append if job.spec.get("placeholders") else None,
             page=page,
         )
+        _record_outputs(ops, rendered, time.perf_counter() - render_started)
         if placeholders:
             facts[-1] = with_placeholders(facts[-1], placeholders[-1])
             on_facts(facts)
@@ -157,11 +162,24 @@ def execute(
             records.append(_store(blobs, job.id, name, index, out, [next(made) for _ in each]))
     for done, out in enumerate(pairs, start=1):
         spec = pair_spec(out, pair_defaults.width, pair_defaults.gap, pair_defaults.skip_edges)
+        pair_started = time.perf_counter()
         cover = imaging.compose_pair(pages, spec, limits, analyzer or Analyzer())
+        _record_outputs([out.op.value], [cover.rendered], time.perf_counter() - pair_started)
         record = _store(blobs, job.id, out.name, None, out, [cover.rendered])
         records.append({**record, "pair": pair_record(cover)})
         report(count * steps_per_source + done)
     return records
+
+
+def _size_of(data: imaging.ImageInput) -> int:
+    return len(data) if isinstance(data, bytes) else data.stat().st_size
+
+
+def _record_outputs(ops: list[str], rendered: list[imaging.Rendered], seconds: float) -> None:
+    """Outputs made by one render: each is given an equal share of its time."""
+    share = seconds / max(1, len(rendered))
+    for op, result in zip(ops, rendered, strict=True):
+        metrics.output_made(op, result.format.value, share, len(result.data))
 
 
 def _store(

@@ -16,6 +16,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from typing import Any
 
+from darkroom import metrics
 from darkroom.config import Settings
 from darkroom.jobs.failures import FailureCode
 from darkroom.jobs.status import JobStatus
@@ -168,6 +169,7 @@ class WorkerPool:
     def _forget(self, slot: _Slot) -> None:
         self._slots.remove(slot)
         slot.wake.close()
+        metrics.process_dead(slot.process.pid)
 
     def _reclaim(self, slot: _Slot, code: str, message: str) -> None:
         """Record the outcome of a job whose worker process is gone."""

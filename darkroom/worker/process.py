@@ -14,7 +14,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from darkroom import imaging
+from darkroom import imaging, metrics
 from darkroom.blobs import BlobNotFound, BlobStore
 from darkroom.compose import build_worker
 from darkroom.config import Settings
@@ -26,7 +26,7 @@ from darkroom.jobs.records import SourceFactsRecord
 from darkroom.jobs.retry import Backoff, next_attempt_at
 from darkroom.jobs.space import out_of_space
 from darkroom.jobs.status import JobStatus
-from darkroom.logs import configure
+from darkroom.logs import configure, request_context
 from darkroom.outbound import AllowList, OutboundGuard, outbound_client
 from darkroom.queue import JobQueue
 from darkroom.slices import (
@@ -118,6 +118,11 @@ def record_failure(
     context: dict[str, object] = {"job_id": job.id, "error_code": code, "attempt": job.attempts}
     if started is not None:
         context["duration_s"] = round(time.time() - started, 3)
+    metrics.job_finished(
+        "failed" if retry_at is None else "retrying",
+        code,
+        time.time() - started if started is not None else None,
+    )
     if retry_at is None:
         log.warning("job failed", extra=context)
     else:
@@ -205,7 +210,8 @@ class Worker:
                     self._idle()
                     continue
                 try:
-                    self._run_one(taken[0])
+                    with request_context(taken[0].spec.get("request_id")):
+                        self._run_one(taken[0])
                 except Exception as exc:
                     if not out_of_space(exc):
                         raise
@@ -284,6 +290,7 @@ class Worker:
         if self.signals.busy_since is not None:
             self.signals.busy_since.value = started
         log.info("job started", extra={"job_id": job.id, "attempt": job.attempts})
+        metrics.job_taken(job.available_at, job.attempts, started)
         report = AttemptReport(self.store, job.id, self.worker_id)
         try:
             outputs = execute(
@@ -318,6 +325,7 @@ class Worker:
             self._short_of_space = 0  # its results were stored
             done = self.store.succeed(job.id, self.worker_id, outputs, report.facts)
             duration = round(time.time() - started, 3)
+            metrics.job_finished("succeeded" if done else "discarded", "", duration)
             if not done:
                 self._discard(job.id)
                 log.warning(
@@ -360,6 +368,7 @@ class Worker:
                             "job failed",
                             extra={"job_id": lost.id, "error_code": FailureCode.WORKER_LOST},
                         )
+                        metrics.job_finished("failed", FailureCode.WORKER_LOST)
                     self.store.prune_workers(older_than_s=10 * self.leases.lease_s)
             except Exception as exc:
                 if out_of_space(exc):  # the loop waits for space; no traceback each beat

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from darkroom import __version__, metrics
+from darkroom import __version__, metrics, tracing
 from darkroom.api import cors, docs_pages, errors, openapi
 from darkroom.api.access_log import AccessLog
 from darkroom.api.auth import Access
@@ -58,6 +58,7 @@ def create_app(
     settings.auth_mode()
     # figures of this process and of the workers it spawns, served at /metrics
     metrics.ensure_directory()
+    tracing.setup_from_env("api")  # when the OTEL_* variables ask for traces
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -113,6 +114,8 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # api/docs_pages.py serves them without a CDN
         redoc_url=None,
+        # FastAPI's own spans (the request, its handler), parents of darkroom's
+        telemetry={"tracer_provider": tracing.provider()},
     )
     # named output specs, read (and checked) now: a mistake stops darkroom before it serves
     app.state.presets = read_presets(settings.presets) if settings.presets else {}

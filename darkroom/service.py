@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from darkroom import imaging, metrics
+from darkroom import imaging, metrics, tracing
 from darkroom.blobs import BlobStore
 from darkroom.config import Settings
 from darkroom.imaging import Operation, SourceFacts
@@ -80,6 +80,7 @@ class JobService:
         except imaging.ImageError as exc:
             raise from_image_error(exc) from exc
 
+    @tracing.traced("darkroom.job.submit")
     def submit(
         self,
         options: JobOptions,
@@ -139,6 +140,10 @@ class JobService:
         request_id = current_request_id()
         if request_id is not None:
             job_spec["request_id"] = request_id
+        tracing.current().set(job_id=job_id, sources=len(sources), outputs=len(outputs))
+        traceparent = tracing.inject()
+        if traceparent is not None:
+            job_spec["traceparent"] = traceparent
         now = round(time.time(), 6)  # what the API shows, so time filters match exactly
         job = Job(
             id=job_id,

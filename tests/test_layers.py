@@ -19,10 +19,12 @@ SERVICE = [
     "darkroom.config",
     "darkroom.dialects",
     "darkroom.jobs",
+    "darkroom.metrics",
     "darkroom.outbound",
     "darkroom.queue",
     "darkroom.service",
     "darkroom.store",
+    "darkroom.tracing",
     "darkroom.webhooks",
     "darkroom.worker",
 ]

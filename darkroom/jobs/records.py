@@ -71,6 +71,7 @@ class JobSpec(TypedDict):
     placeholders: NotRequired[bool]  # written only when asked
     page: NotRequired[int]  # written only when asked
     request_id: NotRequired[str]  # X-Request-ID of the submitting request, for worker logs
+    traceparent: NotRequired[str]  # the submission's W3C trace context (darkroom/tracing.py)
 
 
 class BlobSourceRef(TypedDict):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from darkroom import imaging, metrics
+from darkroom import imaging, metrics, tracing
 from darkroom.blobs import BlobStore
 from darkroom.imaging.placeholders import Placeholders
 from darkroom.jobs import keys
@@ -124,31 +124,38 @@ def execute(
         def rendered_so_far(n: int, first: int = first_step) -> None:
             report(first + 1 + n)
 
-        data = loader.load(source)
-        metrics.source_read(source["kind"], _size_of(data))
-        # Uploads were probed at submission and their stored bytes never change; a file or
-        # a URL is probed on every attempt, since it may have changed since the last one.
-        # render checks the limits again from these facts.
-        probed = (
-            source_facts_of(known[index])
-            if source["kind"] == "blob" and index < len(known)
-            else imaging.probe(data, limits, page=page)
-        )
+        with tracing.span("darkroom.source.fetch", source=index, kind=source["kind"]) as fetch:
+            data = loader.load(source)
+            size = _size_of(data)
+            fetch.set(bytes=size)
+            # Uploads were probed at submission and their stored bytes never change; a file
+            # or a URL is probed on every attempt, since it may have changed since the last
+            # one. render checks the limits again from these facts.
+            probed = (
+                source_facts_of(known[index])
+                if source["kind"] == "blob" and index < len(known)
+                else imaging.probe(data, limits, page=page)
+            )
+        metrics.source_read(source["kind"], size)
         facts.append(source_facts_record(probed))
         on_facts(facts)
         report(first_step + 1)
         placeholders: list[Placeholders] = []
         render_started = time.perf_counter()
-        rendered = imaging.render(
-            data,
-            specs,
-            limits,
-            on_progress=rendered_so_far,
-            facts=probed,
-            analyzer=analyzer,
-            on_placeholders=placeholders.append if job.spec.get("placeholders") else None,
-            page=page,
-        )
+        # one decode, every output of the source: one span, an event per output made
+        with tracing.span("darkroom.source.render", source=index, outputs=len(specs)) as render:
+            rendered = imaging.render(
+                data,
+                specs,
+                limits,
+                on_progress=rendered_so_far,
+                facts=probed,
+                analyzer=analyzer,
+                on_placeholders=placeholders.append if job.spec.get("placeholders") else None,
+                page=page,
+            )
+            for op, result in zip(ops, rendered, strict=True):
+                render.event("output", op=op, format=result.format.value, bytes=len(result.data))
         _record_outputs(ops, rendered, time.perf_counter() - render_started)
         if placeholders:
             facts[-1] = with_placeholders(facts[-1], placeholders[-1])
@@ -163,7 +170,8 @@ def execute(
     for done, out in enumerate(pairs, start=1):
         spec = pair_spec(out, pair_defaults.width, pair_defaults.gap, pair_defaults.skip_edges)
         pair_started = time.perf_counter()
-        cover = imaging.compose_pair(pages, spec, limits, analyzer or Analyzer())
+        with tracing.span("darkroom.pair.render", output=out.name, sources=count):
+            cover = imaging.compose_pair(pages, spec, limits, analyzer or Analyzer())
         _record_outputs([out.op.value], [cover.rendered], time.perf_counter() - pair_started)
         record = _store(blobs, job.id, out.name, None, out, [cover.rendered])
         records.append({**record, "pair": pair_record(cover)})
@@ -192,7 +200,9 @@ def _store(
 ) -> OutputRecord:
     """Write an output, in each of its formats, and return its record: the first
     format's, with every one's in ``formats`` when it asked for several."""
-    stored = [_store_format(blobs, job_id, name, result) for result in results]
+    formats = [result.format.value for result in results]
+    with tracing.span("darkroom.output.store", output=name, op=out.op.value, formats=formats):
+        stored = [_store_format(blobs, job_id, name, result) for result in results]
     first = stored[0]
     record: OutputRecord = {
         "name": name,

@@ -14,7 +14,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from darkroom import imaging, metrics
+from darkroom import imaging, metrics, tracing
 from darkroom.blobs import BlobNotFound, BlobStore
 from darkroom.compose import build_worker
 from darkroom.config import Settings
@@ -210,7 +210,16 @@ class Worker:
                     self._idle()
                     continue
                 try:
-                    with request_context(taken[0].spec.get("request_id")):
+                    with (
+                        request_context(taken[0].spec.get("request_id")),
+                        tracing.span(
+                            "darkroom.job.attempt",
+                            parent=taken[0].spec.get("traceparent"),
+                            job_id=taken[0].id,
+                            attempt=taken[0].attempts,
+                            worker_id=self.worker_id,
+                        ),
+                    ):
                         self._run_one(taken[0])
                 except Exception as exc:
                     if not out_of_space(exc):
@@ -305,6 +314,7 @@ class Worker:
             )
         except Exception as exc:
             code, message = failure_of(exc)
+            tracing.current().fail(code, message)
             if code == FailureCode.INTERNAL_ERROR:
                 log.exception("job raised", extra={"job_id": job.id})
             delay_s = None
@@ -326,6 +336,7 @@ class Worker:
             done = self.store.succeed(job.id, self.worker_id, outputs, report.facts)
             duration = round(time.time() - started, 3)
             metrics.job_finished("succeeded" if done else "discarded", "", duration)
+            tracing.current().set(status="succeeded" if done else "discarded")
             if not done:
                 self._discard(job.id)
                 log.warning(
@@ -386,6 +397,7 @@ def worker_main(
     """Entry point of a worker process: stops after the running job on SIGTERM or SIGINT."""
     configure(settings.log_format, settings.log_level)
     configure_for_worker(settings.worker_threads)
+    tracing.setup_from_env("worker")
     signals = WorkerSignals(wake=wake, busy_since=busy_since)
 
     def request_stop(_signum: int, _frame: object) -> None:
@@ -394,7 +406,10 @@ def worker_main(
     signal.signal(signal.SIGTERM, request_stop)
     # Ctrl-C reaches the whole process group; the supervising parent turns it into SIGTERM.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    run_worker(settings, worker_id, signals)
+    try:
+        run_worker(settings, worker_id, signals)
+    finally:
+        tracing.shutdown()  # sends the spans still batched
 
 
 def run_worker(settings: Settings, worker_id: str, signals: WorkerSignals) -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
-from darkroom.config import Settings
+from darkroom.cli_settings import load_settings
 from darkroom.store import open_engine
 from darkroom.store.api_keys import ApiKeyStore, KeyNameTaken, Limits, UnknownKey
 
@@ -17,7 +17,7 @@ from darkroom.store.api_keys import ApiKeyStore, KeyNameTaken, Limits, UnknownKe
 def _store() -> Iterator[ApiKeyStore]:
     """The key store of the database DARKROOM_DATABASE_URL names, migrated as any
     darkroom process migrates it."""
-    engine = open_engine(Settings().resolved_database_url())
+    engine = open_engine(load_settings().resolved_database_url())
     try:
         yield ApiKeyStore(engine)
     finally:

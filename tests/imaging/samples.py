@@ -25,9 +25,11 @@ def solid(width: int, height: int, colour: Colour) -> Any:
     )
 
 
-def noise(width: int, height: int) -> Any:
-    """Busy RGB content: compresses badly, so truncating a file cuts into pixel data."""
-    grey = pyvips.Image.gaussnoise(width, height, mean=128, sigma=50)
+def noise(width: int, height: int, seed: int | None = None) -> Any:
+    """Busy RGB content: compresses badly, so truncating a file cuts into pixel data.
+    ``seed``: the same content every time (else new content on each call)."""
+    options = {} if seed is None else {"seed": seed}
+    grey = pyvips.Image.gaussnoise(width, height, mean=128, sigma=50, **options)
     return grey.bandjoin([grey, grey.flip("horizontal")]).cast("uchar").copy(interpretation="srgb")
 
 

@@ -312,3 +312,15 @@ class LoopbackServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The `darkroom` command with ``args``, run in ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-m", "darkroom", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )

@@ -12,18 +12,7 @@ from typing import Any
 import pytest
 import pyvips
 
-from tests.helpers import DarkroomProcess, LoopbackServer, free_port, make_image
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "darkroom", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
+from tests.helpers import DarkroomProcess, LoopbackServer, free_port, make_image, run_cli
 
 
 def dimensions(path: Path) -> tuple[int, int]:

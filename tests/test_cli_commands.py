@@ -13,8 +13,14 @@ from pathlib import Path
 import pytest
 import pyvips
 
-from tests.helpers import DarkroomProcess, LoopbackServer, darkroom_env, free_port, make_image
-from tests.test_cli import run_cli
+from tests.helpers import (
+    DarkroomProcess,
+    LoopbackServer,
+    darkroom_env,
+    free_port,
+    make_image,
+    run_cli,
+)
 
 
 @pytest.fixture(scope="module")

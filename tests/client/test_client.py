@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import http.server
 import json
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from tests.helpers import (
     darkroom_env,
     free_port,
     make_image,
+    run_cli,
     wait_until,
 )
 
@@ -282,22 +281,13 @@ def test_async_client(served: Served, tmp_path: Path) -> None:
 def test_the_cli_takes_an_api_key(served: Served, tmp_path: Path) -> None:
     (tmp_path / "a.jpg").write_bytes(make_image(40, 40))
     common = ["--server", served.server.url, "--api-key", served.key]
-    submitted = _cli("submit", "a.jpg", "-w", "10", "--wait", "--out", "out", *common, cwd=tmp_path)
+    submitted = run_cli(
+        "submit", "a.jpg", "-w", "10", "--wait", "--out", "out", *common, cwd=tmp_path
+    )
     assert submitted.returncode == 0, submitted.stdout + submitted.stderr
     assert _size((tmp_path / "out" / "a.default.jpg").read_bytes()) == (10, 10)
     with served.client() as client:
         job_id = client.list_jobs(limit=1).jobs[0].id
-    shown = _cli("status", job_id, "--follow", *common, cwd=tmp_path)
+    shown = run_cli("status", job_id, "--follow", *common, cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["status"] == "succeeded"
-
-
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "darkroom", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )

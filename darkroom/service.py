@@ -257,11 +257,12 @@ class JobService:
         specs: Sequence[imaging.RenderSpec],
         page: int | None,
     ) -> SourceRef:
-        if source.data is not None:
-            if len(source.data) > self.settings.max_upload_bytes:
+        if source.data is not None or source.staged is not None:
+            size = source.staged.size if source.staged is not None else len(source.data or b"")
+            if size > self.settings.max_upload_bytes:
                 raise PayloadTooLarge(f"image larger than {self.settings.max_upload_bytes} bytes")
             try:
-                probed = imaging.probe(source.data, self.limits, sha256=source.sha256, page=page)
+                probed = self._probe_upload(source, page)
                 # what the worker would refuse from the header: outputs too large for this
                 # source (an enlarging thumbnail, a full-size convert, frames), refused now
                 imaging.check_outputs(probed, specs, self.limits, page)
@@ -269,7 +270,10 @@ class JobService:
             except imaging.ImageError as exc:
                 raise from_image_error(exc) from exc
             key = keys.source_key(job_id, index)
-            self.blobs.put(key, source.data)
+            if source.staged is not None:
+                self.blobs.put_file(key, source.staged.file)
+            else:
+                self.blobs.put(key, source.data or b"")
             return {"kind": "blob", "key": key, "filename": source.filename}
         if source.path is not None:
             path = resolve_input_path(self.settings.input_root, source.path)
@@ -279,6 +283,13 @@ class JobService:
         if source.url is None:
             raise InvalidRequest("a source needs bytes, a url or a path", code="missing_source")
         return {"kind": "url", "url": source.url, "filename": source.filename}
+
+    def _probe_upload(self, source: IncomingSource, page: int | None) -> SourceFacts:
+        # a staged upload was measured and hashed as it arrived: only its header is read
+        if source.staged is not None:
+            staged = source.staged
+            return imaging.probe(staged.file, self.limits, sha256=staged.sha256, page=page)
+        return imaging.probe(source.data or b"", self.limits, sha256=source.sha256, page=page)
 
     def get(self, job_id: str, owner: str | None = None) -> Job:
         """The job; with ``owner``, only if that API key submitted it: another's job is

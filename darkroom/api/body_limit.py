@@ -1,7 +1,8 @@
 """Request bodies are bounded before they are held whole (docs/security.md, "Request
 limits"): every body the native API or a dialect reads, JSON or otherwise, may hold at
-most DARKROOM_MAX_JSON_BYTES; a multipart upload, which Starlette reads part by part
-into spooled files, is let run further by the route that parses it (``accept_upload``).
+most DARKROOM_MAX_JSON_BYTES; a multipart upload, whose files are written to disk as
+they arrive (api/upload_stream.py for the native API, Starlette's spooled files for the
+dialects), is let run further by the route that parses it (``accept_upload``).
 
 A plain ASGI middleware: it wraps ``receive``, so a declared ``Content-Length`` over the
 limit is refused before a byte is read, and a body without one (chunked) is counted as
@@ -74,8 +75,8 @@ class BodyLimit:
 
 def accept_upload(request: Request, max_bytes: int | None) -> None:
     """Let this request's body run to ``max_bytes`` (None: no limit here) instead of the
-    JSON limit, if it is a multipart upload: for the routes that parse one with
-    ``request.form()``, which keeps each file in a spooled file, not in memory. Any other
+    JSON limit, if it is a multipart upload: for the routes that parse one file by file
+    to disk (``request.form()``'s spooled files, api/upload_stream.py), not in memory. Any other
     body (url-encoded forms are held whole) keeps the JSON limit. Raises BodyTooLarge at
     once for a declared length over the limit."""
     budget = request.scope.get(SCOPE_KEY)

@@ -21,10 +21,23 @@ class BlobEntry:
 # S3 records a use only by rewriting the object (get's ``touch``): at most this often.
 TOUCH_AFTER_S = 60.0
 
+# What a file staged for put_file is named after; a local store lists no such file.
+STAGED_PREFIX = ".tmp-upload-"
+
 
 class BlobStore(Protocol):
     def put(self, key: str, data: bytes) -> None:
         """Store ``data`` at ``key``, replacing what was there, atomically."""
+
+    def put_file(self, key: str, path: Path) -> None:
+        """Store the file at ``path`` at ``key``, replacing what was there, atomically;
+        the file is gone afterwards (moved into place, or copied and deleted). A file
+        staged in ``staging_folder()`` is moved, not copied."""
+
+    def staging_folder(self) -> Path | None:
+        """Where to write a file bound for ``put_file`` (named ``STAGED_PREFIX…``) so
+        that it is moved rather than copied; None: anywhere (the system's temporary
+        folder)."""
 
     def get(self, key: str, *, touch: bool = False) -> bytes:
         """Return the bytes at ``key``; raise BlobNotFound when absent. ``touch`` records

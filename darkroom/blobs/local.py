@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -34,6 +35,28 @@ class LocalBlobStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def put_file(self, key: str, path: Path) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(path, target)
+            return
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")  # another file system
+        try:
+            with os.fdopen(fd, "wb") as copy, open(path, "rb") as original:
+                shutil.copyfileobj(original, copy, 1024 * 1024)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        path.unlink(missing_ok=True)
+
+    def staging_folder(self) -> Path | None:
+        return self.root
 
     def get(self, key: str, *, touch: bool = False) -> bytes:
         path = self._path(key)

@@ -45,6 +45,14 @@ class S3BlobStore:
     def put(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
 
+    def put_file(self, key: str, path: Path) -> None:
+        with open(path, "rb") as body:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=body)
+        path.unlink(missing_ok=True)
+
+    def staging_folder(self) -> Path | None:
+        return None
+
     def get(self, key: str, *, touch: bool = False) -> bytes:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))

@@ -39,10 +39,10 @@ def probe(
     from the header alone) or InvalidSpec (no such page).
     """
     header = read_header(source, limits, page)
-    if sha256 is None or not isinstance(source, bytes):
+    if sha256 is None:
         size, sha256 = size_and_sha256(source)
     else:
-        size = len(source)
+        size = len(source) if isinstance(source, bytes) else source.stat().st_size
     return SourceFacts(
         format=header.format,
         width=header.displayed.width,

@@ -69,17 +69,30 @@ def resolve_input_path(root: Path | None, relative: str) -> Path:
 
 
 @dataclass(frozen=True)
+class StagedUpload:
+    """An upload written to a file as it arrived, measured and hashed on the way."""
+
+    file: Path
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class IncomingSource:
-    """A source as submitted: image bytes, a URL to fetch, or a path under the input root."""
+    """A source as submitted: image bytes (in memory, or staged in a file), a URL to
+    fetch, or a path under the input root."""
 
     data: bytes | None = None
     url: str | None = None
     path: str | None = None
     filename: str | None = None
+    staged: StagedUpload | None = None
 
     @cached_property
     def sha256(self) -> str | None:
         """Hex SHA-256 of the uploaded bytes (computed once); None for a URL or a path."""
+        if self.staged is not None:
+            return self.staged.sha256
         return hashlib.sha256(self.data).hexdigest() if self.data is not None else None
 
     def digest(self) -> str:

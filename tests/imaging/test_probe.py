@@ -58,11 +58,13 @@ def test_probe_reads_format_size_and_hash(as_input: AsInput, suffix: str, expect
     assert facts.sha256 == hashlib.sha256(data).hexdigest()
 
 
-def test_probe_takes_a_digest_the_caller_already_has(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_probe_takes_a_digest_the_caller_already_has(
+    as_input: AsInput, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = save(solid(48, 32, RED), ".png")
     known = hashlib.sha256(data).hexdigest()
     monkeypatch.setattr(probe_module, "size_and_sha256", lambda _source: pytest.fail("hashed"))
-    facts = probe(data, LIMITS, sha256=known)
+    facts = probe(as_input(data), LIMITS, sha256=known)
     assert (facts.sha256, facts.bytes, facts.width) == (known, len(data), 48)
 
 

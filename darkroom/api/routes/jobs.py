@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
@@ -10,7 +12,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import ValidationError, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from darkroom.api.auth import Access, CallerDep
 from darkroom.api.body_limit import accept_upload
@@ -20,9 +21,11 @@ from darkroom.api.errors import error_responses, validation_details, why_invalid
 from darkroom.api.openapi import schema_ref
 from darkroom.api.prefer import MAX_WAIT_S, preferred_wait, wait_applied
 from darkroom.api.schemas import JobList, JobOut, job_out
+from darkroom.api.upload_stream import UploadLimits, read_upload
+from darkroom.blobs import BlobStore
 from darkroom.config import Settings
 from darkroom.jobs.bounds import epoch_seconds
-from darkroom.jobs.errors import InvalidRequest, PayloadTooLarge
+from darkroom.jobs.errors import InvalidRequest
 from darkroom.jobs.model import Job, JobFilter
 from darkroom.jobs.sources import IncomingSource, decode_base64
 from darkroom.jobs.spec import JobOptions, JobRequest
@@ -98,14 +101,20 @@ async def _read_json(
     return parsed, sources
 
 
+@asynccontextmanager
 async def _read_multipart(
-    request: Request, settings: Settings
-) -> tuple[JobOptions, list[IncomingSource]]:
+    request: Request, settings: Settings, blobs: BlobStore
+) -> AsyncIterator[tuple[JobOptions, list[IncomingSource]]]:
+    """The options and sources of a multipart submission, valid inside the block: its
+    uploads are staged files, deleted on leaving it unless the store took them."""
     accept_upload(request, settings.max_upload_bytes * settings.max_sources + 1024 * 1024)
-    async with request.form(max_files=settings.max_sources, max_fields=16) as form:
+    limits = UploadLimits(
+        max_files=settings.max_sources, max_fields=16, max_file_bytes=settings.max_upload_bytes
+    )
+    async with read_upload(request, limits, blobs.staging_folder()) as form:
         try:
-            spec_text = form.get("spec")
-            raw: Any = json.loads(spec_text) if isinstance(spec_text, str) and spec_text else {}
+            spec_text = form.fields.get("spec")
+            raw: Any = json.loads(spec_text) if spec_text else {}
             options = JobOptions.model_validate(raw, context=_with_presets(request))
         except json.JSONDecodeError as exc:
             raise InvalidRequest(f"the spec part is not JSON: {exc}") from exc
@@ -114,18 +123,13 @@ async def _read_multipart(
                 why_invalid("the spec part", details := validation_details(exc)),
                 details=details,
             ) from exc
-        sources = []
-        for part in form.getlist("file"):
-            if not isinstance(part, UploadFile):
-                raise InvalidRequest("each 'file' part must be a file upload")
-            if part.size is not None and part.size > settings.max_upload_bytes:
-                raise PayloadTooLarge(f"image larger than {settings.max_upload_bytes} bytes")
-            sources.append(IncomingSource(data=await part.read(), filename=part.filename))
-    if not sources:
-        raise InvalidRequest(
-            "multipart requests need at least one 'file' part", code="missing_source"
-        )
-    return options, sources
+        if form.file_sent_as_text:
+            raise InvalidRequest("each 'file' part must be a file upload")
+        if not form.files:
+            raise InvalidRequest(
+                "multipart requests need at least one 'file' part", code="missing_source"
+            )
+        yield options, [IncomingSource(staged=f.staged, filename=f.filename) for f in form.files]
 
 
 PREFER_DESCRIPTION = (
@@ -182,24 +186,25 @@ async def create_job(
     access: Access = request.app.state.access
     await run_in_threadpool(access.check_quota, caller)  # 429 quota_exceeded
     content_type = request.headers.get("content-type", "")
+
+    def submit(options: JobOptions, sources: list[IncomingSource]) -> tuple[Job, bool, int | None]:
+        job, created = service.submit(
+            options, sources, owner=caller.owner, max_queued=caller.max_queued
+        )
+        return job, created, service.queue_position(job)
+
     if content_type.startswith("multipart/form-data"):
-        options, sources = await _read_multipart(request, settings)
+        async with _read_multipart(request, settings, service.blobs) as (options, sources):
+            job, created, position = await run_in_threadpool(submit, options, sources)
     elif content_type.startswith("application/json") or not content_type:
         options, sources = await _read_json(request, settings)
+        job, created, position = await run_in_threadpool(submit, options, sources)
     else:
         raise InvalidRequest(
             "send application/json or multipart/form-data",
             code="unsupported_media_type",
             status_code=415,
         )
-
-    def submit() -> tuple[Job, bool, int | None]:
-        job, created = service.submit(
-            options, sources, owner=caller.owner, max_queued=caller.max_queued
-        )
-        return job, created, service.queue_position(job)
-
-    job, created, position = await run_in_threadpool(submit)
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"{base_url}/v1/jobs/{job.id}"

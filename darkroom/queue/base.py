@@ -11,6 +11,10 @@ from darkroom.queue.doorbell import Doorbell
 
 
 class JobQueue(Protocol):
+    takes_from_store: bool
+    """True where ``take`` is the store's claim (the database queue): a worker may then
+    claim its next job in the transaction that stores an outcome (succeed_and_claim)."""
+
     def announce(self, job_ids: Sequence[str]) -> None:
         """Jobs were queued (their rows committed): make them known to workers."""
 

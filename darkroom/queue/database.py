@@ -18,6 +18,8 @@ RELISTEN_AFTER_S = 30.0  # a lost listener is opened again after this long
 
 
 class DatabaseQueue:
+    takes_from_store = True
+
     def __init__(self, store: JobStore) -> None:
         self.store = store
         self._listener: JobListener | None = None

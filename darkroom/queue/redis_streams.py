@@ -33,6 +33,8 @@ REDIS_TIMEOUT_S = 10.0  # well above the longest blocking read (a worker's wait,
 
 
 class RedisStreamQueue:
+    takes_from_store = False  # the broker names the next job
+
     def __init__(
         self,
         store: JobStore,

@@ -31,15 +31,17 @@ from darkroom.store.job_reads import JobReads
 from darkroom.store.job_statements import (
     SEQUENTIAL_LOCK,
     SUCCEED,
+    SUCCEED_ONE,
+    SUCCEED_ONE_WITH_FACTS,
     facts_values,
     finished,
+    first_sha256,
     insert_rows,
     queued_count,
     released,
     row_to_job,
     schedule_failed,
     schedule_succeeded,
-    succeeded,
     wake_workers,
 )
 from darkroom.store.tables import (
@@ -177,13 +179,16 @@ class JobWrites(JobReads):
         Rows are locked with SKIP LOCKED where the database has it, so concurrent claimers
         never take the same job; SQLite serialises writers instead.
         """
+        with self.engine.begin() as conn:
+            return self._claim_in(conn, worker_id, limit, lease_s)
+
+    def _claim_in(self, conn: Connection, worker_id: str, limit: int, lease_s: float) -> list[Job]:
         now = time.time()
         if self.sequential:
             limit = 1
         params = {"now": now, "limit": limit, "worker": worker_id, "until": now + lease_s}
-        with self.engine.begin() as conn:
-            self._serialise_claims(conn)
-            rows = conn.execute(self.claim_statement, params).mappings().all()
+        self._serialise_claims(conn)
+        rows = conn.execute(self.claim_statement, params).mappings().all()
         claimed = [row_to_job(r) for r in rows]
         claimed.sort(key=lambda j: (j.available_at, j.created_at))
         return claimed
@@ -310,21 +315,48 @@ class JobWrites(JobReads):
         facts: list[SourceFactsRecord] | None = None,
     ) -> bool:
         """Record the outputs; False when this worker no longer owns the job."""
-        now = time.time()
         with self.engine.begin() as conn:
-            row = conn.execute(
-                update(jobs)
-                .where(*self._owned(job_id, worker_id))
-                .values(
-                    outputs=outputs,
-                    **(facts_values(facts) if facts is not None else {}),
-                    **succeeded(now),
-                )
-                .returning(jobs.c.id, jobs.c.webhook_url, jobs.c.effects)
-            ).first()
-            if row is not None:
-                schedule_succeeded(conn, [row])
-                announce_ended(conn, [job_id])
+            return self._succeed_in(conn, job_id, worker_id, outputs, facts)
+
+    def succeed_and_claim(
+        self,
+        job_id: str,
+        worker_id: str,
+        outputs: list[OutputRecord],
+        facts: list[SourceFactsRecord] | None = None,
+        *,
+        limit: int = 1,
+        lease_s: float,
+    ) -> tuple[bool, list[Job]]:
+        """``succeed``, then ``claim`` this worker's next jobs, in one transaction: a worker
+        that is busy pays for one write transaction a job instead of two. The claim commits
+        with the outcome; should it fail, the outcome is not stored either."""
+        with self.engine.begin() as conn:
+            done = self._succeed_in(conn, job_id, worker_id, outputs, facts)
+            return done, self._claim_in(conn, worker_id, limit, lease_s)
+
+    def _succeed_in(
+        self,
+        conn: Connection,
+        job_id: str,
+        worker_id: str,
+        outputs: list[OutputRecord],
+        facts: list[SourceFactsRecord] | None,
+    ) -> bool:
+        params: dict[str, Any] = {
+            "job_id": job_id,
+            "worker": worker_id,
+            "job_outputs": outputs,
+            "now": time.time(),
+        }
+        statement = SUCCEED_ONE
+        if facts is not None:
+            statement = SUCCEED_ONE_WITH_FACTS
+            params.update(facts=facts, sha256=first_sha256(facts))
+        row = conn.execute(statement, params).first()
+        if row is not None:
+            schedule_succeeded(conn, [row])
+            announce_ended(conn, [job_id])
         return row is not None
 
     def fail(

@@ -7,12 +7,15 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from darkroom.jobs.model import JobFilter
+from darkroom.jobs.records import SourceFactsRecord
 from darkroom.jobs.status import JobStatus
 from darkroom.store import JobStore, open_engine
 from darkroom.store.api_keys import ApiKeyStore, Limits
 from darkroom.store.job_writes import QuotaReached
+from darkroom.store.tables import jobs
 from tests.helpers import new_job
 
 
@@ -161,6 +164,38 @@ def test_batches_insert_claim_and_succeed_together(store: JobStore) -> None:
     assert done.outputs == [{"name": "x"}]
     with pytest.raises(ValueError):
         store.insert_many([new_job("k", 1.0, idempotency_key="key")])
+
+
+def test_an_outcome_and_the_next_claim_share_one_transaction(store: JobStore) -> None:
+    for i in range(3):
+        store.insert(new_job(f"n{i}", 100.0 + i))
+    [first] = store.claim("w1", limit=1, lease_s=30)
+    facts: list[SourceFactsRecord] = [
+        {
+            "format": "jpeg",
+            "width": 4,
+            "height": 3,
+            "orientation": 1,
+            "has_icc_profile": False,
+            "frames": 1,
+            "bytes": 10,
+            "sha256": "ab" * 32,
+        }
+    ]
+    done, claimed = store.succeed_and_claim(first.id, "w1", [], facts, lease_s=30)
+    assert done and [j.id for j in claimed] == ["n1"]
+    assert claimed[0].status is JobStatus.PROCESSING and claimed[0].lease_owner == "w1"
+    stored = store.get("n0")
+    assert stored is not None and stored.status is JobStatus.SUCCEEDED
+    assert stored.outputs == [] and stored.source_facts == facts
+    with store.engine.connect() as conn:
+        digest = conn.execute(select(jobs.c.source_sha256).where(jobs.c.id == "n0")).scalar()
+    assert digest == "ab" * 32
+    # a job no longer this worker's keeps its state; the next one is claimed all the same
+    done, claimed = store.succeed_and_claim("n0", "w1", [], lease_s=30)
+    assert not done and [j.id for j in claimed] == ["n2"]
+    done, claimed = store.succeed_and_claim("n2", "w1", [], lease_s=30)
+    assert done and claimed == []
 
 
 def test_many_jobs_are_read_at_once_by_id(store: JobStore) -> None:

@@ -79,15 +79,17 @@ class WorkerParts:
         self.engine.dispose()
 
 
-def build_worker(settings: Settings, worker_id: str) -> WorkerParts:
-    """The parts of worker process ``worker_id`` (its name with a broker, too)."""
-    engine, store, blobs = _open_stores(settings)
+def build_worker(settings: Settings, worker_id: str, *, migrate: bool = True) -> WorkerParts:
+    """The parts of worker process ``worker_id`` (its name with a broker, too).
+    ``migrate=False``: the database's schema is known to be current (a pool's supervisor
+    opened it, migrated, before starting this worker)."""
+    engine, store, blobs = _open_stores(settings, migrate=migrate)
     return WorkerParts(engine, store, blobs, open_queue(settings, store, consumer=worker_id))
 
 
-def _open_stores(settings: Settings) -> tuple[Engine, JobStore, BlobStore]:
+def _open_stores(settings: Settings, *, migrate: bool = True) -> tuple[Engine, JobStore, BlobStore]:
     """The database (migrated) with the job store over it, and the blob store."""
-    engine = open_engine(settings.resolved_database_url())
+    engine = open_engine(settings.resolved_database_url(), migrate=migrate)
     store = JobStore(engine, sequential=settings.sequential)
     blobs = open_blobs(settings.resolved_storage_url(), **settings.blob_options())
     return engine, store, blobs

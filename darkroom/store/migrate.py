@@ -7,13 +7,15 @@ own version table, applied only where that dialect is enabled."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, MetaData, inspect, text
 from sqlalchemy.engine import Connection
 
 from darkroom.store.tables import metadata as core_metadata
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 # Any fixed number: the PostgreSQL advisory lock that serialises migrating processes.
 _MIGRATION_LOCK = 0x6461726B726F6F6D  # "darkroom"
@@ -34,6 +36,10 @@ CORE = Schema("darkroom.store:migrations", core_metadata, "alembic_version")
 
 
 def alembic_config(connection: Connection | None = None, schema: Schema = CORE) -> Config:
+    # Imported here: Alembic is 11 MiB of a process's memory, and worker processes that
+    # their supervisor migrated for (open_engine's migrate=False) never load it.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", schema.script_location)
     config.attributes["connection"] = connection
@@ -46,6 +52,8 @@ def upgrade(engine: Engine, schema: Schema = CORE) -> None:
     """Apply every migration of ``schema`` not yet applied. API and worker processes all
     call this at start-up; on PostgreSQL they take turns on an advisory lock, on SQLite
     the write transaction serialises them."""
+    from alembic import command
+
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})

@@ -193,19 +193,24 @@ class Worker:
         beat = threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True)
         beat.start()
         log.info("worker started", extra={"worker_id": self.worker_id})
+        # jobs claimed with the last outcome (succeed_and_claim): this worker's already, so
+        # run even when a stop is asked for meanwhile
+        claimed: list[Job] = []
         try:
-            while not self.signals.stop_requested:
-                if time.monotonic() < self._resume_at:
+            while claimed or not self.signals.stop_requested:
+                if not claimed and time.monotonic() < self._resume_at:
                     self._wait_for_space()
                     continue
-                try:
-                    taken = self.queue.take(self.worker_id, lease_s=self.leases.lease_s)
-                except Exception as exc:
-                    if out_of_space(exc):
-                        self._short_of_space_for("taking work", exc)
-                        continue
-                    log.exception("taking work failed; trying again")
-                    taken = []
+                taken, claimed = claimed, []
+                if not taken:
+                    try:
+                        taken = self.queue.take(self.worker_id, lease_s=self.leases.lease_s)
+                    except Exception as exc:
+                        if out_of_space(exc):
+                            self._short_of_space_for("taking work", exc)
+                            continue
+                        log.exception("taking work failed; trying again")
+                        taken = []
                 if not taken:
                     self._idle()
                     continue
@@ -220,7 +225,7 @@ class Worker:
                             worker_id=self.worker_id,
                         ),
                     ):
-                        self._run_one(taken[0])
+                        claimed = self._run_one(taken[0])
                 except Exception as exc:
                     if not out_of_space(exc):
                         raise
@@ -292,8 +297,11 @@ class Worker:
                 log.exception("waiting for work failed")
                 time.sleep(min(left, STOP_CHECK_S))
 
-    def _run_one(self, job: Job) -> None:
+    def _run_one(self, job: Job) -> list[Job]:
+        """Run ``job`` and store its outcome; return the jobs claimed with it (the next one,
+        when the queue is the store and this worker goes on)."""
         started = time.time()
+        claimed: list[Job] = []
         with self._lock:
             self._current = job.id
         if self.signals.busy_since is not None:
@@ -333,7 +341,12 @@ class Worker:
             )
         else:
             self._short_of_space = 0  # its results were stored
-            done = self.store.succeed(job.id, self.worker_id, outputs, report.facts)
+            if self.queue.takes_from_store and not self.signals.stop_requested:
+                done, claimed = self.store.succeed_and_claim(
+                    job.id, self.worker_id, outputs, report.facts, lease_s=self.leases.lease_s
+                )
+            else:
+                done = self.store.succeed(job.id, self.worker_id, outputs, report.facts)
             duration = round(time.time() - started, 3)
             metrics.job_finished("succeeded" if done else "discarded", "", duration)
             tracing.current().set(status="succeeded" if done else "discarded")
@@ -353,6 +366,7 @@ class Worker:
         # Reached once the outcome is stored (or the job is no longer this worker's); if
         # storing it raised, a broker keeps the job for another attempt.
         self.queue.settle([job.id])
+        return claimed
 
     def _discard(self, job_id: str) -> None:
         """Remove what an attempt wrote for a job canceled meanwhile. A job whose lease
@@ -407,14 +421,17 @@ def worker_main(
     # Ctrl-C reaches the whole process group; the supervising parent turns it into SIGTERM.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        run_worker(settings, worker_id, signals)
+        # The pool's supervisor migrated the database before starting any worker.
+        run_worker(settings, worker_id, signals, migrate=False)
     finally:
         tracing.shutdown()  # sends the spans still batched
 
 
-def run_worker(settings: Settings, worker_id: str, signals: WorkerSignals) -> None:
+def run_worker(
+    settings: Settings, worker_id: str, signals: WorkerSignals, *, migrate: bool = True
+) -> None:
     """Open worker ``worker_id``'s parts and run its loop until ``signals`` asks it to stop."""
-    parts = build_worker(settings, worker_id)
+    parts = build_worker(settings, worker_id, migrate=migrate)
     try:
         Worker(
             worker_id,

@@ -176,6 +176,8 @@ export interface OutputIn {
   progressive?: boolean;
   /** Lossless WebP or AVIF. */
   lossless?: boolean;
+  /** WebP and AVIF: how hard the encoder looks for a smaller file at the same quality, 0 (fastest) to 9 (AVIF; WebP's most is 6, and more counts as 6). Default: AVIF 0; WebP 0 up to 640x640 pixels, 4 above. */
+  effort?: number | null;
   /** JPEG, WebP, AVIF: lower the quality until the output fits; the output's `quality` says which was used. */
   max_bytes?: number | null;
   /** Keep the source's colour profile (keep_metadata keeps it too). */

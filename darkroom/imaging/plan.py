@@ -157,6 +157,7 @@ def plan_output(spec: RenderSpec, header: Header, limits: Limits) -> OutputPlan:
             keep_icc=spec.keep_icc,
             progressive=spec.progressive,
             lossless=spec.lossless,
+            effort=spec.effort,
             max_bytes=spec.max_bytes,
             background=spec.background,
         ),

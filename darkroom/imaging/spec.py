@@ -137,6 +137,7 @@ class RenderSpec:
     watermark: WatermarkSpec | None = None
     progressive: bool = False  # progressive JPEG, interlaced PNG
     lossless: bool = False  # WebP and AVIF
+    effort: int | None = None  # WebP (0-6, more counts as 6) and AVIF (0-9); None: encode's
     max_bytes: int | None = None  # lower the quality until the output fits
     keep_icc: bool = False  # keep the colour profile (keep_metadata keeps it too)
 

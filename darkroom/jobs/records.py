@@ -56,6 +56,7 @@ class OutputSpec(TypedDict):
     watermark: NotRequired[dict[str, Any] | None]  # WatermarkIn as JSON
     progressive: NotRequired[bool]
     lossless: NotRequired[bool]
+    effort: NotRequired[int | None]
     max_bytes: NotRequired[int | None]
     keep_icc: NotRequired[bool]
     gap: NotRequired[int | None]

@@ -43,6 +43,8 @@ MIN_MAX_BYTES = 512
 MAX_PAGE = 65_535
 MAX_MAX_BYTES = 100 * 1024 * 1024
 MAX_FORMATS = 4  # an output's `formats`
+MAX_EFFORT = 9  # AVIF's slowest; WebP's is 6
+EFFORT_FORMATS = frozenset({OutputFormat.WEBP, OutputFormat.AVIF})
 
 
 def parse_colour(text: str) -> tuple[int, int, int, int]:
@@ -231,6 +233,14 @@ class OutputIn(BaseModel):
     watermark: WatermarkIn | None = None
     progressive: bool = Field(False, description="Progressive JPEG; interlaced PNG.")
     lossless: bool = Field(False, description="Lossless WebP or AVIF.")
+    effort: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_EFFORT,
+        description="WebP and AVIF: how hard the encoder looks for a smaller file at the same "
+        "quality, 0 (fastest) to 9 (AVIF; WebP's most is 6, and more counts as 6). Default: "
+        "AVIF 0; WebP 0 up to 640x640 pixels, 4 above.",
+    )
     max_bytes: int | None = Field(
         None,
         ge=MIN_MAX_BYTES,
@@ -302,13 +312,16 @@ class OutputIn(BaseModel):
             raise ValueError("fit 'pad' is for op 'thumbnail' with both width and height")
         if self.lossless and self.max_bytes is not None:
             raise ValueError("give either lossless or max_bytes, not both")
-        for fmt in self.formats or ([self.format] if self.format else []):
+        chosen = self.formats or ([self.format] if self.format else [])
+        for fmt in chosen:
             if self.lossless and fmt in (OutputFormat.JPEG, OutputFormat.GIF):
                 raise ValueError(f"lossless is for webp, avif (and png); not {fmt.value}")
             if self.max_bytes is not None and fmt in (OutputFormat.PNG, OutputFormat.GIF):
                 raise ValueError(
                     f"max_bytes lowers the quality of jpeg, webp or avif; {fmt.value} has none"
                 )
+        if self.effort is not None and chosen and not set(chosen) & EFFORT_FORMATS:
+            raise ValueError("effort is for webp and avif outputs")
         return self
 
     @model_validator(mode="after")
@@ -355,6 +368,7 @@ class OutputIn(BaseModel):
             watermark=watermark,
             progressive=self.progressive,
             lossless=self.lossless,
+            effort=self.effort,
             max_bytes=self.max_bytes,
             keep_icc=self.keep_icc,
         )

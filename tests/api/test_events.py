@@ -36,12 +36,19 @@ def test_events_follow_a_job_from_queued_to_succeeded(serve_factory: Any) -> Non
     # workers, so it cannot rely on anything but the stored job.
     worker_api = serve_factory(workers=0, DARKROOM_EVENTS_POLL_S="0.05")
     reader_api = serve_factory(workers=0, DARKROOM_EVENTS_POLL_S="0.05")
-    images = [make_image(1200 + i, 900) for i in range(12)]  # AVIF outputs: a few s of work
+    # lossless AVIF outputs: a few s of work, so that progress is written more than once
+    images = [make_image(1200 + i, 900) for i in range(12)]
     job = worker_api.submit(
         {
             "sources": [{"base64": base64.b64encode(image).decode()} for image in images],
             "outputs": [
-                {"name": "a", "op": "thumbnail", "width": 1200, "format": "avif"},
+                {
+                    "name": "a",
+                    "op": "thumbnail",
+                    "width": 1200,
+                    "format": "avif",
+                    "lossless": True,
+                },
                 {"name": "b", "op": "thumbnail", "width": 120, "format": "png"},
             ],
         }

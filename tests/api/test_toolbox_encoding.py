@@ -27,6 +27,7 @@ def test_max_bytes_is_met_and_its_quality_reported(api_factory: Any) -> None:
             {"name": "small", "width": 200, "format": "jpeg", "max_bytes": budget},
             {"name": "deep", "width": 200, "format": "jpeg", "progressive": True},
             {"name": "exact", "op": "convert", "format": "webp", "lossless": True},
+            {"name": "both", "width": 200, "formats": ["jpeg", "avif"], "effort": 3},
         ]
     }
     api = api_factory(workers=1)
@@ -59,6 +60,9 @@ def test_max_bytes_out_of_reach_fails_the_job(api_factory: Any) -> None:
         ({"format": "png", "max_bytes": 10_000}, "max_bytes"),
         ({"format": "webp", "lossless": True, "max_bytes": 10_000}, "max_bytes"),
         ({"format": "jpeg", "max_bytes": 100}, "max_bytes"),
+        ({"format": "jpeg", "effort": 4}, "effort"),
+        ({"formats": ["png", "jpeg"], "effort": 4}, "effort"),
+        ({"format": "avif", "effort": 10}, "effort"),
     ],
 )
 def test_options_a_format_cannot_honour_are_refused(

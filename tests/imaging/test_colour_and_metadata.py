@@ -57,7 +57,8 @@ def test_alpha_is_kept_where_the_format_has_it(as_input: AsInput, fmt: OutputFor
     out = one(source, RenderSpec(Operation.THUMBNAIL, 20, format=fmt))
     assert out.bands == 4
     assert out(2, 10)[3] == 255
-    assert out(17, 10)[3] == 0
+    lossy_alpha = 2 if fmt is OutputFormat.AVIF else 0  # AVIF codes alpha as a lossy plane
+    assert out(17, 10)[3] <= lossy_alpha
     assert close(out(2, 10)[:3], RED, 16)
 
 

@@ -158,3 +158,26 @@ def test_grey_with_alpha_keeps_a_coloured_background() -> None:
     )
     assert close(out(5, 10), (90, 90, 90))
     assert close(out(35, 10), BLUE)
+
+
+def photo_like(width: int, height: int) -> bytes:
+    """Smooth colour with a little grain: where encoder effort finds smaller files."""
+    blobs = noise(width // 16 + 2, height // 16 + 2, seed=3).resize(16, kernel="cubic")
+    grain = pyvips.Image.gaussnoise(width, height, sigma=4, mean=0, seed=5)
+    return save((blobs.crop(0, 0, width, height) + grain).cast("uchar"), ".png")
+
+
+def test_more_avif_effort_finds_a_smaller_file_of_the_same_picture() -> None:
+    source = photo_like(192, 128)
+    fast, default = one(source, OutputFormat.AVIF, effort=0), one(source, OutputFormat.AVIF)
+    slower = one(source, OutputFormat.AVIF, effort=5)
+    assert fast.data == default.data  # effort 0 is AVIF's default
+    assert len(slower.data) < len(fast.data)
+    assert close(load(slower.data)(96, 64), load(fast.data)(96, 64), 12)
+
+
+def test_webp_effort_above_its_most_counts_as_its_most() -> None:
+    source = photo_like(96, 64)
+    most = one(source, OutputFormat.WEBP, effort=6).data
+    assert one(source, OutputFormat.WEBP, effort=9).data == most
+    assert one(source, OutputFormat.WEBP, effort=0).data != most

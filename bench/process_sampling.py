@@ -147,6 +147,11 @@ def _tree_cpu_s(roots: Iterable[int]) -> float:
     return total / CLK_TCK
 
 
+def _self_cpu_s() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return me.ru_utime + me.ru_stime
+
+
 def _own_cpu_s() -> float:
     me, kids = (
         resource.getrusage(resource.RUSAGE_SELF),
@@ -165,7 +170,7 @@ class CpuWindow:
 
     def __init__(self, roots: Sequence[int]) -> None:
         self.roots = list(roots)
-        self.t0 = self.busy0 = self.ours0 = self.service0 = 0.0
+        self.t0 = self.busy0 = self.ours0 = self.service0 = self.client0 = 0.0
 
     def _ours(self) -> float:
         return _own_cpu_s() + _tree_cpu_s(self.roots)
@@ -173,11 +178,16 @@ class CpuWindow:
     def start(self) -> None:
         self.t0, self.busy0, self.ours0 = time.monotonic(), _machine_busy_s(), self._ours()
         self.service0 = _tree_cpu_s(self.roots)
+        self.client0 = _self_cpu_s()
 
     def service_s(self) -> float:
         """CPU seconds the process trees under `roots` (the service measured) spent since
         start(): the cost of the work itself, steadier than wall time on a busy machine."""
         return _tree_cpu_s(self.roots) - self.service0
+
+    def client_s(self) -> float:
+        """CPU seconds this process (the bench's own HTTP client) spent since start()."""
+        return _self_cpu_s() - self.client0
 
     def others(self) -> float:
         """Average number of cores busy with other work since start()."""

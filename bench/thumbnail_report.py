@@ -28,10 +28,20 @@ class Result:
     note: str = ""
     other_cores: float | None = None
     service_cpu_s: float | None = None
+    client_cpu_s: float | None = None  # the bench's own process (its HTTP client)
     output_bytes: int = 0  # all succeeded outputs together
+    # some sources' outputs, by source file name and output name (for the SSIM check)
+    samples: dict[str, dict[str, bytes]] = field(default_factory=dict, repr=False)
 
     @property
-    def kib_per_output(self) -> float | None:
+    def client_ms_per_image(self) -> float | None:
+        done = self.images - self.failed
+        if self.client_cpu_s is None or done <= 0:
+            return None
+        return 1000 * self.client_cpu_s / done
+
+    @property
+    def kib_per_image(self) -> float | None:
         done = self.images - self.failed
         return self.output_bytes / 1024 / done if self.output_bytes and done > 0 else None
 
@@ -50,6 +60,7 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        del d["samples"]
         d["images_per_s"] = self.rate
         return d
 
@@ -58,12 +69,14 @@ def _fmt(x: float | None, spec: str) -> str:
     return "-" if x is None else format(x, spec)
 
 
-def report(results: list[Result], workers: int) -> list[str]:
+def report(results: list[Result], workers: int, thumbnail_targets: bool = True) -> list[str]:
+    """The table; ``thumbnail_targets``: with the first scenario's targets (the others'
+    are judged by bench/scenarios.py)."""
     rates = {(r.mode, r.kind): r.rate for r in results}
     lines = [
-        f"{'mode':<9} {'source':<6} {'images':>6} {'failed':>6} {'seconds':>8} {'images/s':>9} "
+        f"{'mode':<15} {'source':<7} {'images':>6} {'failed':>6} {'seconds':>8} {'images/s':>9} "
         f"{'vs raw':>7} {'vs thumbor':>10} {'max peak RSS':>13} {'others':>6} {'cpu ms/img':>10}"
-        f" {'KiB/output':>10}"
+        f" {'client ms':>9} {'KiB/image':>9}"
     ]
     for r in results:
         raw = rates.get(("raw", r.kind))
@@ -72,18 +85,20 @@ def report(results: list[Result], workers: int) -> list[str]:
         vs_th = r.rate / thumbor if r.rate and thumbor and r.mode != "thumbor" else None
         peak = max((p.peak_mib for p in r.peaks), default=None)
         lines.append(
-            f"{r.mode:<9} {r.kind:<6} {r.images:>6} {r.failed:>6} "
+            f"{r.mode:<15} {r.kind:<7} {r.images:>6} {r.failed:>6} "
             f"{_fmt(r.seconds if r.rate else None, '.2f'):>8} {_fmt(r.rate, '.2f'):>9} "
             f"{_fmt(vs_raw, '.2f'):>7} {_fmt(vs_th, '.2f'):>10} "
             f"{_fmt(peak, '.0f') + ' MiB' if peak else '-':>13} {_fmt(r.other_cores, '.2f'):>6} "
-            f"{_fmt(r.cpu_ms_per_image, '.1f'):>10} {_fmt(r.kib_per_output, '.1f'):>10}"
+            f"{_fmt(r.cpu_ms_per_image, '.1f'):>10} {_fmt(r.client_ms_per_image, '.1f'):>9}"
+            f" {_fmt(r.kib_per_image, '.1f'):>9}"
         )
     lines.append(
         f"(processes per mode: {workers}; images/s = images / wall seconds; others = cores"
         " busy with other programs during the timed window, averaged; cpu ms/img = CPU time"
         " of the server processes (darkroom: API and workers; thumbor: its processes) per"
-        " image, not counting the bench's own client; KiB/output = mean size of the WebP"
-        " thumbnails made)"
+        " image, not counting the bench's own client; client ms = CPU time of the bench's own"
+        " process (its HTTP client) per image; KiB/image = mean size of one image's outputs"
+        " together)"
     )
     for r in results:
         if r.error or r.note:
@@ -94,9 +109,11 @@ def report(results: list[Result], workers: int) -> list[str]:
             continue
         lines.append(f"peak RSS (VmHWM) of every {r.mode} process, {r.kind} run:")
         for p in r.peaks:
-            flag = "  > 150 MiB" if r.mode == "darkroom" and p.peak_mib > RSS_TARGET_MIB else ""
+            over = r.mode.startswith("darkroom") and p.peak_mib > RSS_TARGET_MIB
+            flag = "  > 150 MiB" if over else ""
             lines.append(f"  pid {p.pid:>7} {p.peak_mib:8.1f} MiB  {p.label}{flag}")
-    lines += _targets(results, rates)
+    if thumbnail_targets:
+        lines += _targets(results, rates)
     return lines
 
 

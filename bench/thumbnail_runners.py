@@ -40,18 +40,12 @@ from bench.process_sampling import (
     read_status_kib,
 )
 from bench.thumbnail_report import Result
-from bench.thumbnail_sources import BOX, IMAGES, QUALITY, WORK, Source
+from bench.thumbnail_sources import IMAGES, KINDS, WORK, Source
+from bench.workloads import QUALITY, THUMBNAIL, Output, Workload, check_output
 
 HOST = "127.0.0.1"
 
-OUTPUT_SPEC: dict[str, Any] = {
-    "name": "thumb",
-    "op": "thumbnail",
-    "width": BOX,
-    "height": BOX,
-    "format": "webp",
-    "quality": QUALITY,
-}
+OUTPUT_SPEC: dict[str, Any] = THUMBNAIL.outputs[0].darkroom_spec()  # the 500 px WebP
 
 
 class BenchError(Exception):
@@ -108,49 +102,53 @@ def stop_group(proc: subprocess.Popen[bytes], grace: float = 30.0) -> list[str]:
 # --------------------------------------------------------------------------- raw loop
 
 
-def _make_renderer(engine: str) -> Callable[[bytes], bytes]:
+def _make_renderer(engine: str, workload: Workload) -> Callable[[bytes], list[bytes]]:
+    """What the raw loop calls per source: every output of the workload."""
     if engine == "pyvips":
-
-        def thumb(data: bytes) -> bytes:
-            img = pyvips.Image.thumbnail_buffer(data, BOX, height=BOX)
-            out: bytes = img.webpsave_buffer(Q=QUALITY)
-            return out
-
-        return thumb
+        return lambda data: [output.render_raw(data) for output in workload.outputs]
     if engine == "pillow":
         import io
 
         from PIL import Image
 
-        def thumb_pil(data: bytes) -> bytes:
+        def pillow_output(data: bytes, output: Output) -> bytes:
             with Image.open(io.BytesIO(data)) as img:
-                img.thumbnail((BOX, BOX))  # uses draft(): JPEG DCT scaling on load
+                img.thumbnail((output.box, output.box))  # uses draft(): DCT scaling on load
                 buf = io.BytesIO()
-                img.save(buf, "WEBP", quality=QUALITY)
+                img.save(buf, output.format.upper(), quality=QUALITY)
             return buf.getvalue()
 
-        return thumb_pil
+        return lambda data: [pillow_output(data, output) for output in workload.outputs]
 
     from darkroom.imaging import Limits, Operation, OutputFormat, RenderSpec, render
 
-    spec = RenderSpec(
-        op=Operation.THUMBNAIL, width=BOX, height=BOX, format=OutputFormat.WEBP, quality=QUALITY
-    )
+    specs = [
+        RenderSpec(
+            op=Operation.THUMBNAIL,
+            width=output.box,
+            height=output.box,
+            format=OutputFormat(output.format),
+            quality=QUALITY,
+        )
+        for output in workload.outputs
+    ]
     limits = Limits()
-
-    def thumb_dr(data: bytes) -> bytes:
-        return render(data, [spec], limits)[0].data
-
-    return thumb_dr
+    return lambda data: [rendered.data for rendered in render(data, specs, limits)]
 
 
 def _raw_worker(
-    engine: str, vips_threads: int, warm: list[str], paths: list[str], barrier: Any, q: Any
+    engine: str,
+    workload: Workload,
+    vips_threads: int,
+    warm: list[str],
+    paths: list[str],
+    barrier: Any,
+    q: Any,
 ) -> None:
     try:
         if vips_threads:
             pyvips.concurrency_set(vips_threads)
-        thumb = _make_renderer(engine)
+        thumb = _make_renderer(engine, workload)
         for p in warm:
             thumb(Path(p).read_bytes())
     except BaseException as exc:
@@ -165,11 +163,11 @@ def _raw_worker(
     error = ""
     for p in paths:
         try:
-            out = thumb(Path(p).read_bytes())
-            if not out.startswith(b"RIFF"):
-                raise ValueError("output is not WebP")
+            outputs = thumb(Path(p).read_bytes())
+            if not all(outputs):
+                raise ValueError("an output is empty")
             done += 1
-            written += len(out)
+            written += sum(map(len, outputs))
         except Exception as exc:
             failed += 1
             error = error or f"{Path(p).name}: {type(exc).__name__}: {exc}"
@@ -187,6 +185,7 @@ def run_raw(kind: str, sources: list[Source], warm: list[Source], args: Any) -> 
             target=_raw_worker,
             args=(
                 engine,
+                args.workload,
                 args.vips_concurrency,
                 warm_paths,
                 [str(s.path) for s in sources[w::workers]],
@@ -240,17 +239,19 @@ def run_raw(kind: str, sources: list[Source], warm: list[Source], args: Any) -> 
 
 
 def check_webp(data: bytes, expected: tuple[int, int]) -> str:
-    """Empty string when data decodes as a WebP of the expected size, else what is wrong."""
-    try:
-        img = pyvips.Image.new_from_buffer(data, "")
-        loader = img.get("vips-loader")
-    except pyvips.Error as exc:
-        return f"output does not decode: {exc}"
-    if not str(loader).startswith("webpload"):
-        return f"output is not WebP ({loader})"
-    got = (img.width, img.height)
-    if max(got) != BOX or abs(got[0] - expected[0]) > 1 or abs(got[1] - expected[1]) > 1:
-        return f"output is {got[0]}x{got[1]}, expected {expected[0]}x{expected[1]}"
+    """Empty string when data is the 500 px WebP thumbnail of the expected size."""
+    return check_output(data, THUMBNAIL.outputs[0], expected)
+
+
+def check_outputs(outputs: dict[str, bytes], workload: Workload, src: Source) -> str:
+    """Empty when every output of ``workload`` is there and right for ``src``."""
+    for output in workload.outputs:
+        data = outputs.get(output.name)
+        if data is None:
+            return f"{output.name}: missing"
+        problem = check_output(data, output, output.expected_size(src.width, src.height))
+        if problem:
+            return problem
     return ""
 
 
@@ -261,22 +262,23 @@ FINISHED = ("succeeded", "failed", "canceled")
 
 
 class Darkroom:
-    def __init__(self, client: httpx.Client, submit_mode: str) -> None:
+    def __init__(self, client: httpx.Client, submit_mode: str, workload: Workload) -> None:
         self.client = client
         self.submit_mode = submit_mode
+        self.outputs = [output.darkroom_spec() for output in workload.outputs]
         self.has_stats = True
 
     def submit(self, src: Source) -> str:
         if self.submit_mode == "path":
             r = self.client.post(
-                "/v1/jobs", json={"source": {"path": src.name}, "outputs": [OUTPUT_SPEC]}
+                "/v1/jobs", json={"source": {"path": src.name}, "outputs": self.outputs}
             )
         else:
-            mime = "image/jpeg" if src.kind == "jpeg" else "image/png"
+            mime = f"image/{KINDS[src.kind].format}"
             r = self.client.post(
                 "/v1/jobs",
                 files={"file": (src.name, src.path.read_bytes(), mime)},
-                data={"spec": json.dumps({"outputs": [OUTPUT_SPEC]})},
+                data={"spec": json.dumps({"outputs": self.outputs})},
             )
         if r.status_code != 202:
             raise BenchError(f"POST /v1/jobs -> {r.status_code}: {r.text[:300]}")
@@ -357,8 +359,13 @@ def _wait_ready(
     raise BenchError(f"darkroom not ready in {timeout:.0f} s (last /healthz: {last})")
 
 
-def run_darkroom(kind: str, sources: list[Source], warm: list[Source], args: Any) -> Result:
-    res = Result("darkroom", kind, images=len(sources), note=f"submit={args.submit}")
+def run_darkroom(
+    kind: str, sources: list[Source], warm: list[Source], args: Any, mode: str = "darkroom"
+) -> Result:
+    """``mode`` darkroom-upload uploads every source whatever ``--submit`` says."""
+    submit = "upload" if mode == "darkroom-upload" else args.submit
+    workload: Workload = args.workload
+    res = Result(mode, kind, images=len(sources), note=f"submit={submit}")
     exe = Path(args.darkroom_bin)
     if not exe.exists():
         res.error = f"{exe} not found"
@@ -382,7 +389,7 @@ def run_darkroom(kind: str, sources: list[Source], warm: list[Source], args: Any
             PeakSampler([proc.pid]) as sampler,
         ):
             _wait_ready(client, proc, args.workers, args.startup_timeout)
-            dr = Darkroom(client, args.submit)
+            dr = Darkroom(client, submit, workload)
             deadline = time.monotonic() + args.timeout
             warm_ids = [dr.submit(s) for s in warm]
             dr.wait(warm_ids, None, deadline, args.poll_interval, proc, args.workers)
@@ -391,11 +398,15 @@ def run_darkroom(kind: str, sources: list[Source], warm: list[Source], args: Any
             cpu = CpuWindow([proc.pid])
             cpu.start()
             t0 = time.monotonic()
-            ids = [dr.submit(s) for s in sources]
+            # Submitted as thumbor's requests are sent: 2 x workers at a time, through the
+            # one pooled client (an upload's round trip must not leave workers idle).
+            with ThreadPoolExecutor(max_workers=2 * args.workers) as submitters:
+                ids = list(submitters.map(dr.submit, sources))
             dr.wait(ids, target, deadline, args.poll_interval, proc, args.workers)
             res.seconds = time.monotonic() - t0
             res.other_cores = cpu.others()
             res.service_cpu_s = cpu.service_s()
+            res.client_cpu_s = cpu.client_s()
             if target is None:
                 res.note += "; /v1/stats absent, polled each job"
             statuses = {j: dr.job(j) for j in ids}
@@ -410,16 +421,11 @@ def run_darkroom(kind: str, sources: list[Source], warm: list[Source], args: Any
             if bad:
                 j, body = next(iter(bad.items()))
                 res.note += f"; first failure {j}: {json.dumps(body)[:300]}"
-            ok = [j for j in ids if j not in bad]
-            if ok:
-                r = client.get(f"/v1/jobs/{ok[0]}/outputs/thumb")
-                problem = (
-                    check_webp(r.content, sources[ids.index(ok[0])].expected_thumb)
-                    if r.status_code == 200
-                    else f"GET outputs/thumb -> {r.status_code}: {r.text[:200]}"
-                )
-                if problem:
-                    res.error = problem
+            checked = [(j, s) for j, s in zip(ids, sources, strict=True) if j not in bad]
+            for job_id, src in checked[: max(1, args.samples)]:
+                outputs = _darkroom_outputs(client, job_id, workload)
+                res.samples[src.name] = outputs
+                res.error = res.error or check_outputs(outputs, workload, src)
         res.peaks = sampler.result()
     except (BenchError, httpx.HTTPError) as exc:
         res.error = f"{type(exc).__name__}: {exc}" if isinstance(exc, httpx.HTTPError) else str(exc)
@@ -436,6 +442,16 @@ def run_darkroom(kind: str, sources: list[Source], warm: list[Source], args: Any
         if tail:
             res.note += f"; server log {log_path}: ...{tail}"
     return res
+
+
+def _darkroom_outputs(client: httpx.Client, job_id: str, workload: Workload) -> dict[str, bytes]:
+    outputs = {}
+    for output in workload.outputs:
+        r = client.get(f"/v1/jobs/{job_id}/outputs/{output.name}")
+        if r.status_code != 200:
+            raise BenchError(f"GET outputs/{output.name} -> {r.status_code}: {r.text[:200]}")
+        outputs[output.name] = r.content
+    return outputs
 
 
 def _tail(path: Path, chars: int = 600) -> str:
@@ -506,7 +522,8 @@ def thumbor_version(venv: Path) -> str:
 
 
 def thumbor_url(src: Source) -> str:
-    return f"/unsafe/fit-in/{BOX}x{BOX}/filters:format(webp):quality({QUALITY})/{src.name}"
+    """The 500 px WebP thumbnail's URL."""
+    return THUMBNAIL.outputs[0].thumbor_path(src.name)
 
 
 def run_thumbor(kind: str, sources: list[Source], warm: list[Source], args: Any) -> Result:
@@ -548,43 +565,64 @@ def run_thumbor(kind: str, sources: list[Source], warm: list[Source], args: Any)
                     time.sleep(0.2)
 
         local = threading.local()
+        outputs = args.workload.outputs
 
-        def fetch(i: int, src: Source) -> tuple[int, bytes | str]:
+        def fetch(i: int, src: Source, output: Output) -> tuple[int, bytes | str]:
             client = getattr(local, "client", None)
             if client is None:
                 client = local.client = httpx.Client(timeout=120)
-            url = f"http://{HOST}:{ports[i % len(ports)]}{thumbor_url(src)}"
+            url = f"http://{HOST}:{ports[i % len(ports)]}{output.thumbor_path(src.name)}"
             r = client.get(url)
             if r.status_code != 200:
                 return i, f"{r.status_code} for {src.name}: {r.text[:200]}"
             return i, r.content
+
+        # one request per output, every output of a source before the next source's
+        requests = [(src, output) for src in sources for output in outputs]
 
         with (
             PeakSampler([p.pid for p in procs]) as sampler,
             ThreadPoolExecutor(max_workers=2 * len(ports)) as pool,
         ):
             for i, src in enumerate(warm * len(ports)):
-                _, body = fetch(i, src)
-                if isinstance(body, str):
-                    raise BenchError(f"thumbor warm-up: {body}")
+                for output in outputs:
+                    _, body = fetch(i, src, output)
+                    if isinstance(body, str):
+                        raise BenchError(f"thumbor warm-up: {body}")
             cpu = CpuWindow([p.pid for p in procs])
             cpu.start()
             t0 = time.monotonic()
-            results = list(pool.map(fetch, range(len(sources)), sources, timeout=args.timeout))
+            results = list(
+                pool.map(
+                    fetch,
+                    range(len(requests)),
+                    [src for src, _ in requests],
+                    [output for _, output in requests],
+                    timeout=args.timeout,
+                )
+            )
             res.seconds = time.monotonic() - t0
             res.other_cores = cpu.others()
             res.service_cpu_s = cpu.service_s()
+            res.client_cpu_s = cpu.client_s()
         res.peaks = sampler.result()
-        errors = [b for _, b in results if isinstance(b, str)]
-        res.failed = len(errors)
-        res.output_bytes = sum(len(b) for _, b in results if isinstance(b, bytes))
+        per_source: dict[str, dict[str, bytes]] = {}
+        failed: set[str] = set()
+        errors = []
+        for (_, body), (src, output) in zip(results, requests, strict=True):
+            if isinstance(body, str):
+                errors.append(body)
+                failed.add(src.name)
+            else:
+                per_source.setdefault(src.name, {})[output.name] = body
+                res.output_bytes += len(body)
+        res.failed = len(failed)
         if errors:
             res.note += f"; first failure: {errors[0]}"
-        first_ok = next((i for i, b in results if isinstance(b, bytes)), None)
-        if first_ok is not None:
-            body = results[first_ok][1]
-            assert isinstance(body, bytes)
-            res.error = check_webp(body, sources[first_ok].expected_thumb)
+        whole = [src for src in sources if src.name not in failed]
+        for src in whole[: max(1, args.samples)]:
+            res.samples[src.name] = per_source[src.name]
+            res.error = res.error or check_outputs(per_source[src.name], args.workload, src)
     except (BenchError, httpx.HTTPError, TimeoutError) as exc:
         res.error = f"{type(exc).__name__}: {exc}"
     finally:

@@ -1,9 +1,10 @@
 """The bench's source images: which ones a run uses, and generating them once.
 
-Large JPEGs (24-36 MP) and PNGs (48 MP) made with pyvips into ``bench/.work/images/``
-and reused; every file is distinct (size, crop, tint), so no cache can serve one image
-for another. Also where the bench keeps its files (bench/.work) and the thumbnail every
-mode makes: fit within BOX x BOX, WebP at QUALITY (a source's expected_thumb size).
+Photo-like JPEGs and PNGs made with pyvips into ``bench/.work/images/`` and reused; every
+file is distinct (size, crop, tint), so no cache can serve one image for another. KINDS
+lists them: large JPEGs (24-36 MP) and PNGs (48 MP) for the thumbnail bench, and fixed
+24 MP, ~5 MB and 2 MP (~300 KB) JPEGs for the other scenarios. Also where the bench keeps
+its files (bench/.work) and the 500 px thumbnail of the first scenario (expected_thumb).
 """
 
 from __future__ import annotations
@@ -25,14 +26,30 @@ BOX = 500
 QUALITY = 80
 RECIPE = "v1"  # bump when the generator changes so cached files are regenerated
 
-# Base sizes of the generated sources; each image shaves a few pixels off its class.
-JPEG_CLASSES = [(6000, 4000), (6480, 4320), (7008, 4672), (7360, 4912)]  # 24, 28, 33, 36 MP
-PNG_CLASS = (8000, 6000)  # 48 MP
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of source: base sizes (each image shaves a few pixels off its class), the
+    file format and, for JPEG, its quality."""
+
+    classes: tuple[tuple[int, int], ...]
+    format: str  # jpeg | png
+    quality: int = 90
+
+
+KINDS = {
+    # 24, 28, 33, 36 MP, 8-12 MB
+    "jpeg": Kind(((6000, 4000), (6480, 4320), (7008, 4672), (7360, 4912)), "jpeg"),
+    "png": Kind(((8000, 6000),), "png"),  # 48 MP, ~41 MB
+    "jpeg24": Kind(((6000, 4000),), "jpeg"),  # 24 MP, ~7.9 MB
+    "jpeg5mb": Kind(((4800, 3200),), "jpeg"),  # 15 MP, ~5 MB
+    "jpeg2": Kind(((1736, 1152),), "jpeg", quality=80),  # 2 MP, ~300 KB
+}
 
 
 @dataclass(frozen=True)
 class Source:
-    kind: str  # jpeg | png
+    kind: str  # a key of KINDS
     index: int  # >= 10_000 for warm-up images
     width: int
     height: int
@@ -41,7 +58,7 @@ class Source:
     @property
     def name(self) -> str:
         prefix = "warm-" if self.index >= 10_000 else ""
-        ext = "jpg" if self.kind == "jpeg" else "png"
+        ext = "jpg" if KINDS[self.kind].format == "jpeg" else "png"
         return f"{prefix}{self.kind}-{RECIPE}-{self.index:05d}-{self.width}x{self.height}.{ext}"
 
     @property
@@ -58,12 +75,9 @@ def plan_sources(kind: str, count: int, warm: bool = False) -> list[Source]:
     out = []
     for n in range(count):
         i = n + 10_000 if warm else n
-        if kind == "jpeg":
-            base = JPEG_CLASSES[n % len(JPEG_CLASSES)]
-            k = (i // len(JPEG_CLASSES)) % 16
-        else:
-            base = PNG_CLASS
-            k = i % 16
+        classes = KINDS[kind].classes
+        base = classes[n % len(classes)]
+        k = (i // len(classes)) % 16
         out.append(Source(kind, i, base[0] - 8 * k, base[1] - 8 * k, base))
     return out
 
@@ -91,7 +105,7 @@ def _generate_one(src: Source) -> str:
     if key not in _scene_cache:
         _scene_cache.clear()  # one scene in memory at a time (~150 MB for 48 MP)
         seed = sum(src.base) + (7 if src.kind == "png" else 0)
-        grain = 5 if src.kind == "jpeg" else 0
+        grain = 5 if KINDS[src.kind].format == "jpeg" else 0
         _scene_cache[key] = _scene(src.base[0] + 8, src.base[1] + 8, seed=seed, grain=grain)
     # Different crop, size and tint per image: every file is distinct, no cache can help.
     dx, dy = (src.index * 3) % 8, (src.index * 5) % 8
@@ -99,8 +113,8 @@ def _generate_one(src: Source) -> str:
     img = _scene_cache[key].crop(dx, dy, src.width, src.height)
     img = img.linear([1.0, 0.97 + 0.005 * tint, 1.0], [tint, 0, -tint]).cast("uchar")
     tmp = src.path.with_name(src.path.name + ".part" + src.path.suffix)
-    if src.kind == "jpeg":
-        img.jpegsave(str(tmp), Q=90)
+    if KINDS[src.kind].format == "jpeg":
+        img.jpegsave(str(tmp), Q=KINDS[src.kind].quality)
     else:
         img.pngsave(str(tmp), filter="sub")
     tmp.replace(src.path)

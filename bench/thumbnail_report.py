@@ -33,24 +33,21 @@ class Result:
     # some sources' outputs, by source file name and output name (for the SSIM check)
     samples: dict[str, dict[str, bytes]] = field(default_factory=dict, repr=False)
 
+    def _per_image(self, total: float | None, scale: float) -> float | None:
+        done = self.images - self.failed
+        return None if total is None or done <= 0 else scale * total / done
+
     @property
     def client_ms_per_image(self) -> float | None:
-        done = self.images - self.failed
-        if self.client_cpu_s is None or done <= 0:
-            return None
-        return 1000 * self.client_cpu_s / done
+        return self._per_image(self.client_cpu_s, 1000)
 
     @property
     def kib_per_image(self) -> float | None:
-        done = self.images - self.failed
-        return self.output_bytes / 1024 / done if self.output_bytes and done > 0 else None
+        return self._per_image(self.output_bytes or None, 1 / 1024)
 
     @property
     def cpu_ms_per_image(self) -> float | None:
-        done = self.images - self.failed
-        if self.service_cpu_s is None or done <= 0:
-            return None
-        return 1000 * self.service_cpu_s / done
+        return self._per_image(self.service_cpu_s, 1000)
 
     @property
     def rate(self) -> float | None:

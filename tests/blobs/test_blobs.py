@@ -12,14 +12,6 @@ from darkroom.blobs.s3 import addressing_style
 from tests.servers import S3
 
 
-@pytest.fixture(params=["local", "s3"])
-def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
-    if request.param == "local":
-        return open_blobs(str(tmp_path / "b"))
-    s3: S3 = request.getfixturevalue("s3")
-    return S3BlobStore(s3.new_bucket(), "some/prefix", client=s3.client())
-
-
 def test_put_get_delete_prefix(blobs: BlobStore, tmp_path: Path) -> None:
     blobs.put("jobs/1/a.webp", b"one")
     blobs.put("jobs/1/sub/b.webp", b"two")

@@ -10,17 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from darkroom.blobs import BlobStore, LocalBlobStore, S3BlobStore, open_blobs
+from darkroom.blobs import BlobStore, LocalBlobStore
 from darkroom.blobs.base import STAGED_PREFIX
-from tests.servers import S3
-
-
-@pytest.fixture(params=["local", "s3"])
-def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
-    if request.param == "local":
-        return open_blobs(str(tmp_path / "b"))
-    s3: S3 = request.getfixturevalue("s3")
-    return S3BlobStore(s3.new_bucket(), "p", client=s3.client())
 
 
 def _staged(blobs: BlobStore, data: bytes) -> Path:

@@ -14,6 +14,9 @@ from darkroom.store import JobStore
 log = logging.getLogger("darkroom.retention")
 
 BATCH = 100
+# An upload staged this long ago was left by a process that died while receiving it: a
+# live one moves or deletes its staged files within the request.
+STAGED_MAX_AGE_S = 3600.0
 
 
 class RetentionSweeper:
@@ -29,7 +32,10 @@ class RetentionSweeper:
         self.loop.stop(30)
 
     def sweep(self) -> int:
-        """Expire every job that is due; returns how many."""
+        """Expire every job that is due; returns how many. Also deletes uploads staged
+        by a process that died while receiving them."""
+        if removed := self.blobs.remove_stale_staged(STAGED_MAX_AGE_S):
+            log.info("stale staged uploads deleted", extra={"count": removed})
         expired = 0
         while not self.loop.stopping.is_set():
             due = self.store.due_to_expire(limit=BATCH)

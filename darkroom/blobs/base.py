@@ -39,6 +39,10 @@ class BlobStore(Protocol):
         that it is moved rather than copied; None: anywhere (the system's temporary
         folder)."""
 
+    def remove_stale_staged(self, older_than_s: float) -> int:
+        """Delete files staged in ``staging_folder()`` more than ``older_than_s`` ago
+        (left by a process that died mid-upload); returns how many."""
+
     def get(self, key: str, *, touch: bool = False) -> bytes:
         """Return the bytes at ``key``; raise BlobNotFound when absent. ``touch`` records
         the read as a use: the blob's modification time becomes now (a local file's

@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from darkroom.blobs.base import BlobEntry, BlobNotFound
+from darkroom.blobs.base import STAGED_PREFIX, BlobEntry, BlobNotFound
 
 
 class LocalBlobStore:
@@ -57,6 +57,16 @@ class LocalBlobStore:
 
     def staging_folder(self) -> Path | None:
         return self.root
+
+    def remove_stale_staged(self, older_than_s: float) -> int:
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for path in self.root.glob(STAGED_PREFIX + "*"):
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+        return removed
 
     def get(self, key: str, *, touch: bool = False) -> bytes:
         path = self._path(key)

@@ -53,6 +53,9 @@ class S3BlobStore:
     def staging_folder(self) -> Path | None:
         return None
 
+    def remove_stale_staged(self, older_than_s: float) -> int:
+        return 0  # staged in the system's temporary folder, which is the system's to clear
+
     def get(self, key: str, *, touch: bool = False) -> bytes:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from darkroom.blobs import BlobStore, LocalBlobStore
 from darkroom.blobs.base import STAGED_PREFIX
+from darkroom.store import JobStore, open_engine
+from darkroom.sweeper import STAGED_MAX_AGE_S, RetentionSweeper
 
 
 def _staged(blobs: BlobStore, data: bytes) -> Path:
@@ -56,3 +59,17 @@ def test_a_file_on_another_file_system_is_copied_then_deleted(tmp_path: Path) ->
     assert blobs.get("jobs/3/sources/0") == b"z" * 5000
     assert not Path(name).exists()
     assert not list(blobs.root.rglob(".tmp-*"))
+
+
+def test_the_sweeper_deletes_uploads_staged_by_a_process_that_died(tmp_path: Path) -> None:
+    blobs = LocalBlobStore(tmp_path / "b")
+    abandoned, receiving = _staged(blobs, b"left behind"), _staged(blobs, b"arriving")
+    an_hour_ago = time.time() - STAGED_MAX_AGE_S - 60
+    os.utime(abandoned, (an_hour_ago, an_hour_ago))
+    blobs.put("jobs/1/sources/0", b"kept")
+    sweeper = RetentionSweeper(
+        JobStore(open_engine(f"sqlite:///{tmp_path}/db")), blobs, interval_s=60
+    )
+    sweeper.sweep()
+    assert (abandoned.exists(), receiving.exists()) == (False, True)
+    assert blobs.get("jobs/1/sources/0") == b"kept"

@@ -137,14 +137,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     bad |= {n for n in names if n not in SCENARIOS and names != ["all"]}
     if bad:
         p.error(f"unknown mode, kind or scenario: {', '.join(sorted(bad))}")
-    args.counts = {"jpeg": args.images, "png": args.png_images}
-    args.explicit_counts = set()
+    args.counts = {}  # --count's
     for item in args.count:
         kind, _, number = item.partition("=")
         if kind not in KINDS or not number.isdigit():
             p.error(f"--count wants KIND=N with KIND one of {', '.join(KINDS)}: {item!r}")
         args.counts[kind] = int(number)
-        args.explicit_counts.add(kind)
     if min(args.images, args.png_images, args.workers, *args.counts.values()) < 1:
         p.error("--images, --png-images, --count and --workers must be at least 1")
     if args.repeat is not None and args.repeat < 1:
@@ -224,10 +222,11 @@ def run_scenario(
 def source_count(scenario: Scenario, kind: str, args: argparse.Namespace) -> int:
     """Sources of ``kind`` the scenario runs: --count's, else the scenario's own, else
     --images / --png-images."""
-    own = dict(scenario.counts)
-    if kind in args.counts and (kind not in own or kind in args.explicit_counts):
-        return int(args.counts[kind])
-    return own.get(kind, FALLBACK_COUNT)
+    given = {"jpeg": args.images, "png": args.png_images}
+    for counts in (args.counts, dict(scenario.counts), given):
+        if kind in counts:
+            return int(counts[kind])
+    return FALLBACK_COUNT
 
 
 def _run_mode(

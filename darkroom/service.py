@@ -257,12 +257,13 @@ class JobService:
         specs: Sequence[imaging.RenderSpec],
         page: int | None,
     ) -> SourceRef:
-        if source.data is not None or source.staged is not None:
-            size = source.staged.size if source.staged is not None else len(source.data or b"")
-            if size > self.settings.max_upload_bytes:
+        if (uploaded := source.uploaded) is not None:
+            if (source.size or 0) > self.settings.max_upload_bytes:
                 raise PayloadTooLarge(f"image larger than {self.settings.max_upload_bytes} bytes")
             try:
-                probed = self._probe_upload(source, page)
+                # the digest is known (a staged upload was hashed as it arrived): only
+                # the header is read
+                probed = imaging.probe(uploaded, self.limits, sha256=source.sha256, page=page)
                 # what the worker would refuse from the header: outputs too large for this
                 # source (an enlarging thumbnail, a full-size convert, frames), refused now
                 imaging.check_outputs(probed, specs, self.limits, page)
@@ -283,13 +284,6 @@ class JobService:
         if source.url is None:
             raise InvalidRequest("a source needs bytes, a url or a path", code="missing_source")
         return {"kind": "url", "url": source.url, "filename": source.filename}
-
-    def _probe_upload(self, source: IncomingSource, page: int | None) -> SourceFacts:
-        # a staged upload was measured and hashed as it arrived: only its header is read
-        if source.staged is not None:
-            staged = source.staged
-            return imaging.probe(staged.file, self.limits, sha256=staged.sha256, page=page)
-        return imaging.probe(source.data or b"", self.limits, sha256=source.sha256, page=page)
 
     def get(self, job_id: str, owner: str | None = None) -> Job:
         """The job; with ``owner``, only if that API key submitted it: another's job is

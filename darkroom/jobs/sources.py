@@ -88,6 +88,18 @@ class IncomingSource:
     filename: str | None = None
     staged: StagedUpload | None = None
 
+    @property
+    def uploaded(self) -> bytes | Path | None:
+        """The uploaded image: its staged file, or its bytes; None for a URL or a path."""
+        return self.staged.file if self.staged is not None else self.data
+
+    @property
+    def size(self) -> int | None:
+        """Bytes uploaded; None for a URL or a path."""
+        if self.staged is not None:
+            return self.staged.size
+        return len(self.data) if self.data is not None else None
+
     @cached_property
     def sha256(self) -> str | None:
         """Hex SHA-256 of the uploaded bytes (computed once); None for a URL or a path."""

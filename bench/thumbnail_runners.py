@@ -40,7 +40,7 @@ from bench.process_sampling import (
     read_status_kib,
 )
 from bench.thumbnail_report import Result
-from bench.thumbnail_sources import IMAGES, KINDS, WORK, Source
+from bench.thumbnail_sources import IMAGES, KINDS, WORK, Source, touch
 from bench.workloads import QUALITY, THUMBNAIL, Output, Workload, check_output
 
 HOST = "127.0.0.1"
@@ -202,6 +202,7 @@ def run_raw(kind: str, sources: list[Source], warm: list[Source], args: Any) -> 
         note += f", vips threads={args.vips_concurrency or 'default'}"
     res = Result("raw", kind, images=len(sources), note=note)
     try:
+        touch(sources)
         try:
             barrier.wait(timeout=120)
         except threading.BrokenBarrierError:
@@ -395,6 +396,7 @@ def run_darkroom(
             dr.wait(warm_ids, None, deadline, args.poll_interval, proc, args.workers)
             baseline = dr.finished_count()
             target = None if baseline is None else baseline + len(sources)
+            touch(sources)
             cpu = CpuWindow([proc.pid])
             cpu.start()
             t0 = time.monotonic()
@@ -589,6 +591,7 @@ def run_thumbor(kind: str, sources: list[Source], warm: list[Source], args: Any)
                     _, body = fetch(i, src, output)
                     if isinstance(body, str):
                         raise BenchError(f"thumbor warm-up: {body}")
+            touch(sources)
             cpu = CpuWindow([p.pid for p in procs])
             cpu.start()
             t0 = time.monotonic()

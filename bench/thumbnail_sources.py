@@ -134,3 +134,13 @@ def generate(sources: Sequence[Source], processes: int, regen: bool) -> None:
             if n % 10 == 0 or n == len(todo):
                 print(f"  {n}/{len(todo)}", flush=True)
     print(f"generated in {time.monotonic() - t0:.1f} s", flush=True)
+
+
+def touch(sources: Sequence[Source]) -> None:
+    """Read every source once, just before a timed window, so that every mode starts from
+    the same warm page cache. On this bench's VMs, memory left untouched for some 20 s
+    costs several times as much to read again (a cached 5 MB file: ~10 ms instead of 1),
+    so without this, whichever mode reads the files first inside its window pays for it
+    (docs/performance.md, "Cold memory")."""
+    for src in sources:
+        src.path.read_bytes()

@@ -20,6 +20,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -62,16 +63,22 @@ def insert_rows(new_jobs: Sequence[Job]) -> list[dict[str, Any]]:
     return [{name: row[name] for name in used} for row in rows]
 
 
-def runnable_rows(now: Any) -> Any:
-    """Queued and due, or processing under a lease that has run out (its worker is gone)."""
-    return or_(
-        and_(jobs.c.status == JobStatus.QUEUED.value, jobs.c.available_at <= now),
-        and_(
-            jobs.c.status == JobStatus.PROCESSING.value,
-            jobs.c.lease_expires_at < now,
-            jobs.c.attempts < jobs.c.max_attempts,
-        ),
+def queued_due(now: Any) -> Any:
+    return and_(jobs.c.status == JobStatus.QUEUED.value, jobs.c.available_at <= now)
+
+
+def lease_lost(now: Any) -> Any:
+    """Processing under a lease that has run out (its worker is gone), attempts left."""
+    return and_(
+        jobs.c.status == JobStatus.PROCESSING.value,
+        jobs.c.lease_expires_at < now,
+        jobs.c.attempts < jobs.c.max_attempts,
     )
+
+
+def runnable_rows(now: Any) -> Any:
+    """Queued and due, or processing under a lease that has run out."""
+    return or_(queued_due(now), lease_lost(now))
 
 
 def take(which: Any, now: Any) -> Update:
@@ -105,15 +112,34 @@ def none_running(now: Any) -> Any:
 
 
 def build_claim(sequential: bool = False) -> Update:
-    """The claim statement, built once: its values are bound per call."""
+    """The claim statement, built once: its values are bound per call.
+
+    The oldest runnable jobs are the oldest of two short lists, each read in order off an
+    index and cut at the limit: the queued jobs that are due (``ix_jobs_claim``), and the
+    jobs whose lease ran out (few: at most those that were running). One query over both
+    conditions at once would gather and sort every queued row on every claim, a cost that
+    grows with the backlog (docs/performance.md, "Claims and a deep queue")."""
     now = bindparam("now", type_=Float)
-    runnable = and_(runnable_rows(now), none_running(now)) if sequential else runnable_rows(now)
+    limit = bindparam("limit", type_=Integer)
+    order = (jobs.c.available_at, jobs.c.created_at)
+
+    def oldest(condition: Any) -> Any:
+        where = and_(condition, none_running(now)) if sequential else condition
+        return (
+            select(jobs.c.id, *order)
+            .where(where)
+            .order_by(*order)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .subquery()
+        )
+
+    queued, lost = oldest(queued_due(now)), oldest(lease_lost(now))
+    candidates = union_all(select(queued), select(lost)).subquery()
     oldest_runnable = (
-        select(jobs.c.id)
-        .where(runnable)
-        .order_by(jobs.c.available_at, jobs.c.created_at)
-        .limit(bindparam("limit", type_=Integer))
-        .with_for_update(skip_locked=True)
+        select(candidates.c.id)
+        .order_by(candidates.c.available_at, candidates.c.created_at)
+        .limit(limit)
         .scalar_subquery()
     )
     return take(jobs.c.id.in_(oldest_runnable), now)

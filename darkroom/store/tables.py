@@ -50,7 +50,7 @@ jobs = Table(
     Column("expired_at", Float),  # when the sweeper deleted its artifacts
     Column("effects", JSON),  # names of the effects its outcome has (job_effects); null: none
     Column("owner", String(36)),  # the id of the API key that submitted it; null: none
-    Index("ix_jobs_claim", "status", "available_at"),
+    Index("ix_jobs_claim", "status", "available_at", "created_at"),
     Index("ix_jobs_created", "created_at", "id"),
     Index("ix_jobs_status_created", "status", "created_at"),
     Index("ix_jobs_source_sha256", "source_sha256"),
